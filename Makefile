@@ -1,0 +1,45 @@
+# AllIN developer entry points. `make run` and `make test` are all a newcomer needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+ALLIN_HOST ?= 127.0.0.1
+ALLIN_PORT ?= 8000
+export ALLIN_HOST ALLIN_PORT
+
+.PHONY: install run test test-fast lint format proto bench clean
+
+$(BIN)/uv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+# Installs exactly what uv.lock pins (runtime and dev) into .venv.
+install: $(BIN)/uv
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --all-groups --quiet
+
+run: install
+	$(BIN)/allin db upgrade
+	$(BIN)/allin serve --host $(ALLIN_HOST) --port $(ALLIN_PORT)
+
+# The whole suite plus lint and types; database tests also run on PostgreSQL when
+# ALLIN_TEST_POSTGRES_URL is set (.ci/run sets it).
+test: install lint
+	$(BIN)/pytest -q
+
+test-fast: install
+	$(BIN)/pytest -q -x
+
+lint: install
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+format: install
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+bench: install
+	$(BIN)/python -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
