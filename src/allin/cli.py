@@ -1,0 +1,86 @@
+"""The `allin` command line (typer + rich)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from allin import __version__
+from allin.core.config import get_settings
+from allin.db import migrate
+
+app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
+db_app = typer.Typer(help="Database migrations.")
+app.add_typer(db_app, name="db")
+console = Console()
+
+
+@app.callback()
+def _configure() -> None:
+    from allin.core.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_format, settings.log_level)
+
+
+@app.command()
+def version() -> None:
+    """Print the AllIN version."""
+    console.print(f"allin {__version__}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address (ALLIN_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (ALLIN_PORT)")] = None,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes")] = False,
+) -> None:
+    """Serve the API and dashboard."""
+    import uvicorn
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"[bold]AllIN[/] {__version__} on [cyan]http://{host}:{port}[/]")
+    uvicorn.run(
+        "allin.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        reload=reload,
+        log_config=None,  # our structlog set-up owns logging
+        proxy_headers=True,
+    )
+
+
+def _db_url() -> str:
+    return get_settings().effective_database_url
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: Annotated[str, typer.Argument()] = "head") -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    migrate.upgrade(_db_url(), revision)
+    console.print(f"database at [green]{asyncio.run(migrate.current_revision(_db_url()))}[/]")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: Annotated[str, typer.Argument()] = "-1") -> None:
+    """Revert migrations down to REVISION ('base' for an empty database)."""
+    migrate.downgrade(_db_url(), revision)
+    console.print(f"database at [yellow]{asyncio.run(migrate.current_revision(_db_url()))}[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the database's revision and the code's head."""
+    current = asyncio.run(migrate.current_revision(_db_url()))
+    head = migrate.head_revision(_db_url())
+    console.print(f"current: {current or 'base (empty)'}  head: {head}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,1 @@
+"""Shared plumbing: config, errors, envelope, logging, clock, HTTP client, health."""
