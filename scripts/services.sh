@@ -5,8 +5,7 @@
 set -euo pipefail
 cmd=${1:?start|stop}
 dir=${2:-/tmp/allin-services}
-pg_port=${ALLIN_TEST_PG_PORT:-54329}
-redis_port=${ALLIN_TEST_REDIS_PORT:-63799}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 pg_bin() {
   local d
@@ -22,7 +21,10 @@ as_postgres() {
 case "$cmd" in
   start)
     bin=$(pg_bin)
+    pg_port=${ALLIN_TEST_PG_PORT:-$(free_port)}
+    redis_port=${ALLIN_TEST_REDIS_PORT:-$(free_port)}
     mkdir -p "$dir"
+    echo "$redis_port" >"$dir/redis.port"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     if [ ! -f "$dir/pg/PG_VERSION" ]; then
       as_postgres "$bin/initdb" -D "$dir/pg" -U postgres --auth=trust -E UTF8 >"$dir/initdb.log" 2>&1
@@ -38,6 +40,7 @@ case "$cmd" in
     ;;
   stop)
     bin=$(pg_bin)
+    redis_port=$(cat "$dir/redis.port" 2>/dev/null || echo 0)
     as_postgres "$bin/pg_ctl" -D "$dir/pg" -m fast stop >&2 || true
     redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
     ;;
