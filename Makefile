@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 ALLIN_HOST ?= 127.0.0.1
 ALLIN_PORT ?= 8000
-export ALLIN_HOST ALLIN_PORT
 
 .PHONY: install run test test-fast lint format proto bench clean
 

@@ -37,6 +37,7 @@ def test_env_prefix_and_comma_list(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_dotenv_file_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALLIN_PORT", raising=False)
     env = tmp_path / ".env"
     env.write_text("ALLIN_PORT=9123\nALLIN_LOG_FORMAT=json\n")
     settings = Settings(_env_file=env)  # type: ignore[call-arg]
