@@ -81,7 +81,7 @@ def double_md5_tail(data: bytes) -> bytes:
 
 
 def user_agent_tail(user_agent: str, key_byte: int) -> bytes:
-    """Last two bytes of md5(base64(rc4([0, 1, key_byte], user_agent)))."""
+    """Last two bytes of md5(base64(rc4([0, 1, key_byte], user_agent))), UA as UTF-8."""
     encrypted = rc4(bytes((0, 1, key_byte)), user_agent.encode())
     return _md5(base64.b64encode(encrypted))[-2:]
 
