@@ -13,10 +13,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter
+from hypothesis import given
+from hypothesis import strategies as st
 
 from allin.app import create_app
 from allin.core.config import Settings
-from allin.core.logging import Category, get_logger
+from allin.core.logging import Category, clean_correlation_id, get_logger
 from allin.core.tasks import run_in_background
 from tests.support.server import serve
 
@@ -110,3 +112,10 @@ async def test_500_is_logged_with_correlation_id(
     assert error["correlation_id"] == "err-1"
     assert "kaboom" in error["exception"]
     assert error["level"] == "error"
+
+
+@given(st.text(max_size=300))
+def test_clean_correlation_id_only_passes_safe_values(value: str) -> None:
+    cleaned = clean_correlation_id(value)
+    assert cleaned.isascii() and cleaned.isprintable() and 0 < len(cleaned) <= 128
+    assert cleaned == value or len(cleaned) == 32

@@ -9,7 +9,9 @@ from fastapi.responses import JSONResponse
 
 from allin import __version__
 from allin.core.clock import clock
+from allin.core.errors import NotFoundError
 from allin.core.health import HealthRegistry, Status
+from allin.core.schemas import ErrorEnvelope
 
 router = APIRouter(prefix="/api/health", tags=["health"])
 _NO_CACHE = {"Cache-Control": "no-store"}
@@ -20,7 +22,12 @@ def _registry(request: Request) -> HealthRegistry:
     return registry
 
 
-@router.get("", summary="Overall health (503 when unhealthy)")
+_UNHEALTHY: dict[int | str, dict[str, Any]] = {
+    503: {"description": "A critical service is down (same body, status `unhealthy`)"}
+}
+
+
+@router.get("", summary="Overall health (503 when unhealthy)", responses=_UNHEALTHY)
 async def health(request: Request) -> JSONResponse:
     status, results = await _registry(request).run_all()
     report: dict[str, Any] = {
@@ -38,12 +45,14 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=code, headers=_NO_CACHE)
 
 
-@router.get("/{service}", summary="One service's health, with latency")
+@router.get(
+    "/{service}",
+    summary="One service's health, with latency",
+    responses={**_UNHEALTHY, 404: {"model": ErrorEnvelope, "description": "No such check"}},
+)
 async def service_health(request: Request, service: str) -> JSONResponse:
     registry = _registry(request)
     if service not in registry.names():
-        from allin.core.errors import NotFoundError
-
         raise NotFoundError(
             f"No health check named {service!r}", details={"available": registry.names()}
         )
