@@ -37,6 +37,9 @@ format: install
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
 
+proto: install
+	bash scripts/gen_proto.sh
+
 bench: install
 	$(BIN)/python -m benchmarks
 
