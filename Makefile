@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 ALLIN_HOST ?= 127.0.0.1
 ALLIN_PORT ?= 8000
 
-.PHONY: install run test test-fast lint format proto bench clean
+.PHONY: install run test test-fast lint format proto peers bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -40,7 +40,10 @@ format: install
 proto: install
 	bash scripts/gen_proto.sh
 
-bench: install
+peers: install
+	bash scripts/peers.sh
+
+bench: peers
 	$(BIN)/python -m benchmarks
 
 clean:
