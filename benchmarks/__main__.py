@@ -1,7 +1,7 @@
 """Run every benchmark module (`benchmarks/**/bench_*.py` with a `main()`), or those named.
 
-    python -m benchmarks                 # all
-    python -m benchmarks live.bench_decode
+python -m benchmarks                 # all
+python -m benchmarks live.bench_decode
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ ROOT = Path(__file__).parent
 
 def discover() -> list[str]:
     return sorted(
-        ".".join(path.relative_to(ROOT).with_suffix("").parts)
-        for path in ROOT.rglob("bench_*.py")
+        ".".join(path.relative_to(ROOT).with_suffix("").parts) for path in ROOT.rglob("bench_*.py")
     )
 
 

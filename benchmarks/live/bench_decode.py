@@ -27,7 +27,9 @@ def _best(python: Path | str, script: str, corpus: Path, rounds: int) -> dict[st
     for _ in range(RUNS):
         out = subprocess.run(
             [str(python), str(HERE / script), str(corpus), str(rounds)],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         )
         results.append(json.loads(out.stdout.strip().splitlines()[-1]))
     return min(results, key=lambda r: r["seconds"])
@@ -47,7 +49,9 @@ def main() -> None:
         raise SystemExit(f"decoders disagree on event count: {ours} vs {peer}")
     rows = []
     for name, r in (("AllIN", ours), ("TikTokLive 7.0.1", peer)):
-        rows.append((name, r["frames"] / r["seconds"], r["events"] / r["seconds"], r["peak_rss_kb"]))
+        rows.append(
+            (name, r["frames"] / r["seconds"], r["events"] / r["seconds"], r["peak_rss_kb"])
+        )
     print(f"corpus: {FRAMES} gzipped frames, {peer['events']} messages, {size / 1e6:.1f} MB")
     print(f"{'decoder':<18} {'frames/s':>12} {'events/s':>12} {'peak RSS MB':>12}")
     for name, fps, eps, rss in rows:

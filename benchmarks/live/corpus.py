@@ -47,12 +47,16 @@ def _simulated(rng: random.Random, msg_id: int) -> BaseEvent:
     kind = rng.random()
     common = {"msg_id": msg_id, "room_id": 7_300_000_000_000_000_000, "create_time": msg_id}
     if kind < 0.6:
-        text = " ".join(rng.choice(["hi", "love this", "🔥", "where are you from", "lol"]) for _ in range(3))
+        text = " ".join(
+            rng.choice(["hi", "love this", "🔥", "where are you from", "lol"]) for _ in range(3)
+        )
         return ChatEvent(user=_user(rng), content=text, **common)
     if kind < 0.9:
         return LikeEvent(user=_user(rng), count=rng.randint(1, 15), total=msg_id, **common)
     viewers = tuple(TopViewer(user=_user(rng), coins=rng.randint(1, 500), rank=i) for i in range(3))
-    return RoomUserEvent(viewer_count=rng.randint(100, 5000), total_viewers=msg_id, top_viewers=viewers, **common)
+    return RoomUserEvent(
+        viewer_count=rng.randint(100, 5000), total_viewers=msg_id, top_viewers=viewers, **common
+    )
 
 
 def build_corpus(frames: int, seed: int = 2026) -> list[bytes]:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from allin.live.protocol import decode_frame_events  # noqa: E402
-from benchmarks.live.corpus import read_corpus  # noqa: E402
+from allin.live.protocol import decode_frame_events
+from benchmarks.live.corpus import read_corpus
 
 
 def main() -> None:
@@ -26,8 +26,17 @@ def main() -> None:
             types += sum(1 for e in result.events if e.type not in ("unknown", "decode_error"))
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"frames": len(frames) * rounds, "events": events, "typed": types,
-                      "seconds": seconds, "peak_rss_kb": peak_kb}))
+    print(
+        json.dumps(
+            {
+                "frames": len(frames) * rounds,
+                "events": events,
+                "typed": types,
+                "seconds": seconds,
+                "peak_rss_kb": peak_kb,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -45,8 +45,17 @@ def main() -> None:
                     typed += 1
     seconds = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"frames": len(frames) * rounds, "events": events, "typed": typed,
-                      "seconds": seconds, "peak_rss_kb": peak_kb}))
+    print(
+        json.dumps(
+            {
+                "frames": len(frames) * rounds,
+                "events": events,
+                "typed": typed,
+                "seconds": seconds,
+                "peak_rss_kb": peak_kb,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
