@@ -6,15 +6,25 @@ UV_VERSION := 0.13.9
 ALLIN_HOST ?= 127.0.0.1
 ALLIN_PORT ?= 8000
 
-.PHONY: install run test test-fast lint format proto peers bench clean
+.PHONY: install lock run test test-fast lint format proto peers bench clean
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
-# Installs exactly what uv.lock pins (runtime and dev) into .venv.
+LOCK := requirements.lock
+
+# Installs exactly what requirements.lock pins (runtime and dev, hash-checked) into .venv,
+# then AllIN itself in editable mode.
 install: $(BIN)/uv
-	UV_PROJECT_ENVIRONMENT=$(VENV) $(BIN)/uv sync --frozen --all-groups --quiet
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python --require-hashes $(LOCK)
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+
+# Re-resolves the lock after a change to pyproject.toml's dependencies.
+lock: $(BIN)/uv
+	$(BIN)/uv pip compile --quiet pyproject.toml --group dev --python-version 3.11 \
+		--generate-hashes --no-header -o $(LOCK)
+	sed -i '1i # Every dependency of AllIN (runtime and dev), pinned with hashes. Regenerate with `make lock`.' $(LOCK)
 
 run: install
 	$(BIN)/allin db upgrade
