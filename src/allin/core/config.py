@@ -106,6 +106,7 @@ class Settings(BaseSettings):
             return self.tiktok_redirect_uri
         base = self.tiktok_backend_url or f"http://{self.host}:{self.port}"
         return base.rstrip("/") + "/api/integrations/tiktok/callback"
+
     # --- end tiktok ---
 
     @field_validator("cors_origins", mode="before")

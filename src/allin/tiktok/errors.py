@@ -242,6 +242,7 @@ class TikTokError(Exception):
         correlation_id: str | None = None,
         retry_after: float | None = None,
         timestamp: datetime | None = None,
+        not_sent: bool = False,
     ) -> None:
         spec = spec_for(code)
         self.code = code
@@ -254,6 +255,8 @@ class TikTokError(Exception):
         self.correlation_id = correlation_id or current_correlation_id() or new_correlation_id()
         self.retry_after = retry_after
         self.timestamp = timestamp or utcnow()
+        # True when the request never reached TikTok (connect failure): safe to resend anything.
+        self.not_sent = not_sent
         super().__init__(self.message)
 
     def __repr__(self) -> str:
