@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,7 +87,7 @@ def test_chunks_tile_the_file_exactly(size: int, chunk: int) -> None:
     chunks = plan.chunks()
     assert chunks[0].start == 0
     assert chunks[-1].end == size - 1
-    for before, after in zip(chunks, chunks[1:], strict=False):
+    for before, after in itertools.pairwise(chunks):
         assert after.start == before.end + 1
         assert before.length == plan.chunk_size
     assert plan.chunk_size <= chunks[-1].length <= MAX_FINAL_CHUNK

@@ -34,6 +34,7 @@ from allin.tiktok.models import (
     PublishStatusValue,
     VideoPostInfo,
 )
+from allin.tiktok.transport import with_correlation
 from allin.tiktok.upload import ChunkUploader, ProgressCallback
 
 log = get_logger(Category.TIKTOK)
@@ -59,6 +60,7 @@ class PublishRecord:
     mode: str  # direct | inbox | photo
     source: str  # FILE_UPLOAD | PULL_FROM_URL
     state: PublishState = PublishState.PENDING
+    privacy_level: str | None = None
     publish_id: str | None = None
     upload_url: str | None = None
     upload_expires_at: datetime | None = None
@@ -151,6 +153,7 @@ class Publisher:
 
     # --- videos from a file ---
 
+    @with_correlation
     async def publish_file(
         self,
         access_token: str,
@@ -176,6 +179,7 @@ class Publisher:
             account_id=account_id,
             mode="direct" if post_info else "inbox",
             source="FILE_UPLOAD",
+            privacy_level=post_info.privacy_level.value if post_info else None,
             file_path=str(path),
             video_size=plan.video_size,
             chunk_size=plan.chunk_size,
@@ -204,6 +208,7 @@ class Publisher:
 
     # --- videos and photos TikTok pulls from a URL ---
 
+    @with_correlation
     async def publish_url(
         self,
         access_token: str,
@@ -221,6 +226,7 @@ class Publisher:
             account_id=account_id,
             mode="direct" if post_info else "inbox",
             source="PULL_FROM_URL",
+            privacy_level=post_info.privacy_level.value if post_info else None,
         )
         await self.journal.save(record)
         source = {"source": "PULL_FROM_URL", "video_url": video_url}
@@ -232,6 +238,7 @@ class Publisher:
         )
         return await self.wait(access_token, record) if wait else record
 
+    @with_correlation
     async def publish_photos(
         self,
         access_token: str,
@@ -250,7 +257,11 @@ class Publisher:
         ):
             raise TikTokError("privacy_level_option_mismatch", f"{level} not offered")
         record = PublishRecord(
-            id=uuid.uuid4().hex, account_id=account_id, mode="photo", source="PULL_FROM_URL"
+            id=uuid.uuid4().hex,
+            account_id=account_id,
+            mode="photo",
+            source="PULL_FROM_URL",
+            privacy_level=level.value if level else None,
         )
         await self.journal.save(record)
         record = await self._init_unrepeatable(
@@ -263,12 +274,15 @@ class Publisher:
 
     # --- status ---
 
+    @with_correlation
     async def wait(self, access_token: str, record: PublishRecord) -> PublishRecord:
         """Poll status/fetch with backoff until TikTok reports a terminal state."""
         assert record.publish_id is not None
         deadline = clock.monotonic() + self.poll.timeout
         delay = self.poll.initial
-        extra_polls = self.poll.post_id_polls
+        # Only public posts get a post id (after moderation); private ones never do.
+        public = record.privacy_level not in (None, PrivacyLevel.SELF_ONLY.value)
+        extra_polls = self.poll.post_id_polls if public else 0
         while True:
             status = await self._status_or_none(access_token, record.publish_id)
             if status is not None:
@@ -290,6 +304,7 @@ class Publisher:
             raise error_for_fail_reason(record.fail_reason or "internal", record.publish_id or "")
         return record
 
+    @with_correlation
     async def reconcile(self, access_token: str, record_id: str) -> PublishRecord:
         """Finish a publish after a crash or lost reply, from what TikTok says; never re-init."""
         record = await self.journal.get(record_id)

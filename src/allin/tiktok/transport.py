@@ -6,10 +6,11 @@ means. TikTok reports errors in the body, sometimes with HTTP 200, so the body i
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import httpx
 from structlog.contextvars import bound_contextvars
@@ -27,6 +28,8 @@ from allin.tiktok.errors import (
 from allin.tiktok.resilience import Resilience
 
 log = get_logger(Category.TIKTOK)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 @contextmanager
@@ -41,6 +44,17 @@ def correlated() -> Iterator[str]:
     correlation_id = "tt-" + new_correlation_id()
     with bound_contextvars(correlation_id=correlation_id):
         yield correlation_id
+
+
+def with_correlation(fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """One correlation ID for a whole multi-call operation (a publish, a reconcile)."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        with correlated():
+            return await fn(*args, **kwargs)
+
+    return wrapper
 
 
 def map_transport_error(exc: httpx.TransportError, op: str) -> TikTokError:

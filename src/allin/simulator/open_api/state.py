@@ -270,7 +270,7 @@ class World:
 
     def token_body(self, access: str, refresh: str, grant: Grant) -> dict[str, object]:
         profile = self.config.token_profile
-        remaining = int(self.refresh[refresh].expires - clock.monotonic())
+        remaining = round(self.refresh[refresh].expires - clock.monotonic())
         return {
             "access_token": access,
             "expires_in": profile.access_ttl,
