@@ -52,8 +52,12 @@ class MediaProblem:
 
 def parse_ffprobe(data: dict[str, Any], size: int) -> MediaInfo:
     """ffprobe's `-show_format -show_streams` JSON -> MediaInfo (pure; no I/O)."""
-    fmt = data.get("format") or {}
-    streams = data.get("streams") or []
+    fmt = data.get("format")
+    fmt = fmt if isinstance(fmt, dict) else {}
+    raw_streams = data.get("streams")
+    streams = (
+        [s for s in raw_streams if isinstance(s, dict)] if isinstance(raw_streams, list) else []
+    )
     video = next(
         (
             s
@@ -155,12 +159,18 @@ async def check_video_file(path: Path, *, max_duration: float | None = None) -> 
 def _container(fmt: dict[str, Any], codec: str | None) -> str:
     names = set(str(fmt.get("format_name", "")).split(","))
     if "mp4" in names or "mov" in names:
-        brand = str((fmt.get("tags") or {}).get("major_brand", "")).strip()
+        tags = fmt.get("tags")
+        brand = str(tags.get("major_brand", "") if isinstance(tags, dict) else "").strip()
         return "mov" if brand == "qt" else "mp4"
     if "webm" in names:
         # ffprobe reports Matroska and WebM alike; WebM allows only VP8/VP9 video.
         return "webm" if codec in WEBM_CODECS else "matroska"
     return str(fmt.get("format_name") or "unknown")
+
+
+def _attached_picture(stream: dict[str, Any]) -> bool:
+    disposition = stream.get("disposition")
+    return isinstance(disposition, dict) and bool(disposition.get("attached_pic"))
 
 
 def _fps(stream: dict[str, Any]) -> float | None:
