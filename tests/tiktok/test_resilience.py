@@ -238,9 +238,8 @@ async def test_breaker_opens_and_recovers(
 
 
 async def test_network_error_when_nothing_listens() -> None:
-    from tests.support.server import free_port
-
     from allin.tiktok.client import TikTokConfig
+    from tests.support.server import free_port
 
     config = TikTokConfig(
         client_key="k",
