@@ -322,7 +322,8 @@ class World:
 
     def mark_active(self, open_id: str) -> None:
         horizon = clock.monotonic() - DAY
-        if self.active_users.get(open_id, 0.0) <= horizon:
+        since = self.active_users.get(open_id)
+        if since is None or since <= horizon:
             self.active_users[open_id] = clock.monotonic()
 
     # --- publishes ---
