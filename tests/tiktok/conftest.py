@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -158,17 +158,33 @@ def make_video(
     return path
 
 
+VIDEO_RECIPES: dict[str, tuple[str, dict[str, object]]] = {
+    "ok": ("ok.mp4", {}),
+    "mov": ("ok.mov", {}),
+    "webm": ("ok.webm", {"codec": "libvpx-vp9"}),
+    "short": ("short.mp4", {"seconds": 1.5}),
+    "long": ("long.mp4", {"seconds": 8, "size": "360x360", "fps": 24}),
+    "slow_fps": ("slow.mp4", {"fps": 15}),
+    "tiny": ("tiny.mp4", {"size": "320x240"}),
+    "mkv_h264": ("h264.mkv", {}),
+    "mpeg4": ("mpeg4.avi", {"codec": "mpeg4"}),
+}
+
+
+class Videos(dict[str, Path]):
+    """Made on first use and kept for the session (ffmpeg takes a few hundred ms each)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__()
+        self.folder = folder
+
+    def __missing__(self, name: str) -> Path:
+        filename, options = VIDEO_RECIPES[name]
+        path = make_video(self.folder / filename, **options)  # type: ignore[arg-type]
+        self[name] = path
+        return path
+
+
 @pytest.fixture(scope="session")
-def videos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    folder = tmp_path_factory.mktemp("videos")
-    yield {
-        "ok": make_video(folder / "ok.mp4"),
-        "mov": make_video(folder / "ok.mov"),
-        "webm": make_video(folder / "ok.webm", codec="libvpx-vp9"),
-        "short": make_video(folder / "short.mp4", seconds=1.5),
-        "long": make_video(folder / "long.mp4", seconds=8, size="360x360", fps=24),
-        "slow_fps": make_video(folder / "slow.mp4", fps=15),
-        "tiny": make_video(folder / "tiny.mp4", size="320x240"),
-        "mkv_h264": make_video(folder / "h264.mkv"),
-        "mpeg4": make_video(folder / "mpeg4.avi", codec="mpeg4"),
-    }
+def videos(tmp_path_factory: pytest.TempPathFactory) -> Videos:
+    return Videos(tmp_path_factory.mktemp("videos"))
