@@ -72,15 +72,19 @@ def config(url: str = "http://127.0.0.1:1") -> TikTokConfig:
     )
 
 
+async def never_refresh(_: str) -> TokenSet:
+    raise AssertionError("the cached path must not refresh")
+
+
 async def micro(n: int) -> list[str]:
-    rows = []
+    rows: list[tuple[str, list[float], int]] = []
     async with TikTokClient(config()) as client:
         samples = time_sync(lambda: client.authorization_url(), n)
     rows.append(("authorization_url (PKCE)", samples, 10_000))
     manager = TokenManager(
         InMemoryTokenStore(),
         TokenCipher([EncryptionKey("bench", b"k" * 32)]),
-        lambda _: asyncio.sleep(0, None),  # type: ignore[arg-type, return-value]
+        never_refresh,
     )
     grant = TokenSet(
         access_token="act.x",  # noqa: S106 - a dummy
