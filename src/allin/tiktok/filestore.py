@@ -50,6 +50,10 @@ class FileTokenStore:
         if rows.pop(account_id, None) is not None:
             await self._write(rows)
 
+    async def account_for_open_id(self, open_id: str) -> str | None:
+        rows = await self._rows()
+        return next((k for k, row in rows.items() if row.get("open_id") == open_id), None)
+
     async def accounts(self) -> list[str]:
         return sorted(await self._rows())
 

@@ -95,6 +95,8 @@ class PublishJournal(Protocol):
 
     async def unfinished(self) -> list[PublishRecord]: ...
 
+    async def find_by_publish_id(self, publish_id: str) -> PublishRecord | None: ...
+
 
 class InMemoryPublishJournal:
     def __init__(self) -> None:
@@ -108,6 +110,9 @@ class InMemoryPublishJournal:
 
     async def unfinished(self) -> list[PublishRecord]:
         return [r for r in self.records.values() if not r.finished]
+
+    async def find_by_publish_id(self, publish_id: str) -> PublishRecord | None:
+        return next((r for r in self.records.values() if r.publish_id == publish_id), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -334,6 +339,27 @@ class Publisher:
             )
             record = await self._upload(access_token, record, status.uploaded_bytes or 0, None)
         return await self.wait(access_token, record)
+
+    async def apply_event(
+        self, publish_id: str, event: str, content: dict[str, object]
+    ) -> PublishRecord | None:
+        """Fold a post.publish.* webhook into the journal (idempotent; order-tolerant)."""
+        record = await self.journal.find_by_publish_id(publish_id)
+        if record is None:
+            return None
+        if event == "post.publish.failed":
+            return await self._update(
+                record, state=PublishState.FAILED, fail_reason=str(content.get("reason") or "")
+            )
+        if event == "post.publish.complete":
+            return await self._update(record, state=PublishState.COMPLETE)
+        if event == "post.publish.inbox_delivered" and record.state is not PublishState.COMPLETE:
+            return await self._update(record, state=PublishState.INBOX)
+        if event == "post.publish.publicly_available" and content.get("post_id"):
+            post_id = str(content["post_id"])
+            ids = record.post_ids if post_id in record.post_ids else (*record.post_ids, post_id)
+            return await self._update(record, state=PublishState.COMPLETE, post_ids=ids)
+        return record
 
     # --- internals ---
 

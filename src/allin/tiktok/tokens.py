@@ -139,6 +139,8 @@ class TokenStore(Protocol):
 
     async def delete(self, account_id: str) -> None: ...
 
+    async def account_for_open_id(self, open_id: str) -> str | None: ...
+
 
 class InMemoryTokenStore:
     """For tests and the CLI; holds sealed tokens exactly as a database would."""
@@ -156,6 +158,9 @@ class InMemoryTokenStore:
 
     async def delete(self, account_id: str) -> None:
         self.rows.pop(account_id, None)
+
+    async def account_for_open_id(self, open_id: str) -> str | None:
+        return next((r.account_id for r in self.rows.values() if r.open_id == open_id), None)
 
 
 class TokenManager:
