@@ -131,6 +131,23 @@ async def test_invalid_grant_disconnects(moved: MovableClock) -> None:
     assert "acc" not in store.rows
 
 
+async def test_rotation_by_another_worker_is_not_a_disconnect(moved: MovableClock) -> None:
+    """Two processes share one store; the other one rotates the refresh token under us."""
+    store = InMemoryTokenStore()
+    winner = TokenManager(store, CIPHER, FakeRefresher())
+
+    async def lose_the_race(refresh_token: str) -> TokenSet:
+        assert refresh_token == "rft.1"
+        await winner.get_valid_token("acc")  # the other worker refreshes first ...
+        raise TikTokError("invalid_grant")  # ... so TikTok rejects our old refresh token
+
+    loser = TokenManager(store, CIPHER, lose_the_race)
+    await winner.store_tokens("acc", token_set(1))
+    moved.advance(7_200)
+    assert await loser.get_valid_token("acc") == "act.101"
+    assert "acc" in store.rows
+
+
 async def test_outage_during_refresh_uses_still_valid_token(moved: MovableClock) -> None:
     refresher = FakeRefresher()
     refresher.error = TikTokError("internal_error")

@@ -261,7 +261,12 @@ class TokenManager:
         try:
             tokens = await self.refresher(token.refresh_token)
         except TikTokError as error:
-            if error.type is TikTokErrorType.TOKEN_EXPIRED:  # invalid_grant: consent is gone
+            if error.type is TikTokErrorType.TOKEN_EXPIRED:  # invalid_grant
+                latest = await self._load(token.account_id)
+                if latest is not None and latest.refresh_token != token.refresh_token:
+                    # Another worker refreshed (and rotated) first: theirs is the live pair.
+                    self._cache[latest.account_id] = (latest, self._refresh_due(latest))
+                    return latest
                 log.warning("tiktok refresh rejected; disconnecting", account_id=token.account_id)
                 await self.clear_token(token.account_id)
                 raise
