@@ -99,6 +99,21 @@ async def test_half_open_admits_one_probe_at_a_time(moved: MovableClock) -> None
     assert breaker.state is CircuitState.CLOSED
 
 
+async def test_cancelled_probe_gives_no_verdict(moved: MovableClock) -> None:
+    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1, reset_timeout=1))
+    with pytest.raises(TikTokError):
+        await breaker.call(_fail)
+    moved.advance(1)
+    probe = asyncio.create_task(breaker.call(asyncio.Event().wait))
+    await asyncio.sleep(0)
+    probe.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await probe
+    assert breaker.state is CircuitState.HALF_OPEN  # neither closed nor re-opened
+    assert await breaker.call(_ok) == "ok"  # and the next probe is admitted
+    assert breaker.state is CircuitState.CLOSED
+
+
 async def test_client_errors_do_not_trip_the_breaker() -> None:
     breaker = CircuitBreaker(BreakerConfig(failure_threshold=1))
 

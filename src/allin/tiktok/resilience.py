@@ -6,6 +6,7 @@ a 401 is TikTok working correctly. Time comes from `allin.core.clock`, so tests 
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -150,7 +151,10 @@ class CircuitBreaker:
         self.before_call()
         try:
             result = await fn()
-        except BaseException as exc:
+        except asyncio.CancelledError:
+            self._release_probe()  # no verdict: the caller gave up, not TikTok
+            raise
+        except Exception as exc:
             if counts_as_failure(exc):
                 self.record_failure()
             else:
@@ -158,6 +162,10 @@ class CircuitBreaker:
             raise
         self.record_success()
         return result
+
+    def _release_probe(self) -> None:
+        if self._state is CircuitState.HALF_OPEN and self._probes > 0:
+            self._probes -= 1
 
     def _open(self, now: float) -> None:
         self._opened_at = now
