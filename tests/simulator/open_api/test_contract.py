@@ -311,3 +311,16 @@ async def test_unknown_path_and_consent_page(sim: tuple[httpx.AsyncClient, World
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert location_query(denied)["error"] == "access_denied"
+
+
+def test_url_verification_rules() -> None:
+    from allin.simulator.open_api.api_routes import url_verified
+
+    world = World(SimulatorConfig(verified_domains=["static.example.com"]))
+    world.config.verified_url_prefixes = ["https://cdn.example.org/u/", "https://10.0.0.1/v/"]
+    assert url_verified(world, "https://video.static.example.com/a.mp4")  # subdomains covered
+    assert not url_verified(world, "https://example.com/a.mp4")  # parent domain is not
+    assert url_verified(world, "https://cdn.example.org/u/a.mp4")
+    assert not url_verified(world, "https://cdn.example.org/other/a.mp4")
+    assert not url_verified(world, "https://10.0.0.1/v/a.mp4")  # no IP prefixes
+    assert not url_verified(world, "http://video.static.example.com/a.mp4")  # https only

@@ -3,6 +3,7 @@ status, cancel), with the documented scopes, limits, caps and error codes."""
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Any
 from urllib.parse import urlsplit
@@ -275,7 +276,18 @@ def url_verified(world: World, url: str) -> bool:
     for domain in world.config.verified_domains:
         if host == domain or host.endswith("." + domain):
             return True
-    return any(url.startswith(prefix) for prefix in world.config.verified_url_prefixes)
+    # A URL-prefix verification names a host, never an IP address.
+    return not _is_ip(host) and any(
+        url.startswith(prefix) for prefix in world.config.verified_url_prefixes
+    )
+
+
+def _is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _source(world: World, request: Request, publish: Publish, source: Any) -> dict[str, Any]:
