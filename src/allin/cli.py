@@ -11,10 +11,12 @@ from rich.console import Console
 from allin import __version__
 from allin.core.config import get_settings
 from allin.db import migrate
+from allin.tiktok.cli import app as tiktok_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
+app.add_typer(tiktok_app, name="tiktok")
 console = Console()
 
 

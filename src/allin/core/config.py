@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_DATA_DIR = Path("var")
@@ -34,6 +34,80 @@ class Settings(BaseSettings):
     migrate_on_startup: bool = True
     health_check_timeout: float = Field(default=2.0, gt=0)
     http_timeout: float = Field(default=15.0, gt=0)
+
+    # --- tiktok ---
+    # The seeds' unprefixed names (TIKTOK_CLIENT_KEY, BACKEND_URL, ...) are accepted too.
+    tiktok_client_key: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "tiktok_client_key", "ALLIN_TIKTOK_CLIENT_KEY", "TIKTOK_CLIENT_KEY"
+        ),
+    )
+    tiktok_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "tiktok_client_secret", "ALLIN_TIKTOK_CLIENT_SECRET", "TIKTOK_CLIENT_SECRET"
+        ),
+    )
+    tiktok_redirect_uri: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "tiktok_redirect_uri", "ALLIN_TIKTOK_REDIRECT_URI", "NEXT_PUBLIC_TIKTOK_REDIRECT_URI"
+        ),
+    )
+    tiktok_backend_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("tiktok_backend_url", "ALLIN_BACKEND_URL", "BACKEND_URL"),
+    )
+    tiktok_api_url: str = "https://open.tiktokapis.com"
+    tiktok_auth_url: str = "https://www.tiktok.com"
+    tiktok_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "user.info.basic",
+            "user.info.stats",
+            "video.list",
+            "video.upload",
+            "video.publish",
+        ]
+    )
+    tiktok_pkce: bool = True
+    tiktok_timeout: float = Field(default=15.0, gt=0)
+    tiktok_upload_timeout: float = Field(default=120.0, gt=0)
+    tiktok_retry_attempts: int = Field(default=4, ge=1, le=20)
+    tiktok_retry_timeout: float = Field(default=60.0, gt=0)
+    tiktok_retry_wait_initial: float = Field(default=0.5, ge=0)
+    tiktok_retry_wait_max: float = Field(default=10.0, ge=0)
+    tiktok_retry_wait_jitter: float = Field(default=1.0, ge=0)
+    tiktok_retry_after_max: float = Field(default=60.0, ge=0)
+    tiktok_breaker_failure_threshold: int = Field(default=5, ge=1)
+    tiktok_breaker_reset_timeout: float = Field(default=60.0, gt=0)
+    tiktok_breaker_monitoring_period: float = Field(default=120.0, gt=0)
+    tiktok_token_refresh_margin: float = Field(default=600.0, ge=0)
+    tiktok_credential_cache_ttl: float = Field(default=300.0, ge=0)
+    tiktok_state_ttl: float = Field(default=600.0, gt=0)
+    tiktok_chunk_size: int = Field(default=10_000_000, ge=5 * 1024 * 1024, le=64_000_000)
+    tiktok_status_poll_initial: float = Field(default=3.0, gt=0)
+    tiktok_status_poll_max: float = Field(default=30.0, gt=0)
+    tiktok_status_poll_timeout: float = Field(default=900.0, gt=0)
+    tiktok_webhook_tolerance: float = Field(default=300.0, gt=0)
+    # Comma list, newest first; unset = one key derived from the instance secret.
+    token_encryption_keys: SecretStr | None = None
+
+    @field_validator("tiktok_scopes", mode="before")
+    @classmethod
+    def _split_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def tiktok_effective_redirect_uri(self) -> str:
+        """The configured redirect URI, else the callback route under the backend URL."""
+        if self.tiktok_redirect_uri:
+            return self.tiktok_redirect_uri
+        base = self.tiktok_backend_url or f"http://{self.host}:{self.port}"
+        return base.rstrip("/") + "/api/integrations/tiktok/callback"
+
+    # --- end tiktok ---
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,0 +1,15 @@
+"""TikTok Open API integration (issue 7).
+
+Modules: `client` (typed async client: Login Kit, Display, Content Posting), `oauth` (authorize
+URL, hex-S256 PKCE, callback parsing), `tokens` (encrypted token store logic, single-flight
+refresh), `publish` (creator_info check, chunked upload, status polling, crash reconciliation),
+`chunks` (TikTok's chunk rules), `upload` (Content-Range PUTs), `media` (ffprobe checks),
+`webhooks` (signature verification, idempotency), `analytics`, `resilience` (retries, breaker),
+`errors` (TikTokError and every documented code), `service` (the facade HTTP routes call).
+"""
+
+from allin.tiktok.client import TikTokClient, TikTokConfig
+from allin.tiktok.errors import TikTokError, TikTokErrorType
+from allin.tiktok.service import TikTokService
+
+__all__ = ["TikTokClient", "TikTokConfig", "TikTokError", "TikTokErrorType", "TikTokService"]
