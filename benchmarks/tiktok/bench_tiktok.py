@@ -1,4 +1,5 @@
-"""TikTok benchmarks: `python -m benchmarks.tiktok [--sizes-mb 100 300]`.
+"""TikTok benchmarks: `python -m benchmarks.tiktok.bench_tiktok [--sizes-mb 100 300]`
+(also run by `make bench`).
 
 1. authorization_url and cached get_valid_token: microseconds per call (seed 001 asks < 10 ms and
    < 5 ms on average; the target is 100x better).
@@ -155,11 +156,11 @@ async def upload(size_mb: int, folder: Path) -> tuple[float, float]:
     return size_mb / elapsed, peak / MB
 
 
-async def main() -> None:
+async def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--sizes-mb", type=int, nargs="+", default=[100, 300])
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     configure_logging("console", "WARNING")
     print("## Micro-benchmarks\n")
     print("\n".join(await micro(args.calls)))
@@ -172,5 +173,11 @@ async def main() -> None:
             print(f"| {size} MB | {speed:.0f} | {peak:.1f} |")
 
 
+def main(argv: list[str] | None = None) -> None:
+    asyncio.run(run([] if argv is None else argv))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    main(sys.argv[1:])
