@@ -58,6 +58,7 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
             "log_format": "json",
             "redis_url": None,
             "secret_key": "test-secret-key-not-for-production",
+            "password_hash_profile": "test",  # fast argon2 in tests; production refuses it
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]

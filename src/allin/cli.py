@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from allin import __version__
+from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
 from allin.tiktok.cli import app as tiktok_app
@@ -17,6 +18,7 @@ app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publis
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(tiktok_app, name="tiktok")
+app.add_typer(users_app, name="users")
 console = Console()
 
 

@@ -141,3 +141,24 @@ async def test_unexpected_exception_is_an_enveloped_500(http: httpx.AsyncClient)
 async def test_app_error_keeps_its_code_and_details(http: httpx.AsyncClient) -> None:
     error = assert_error(await http.get("/api/_test/conflict"), 409, "CONFLICT")
     assert error["details"] == {"field": "name"}
+
+
+async def test_405_allow_lists_every_route_on_the_path(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings())
+    router = APIRouter()
+
+    @router.get("/api/_test/multi")
+    async def read() -> dict[str, bool]:
+        return {"ok": True}
+
+    @router.patch("/api/_test/multi")
+    async def update() -> dict[str, bool]:
+        return {"ok": True}
+
+    app.include_router(router)
+    async with serve(app) as base_url, httpx.AsyncClient(base_url=base_url) as client:
+        response = await client.delete("/api/_test/multi")
+    assert_error(response, 405, "METHOD_NOT_ALLOWED")
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PATCH"}

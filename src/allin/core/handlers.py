@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 
 from allin.core.errors import (
     AppError,
@@ -38,11 +40,24 @@ async def handle_app_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc)
 
 
-async def handle_http_exception(_: Request, exc: Exception) -> JSONResponse:
+def allowed_methods(request: Request) -> list[str]:
+    """Every method any route offers for this path. The router's own 405 names only the
+    first route that matched the path, though FastAPI spreads one path over several."""
+    path = request.url.path
+    methods: set[str] = set()
+    for route in iter_route_contexts(request.app.routes):
+        if route.methods and compile_path(route.path)[0].match(path):
+            methods |= set(route.methods)
+    return sorted(methods)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     error = error_for_status(exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
     if exc.headers:
         error.headers = dict(exc.headers)
+    if exc.status_code == 405:
+        error.headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(error)
 
 

@@ -60,9 +60,14 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorEnvelope, "description": description}
     for code, description in (
         (400, "Malformed request"),
+        (401, "Authentication missing or invalid"),
+        (403, "Not allowed"),
+        (404, "Not found (also: someone else's object)"),
+        (409, "Conflicts with the current state"),
         (413, "Body too large"),
         (415, "Unsupported content type"),
         (422, "Validation error"),
+        (429, "Rate limited (see Retry-After)"),
         (500, "Unexpected error"),
     )
 }
