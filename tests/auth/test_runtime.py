@@ -13,7 +13,8 @@ from allin.core.config import Settings
 def test_cheap_hashing_is_refused_in_production(make_settings: Callable[..., Settings]) -> None:
     with pytest.raises(RuntimeError, match="PASSWORD_HASH_PROFILE"):
         AuthRuntime.from_settings(make_settings(env="production", password_hash_profile="test"))
-    assert AuthRuntime.from_settings(make_settings(env="production", password_hash_profile="owasp")).passwords.profile == "owasp"
+    production = make_settings(env="production", password_hash_profile="owasp")
+    assert AuthRuntime.from_settings(production).passwords.profile == "owasp"
 
 
 def test_redis_session_store_needs_redis(make_settings: Callable[..., Settings]) -> None:
