@@ -46,7 +46,7 @@ def allowed_methods(request: Request) -> list[str]:
     path = request.url.path
     methods: set[str] = set()
     for route in iter_route_contexts(request.app.routes):
-        if route.methods and compile_path(route.path)[0].match(path):
+        if route.methods and route.path and compile_path(route.path)[0].match(path):
             methods |= set(route.methods)
     return sorted(methods)
 
