@@ -17,13 +17,15 @@ from allin.core.docs import OPENAPI_URL, install_docs
 from allin.core.handlers import install_exception_handlers
 from allin.core.health import HealthRegistry
 from allin.core.logging import CORRELATION_HEADER, Category, configure_logging, get_logger
-from allin.core.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from allin.core.middleware import CorrelationIdMiddleware
 from allin.core.ratelimit import install_rate_limiter
 from allin.core.router import router as health_router
 from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
+from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
+from allin.tiktok.runtime import install_tiktok
 
 log = get_logger(Category.CORE)
 
@@ -73,8 +75,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     install_rate_limiter(app)
     install_auth(app)
+    install_tiktok(app)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        RouteBodyLimitMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        overrides=tiktok_body_limits(settings),  # video uploads only
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -27,6 +27,9 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/reset-password",
         "GET /api/auth/setup",
         "POST /api/auth/setup",
+        # tiktok: TikTok's redirect (the one-time state names the user) and its signed webhook
+        "GET /api/integrations/tiktok/callback",
+        "POST /api/integrations/tiktok/webhook",
     }
 )
 

@@ -94,6 +94,10 @@ class Settings(BaseSettings):
     tiktok_status_poll_max: float = Field(default=30.0, gt=0)
     tiktok_status_poll_timeout: float = Field(default=900.0, gt=0)
     tiktok_webhook_tolerance: float = Field(default=300.0, gt=0)
+    # POST .../publish only (every other route keeps max_body_bytes): TikTok's 4 GB + form.
+    tiktok_max_upload_bytes: int = Field(default=4 * 1024**3 + 1_048_576, ge=1024)
+    # Where the OAuth callback sends the browser (?tiktok=connected|error); unset = JSON.
+    tiktok_connect_return_url: str = ""
     # Comma list, newest first; unset = one key derived from the instance secret.
     token_encryption_keys: SecretStr | None = None
 

@@ -3,7 +3,27 @@
 from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
+from allin.tiktok.tables import (
+    TikTokAccount,
+    TikTokAnalyticsSnapshot,
+    TikTokOAuthState,
+    TikTokPublish,
+    TikTokWebhookEvent,
+)
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "AppSetting", "AuthSession", "EmailToken", "RefreshToken", "User", "metadata"]
+__all__ = [
+    "ApiKey",
+    "AppSetting",
+    "AuthSession",
+    "EmailToken",
+    "RefreshToken",
+    "TikTokAccount",
+    "TikTokAnalyticsSnapshot",
+    "TikTokOAuthState",
+    "TikTokPublish",
+    "TikTokWebhookEvent",
+    "User",
+    "metadata",
+]

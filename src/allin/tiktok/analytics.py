@@ -1,11 +1,11 @@
 """Analytics from the Display API: lifetime totals now (TikTok keeps no history), per video and
 summed, with engagement rate = (likes + comments + shares) / views x 100. A daily snapshot of
-these numbers (phase 2, a table) is what turns them into growth over time."""
+these numbers (`DailySnapshot`, a table) is what turns them into growth over time."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from allin.core.clock import utcnow
 from allin.tiktok.client import TikTokClient
@@ -55,6 +55,39 @@ class AnalyticsSnapshot:
     @property
     def engagement_rate(self) -> float:
         return engagement_rate(self.views, self.likes + self.comments + self.shares)
+
+
+@dataclass(frozen=True, slots=True)
+class DailySnapshot:
+    """One day's reading of an account (the last one taken that UTC day)."""
+
+    day: date
+    taken_at: datetime
+    followers: int | None
+    following: int | None
+    total_likes: int | None
+    video_count: int | None
+    views: int
+    likes: int
+    comments: int
+    shares: int
+    engagement_rate: float
+
+    @classmethod
+    def of(cls, snapshot: AnalyticsSnapshot) -> DailySnapshot:
+        return cls(
+            day=snapshot.taken_at.date(),
+            taken_at=snapshot.taken_at,
+            followers=snapshot.followers,
+            following=snapshot.following,
+            total_likes=snapshot.total_likes,
+            video_count=snapshot.video_count,
+            views=snapshot.views,
+            likes=snapshot.likes,
+            comments=snapshot.comments,
+            shares=snapshot.shares,
+            engagement_rate=snapshot.engagement_rate,
+        )
 
 
 def video_stats(video: Video) -> VideoStats:

@@ -1,13 +1,17 @@
-"""`allin tiktok ...`: desktop login (PKCE + loopback redirect), post, status, the simulator.
+"""`allin tiktok ...`: desktop login (PKCE + loopback redirect), post, status, analytics, key
+rotation, the server's circuit breaker, and the simulator.
 
-Tokens from `login` are kept encrypted in `<data_dir>/tiktok-cli-tokens.json`. Point the CLI at the
-simulator with ALLIN_TIKTOK_API_URL / ALLIN_TIKTOK_AUTH_URL (e.g. http://127.0.0.1:9400).
+Tokens from `login` are kept encrypted in `<data_dir>/tiktok-cli-tokens.json`; `analytics` and
+`rotate-keys` also work on the accounts users connected through the server (its database).
+Point the CLI at the simulator with ALLIN_TIKTOK_API_URL / ALLIN_TIKTOK_AUTH_URL.
 """
 
 from __future__ import annotations
 
 import asyncio
 import webbrowser
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import parse_qs, urlsplit
@@ -16,18 +20,26 @@ import httpx
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.table import Table
+from sqlalchemy import or_, select
 
 from allin.core.config import Settings, get_settings
-from allin.core.crypto import cipher_from_settings
+from allin.core.crypto import CryptoError, cipher_from_settings
+from allin.db.engine import create_engine, create_session_factory
+from allin.tiktok import analytics as analytics_mod
+from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.client import TikTokClient, TikTokConfig
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.filestore import FileTokenStore
 from allin.tiktok.models import PrivacyLevel, VideoPostInfo
 from allin.tiktok.oauth import parse_callback
 from allin.tiktok.publish import PollPolicy, Publisher, PublishRecord
+from allin.tiktok.service import TikTokService
+from allin.tiktok.stores import DbTokenStore, Sessions, as_uuid
+from allin.tiktok.tables import AccountStatus, TikTokAccount
 from allin.tiktok.tokens import TokenManager
 
-app = typer.Typer(help="TikTok Open API: login, post, status, and a local simulator.")
+app = typer.Typer(help="TikTok Open API: login, post, status, analytics, keys, the simulator.")
 simulator_app = typer.Typer(help="The TikTok Open API simulator.")
 app.add_typer(simulator_app, name="simulator")
 console = Console()
@@ -230,6 +242,209 @@ def status(publish_id: str, account: str = DEFAULT_ACCOUNT) -> None:
         asyncio.run(_status(publish_id, account))
     except TikTokError as error:
         raise _fail(error) from None
+
+
+# --- analytics ---
+
+
+def _print_analytics(title: str, snapshot: AnalyticsSnapshot) -> None:
+    console.print(
+        f"[bold]{title}[/]  followers {_n(snapshot.followers)}  views {snapshot.views}  "
+        f"likes {snapshot.likes}  comments {snapshot.comments}  shares {snapshot.shares}  "
+        f"engagement {snapshot.engagement_rate:.2f}%"
+    )
+    table = Table("video", "title", "views", "likes", "comments", "shares", "engagement %")
+    for video in snapshot.videos:
+        table.add_row(
+            video.id,
+            (video.title or "")[:40],
+            str(video.views),
+            str(video.likes),
+            str(video.comments),
+            str(video.shares),
+            f"{video.engagement_rate:.2f}",
+        )
+    if snapshot.videos:
+        console.print(table)
+
+
+def _print_history(history: list[DailySnapshot]) -> None:
+    table = Table("day", "followers", "views", "likes", "comments", "shares", "engagement %")
+    for day in history:
+        table.add_row(
+            day.day.isoformat(),
+            _n(day.followers),
+            str(day.views),
+            str(day.likes),
+            str(day.comments),
+            str(day.shares),
+            f"{day.engagement_rate:.2f}",
+        )
+    console.print(table)
+
+
+def _n(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+async def _local_analytics(account: str) -> None:
+    settings = _settings()
+    async with TikTokClient(TikTokConfig.from_settings(settings)) as client:
+        tokens = _manager(settings, client)
+        snapshot = await tokens.call_with_token(
+            account, lambda token: analytics_mod.collect(client, token)
+        )
+    _print_analytics(account, snapshot)
+
+
+async def _server_analytics(account: str | None, refresh: bool, days: int) -> int:
+    async with _database() as sessions:
+        service = TikTokService.with_database(_settings(), sessions)
+        try:
+            rows = await _accounts(sessions, account)
+            for row in rows:
+                label = f"{row.display_name or row.open_id} ({row.id}, {row.status})"
+                if refresh and row.status == AccountStatus.ACTIVE:
+                    try:
+                        _print_analytics(label, await service.analytics(str(row.id), fresh=True))
+                    except TikTokError as error:
+                        console.print(f"[red]{label}: {error.user_message}[/] ({error.code})")
+                else:
+                    console.print(f"[bold]{label}[/]")
+                _print_history(await service.analytics_history(str(row.id), days))
+        finally:
+            await service.aclose()
+    return len(rows)
+
+
+async def _accounts(sessions: Sessions, account: str | None) -> list[TikTokAccount]:
+    query = select(TikTokAccount).order_by(TikTokAccount.connected_at)
+    if account:
+        key = as_uuid(account)
+        query = query.where(
+            or_(TikTokAccount.open_id == account, TikTokAccount.display_name == account)
+            if key is None
+            else TikTokAccount.id == key
+        )
+    async with sessions() as db:
+        return list(await db.scalars(query))
+
+
+@asynccontextmanager
+async def _database() -> AsyncIterator[Sessions]:
+    engine = create_engine(_settings().effective_database_url)
+    try:
+        yield create_session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@app.command()
+def analytics(
+    account: Annotated[
+        str | None, typer.Option(help="Account id, open_id or display name (default: all)")
+    ] = None,
+    refresh: Annotated[
+        bool, typer.Option(help="Ask TikTok now and record today's snapshot (cron: daily)")
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, max=366, help="History to show")] = 30,
+    local: Annotated[
+        str | None, typer.Option(help="Instead: live numbers for this `allin tiktok login` name")
+    ] = None,
+) -> None:
+    """Views, likes, comments, shares, engagement rate, and their daily history."""
+    try:
+        if local is not None:
+            asyncio.run(_local_analytics(local))
+            return
+        shown = asyncio.run(_server_analytics(account, refresh, days))
+    except TikTokError as error:
+        raise _fail(error) from None
+    if not shown:
+        console.print("No connected TikTok accounts" + (f" match {account!r}" if account else ""))
+        raise typer.Exit(1)
+
+
+# --- key rotation ---
+
+
+async def _rotate_keys() -> tuple[int, int]:
+    settings = _settings()
+    cipher = cipher_from_settings(settings)
+    local = await _store(settings).rotate(lambda sealed: sealed.rotated(cipher))
+    async with _database() as sessions:
+        stored = await DbTokenStore(sessions).rotate_all(lambda sealed: sealed.rotated(cipher))
+    return stored, local
+
+
+@app.command("rotate-keys")
+def rotate_keys() -> None:
+    """Re-encrypt every stored TikTok token under the newest ALLIN_TOKEN_ENCRYPTION_KEYS key.
+
+    Put the new key first and keep the old ones listed until this has run."""
+    key_id = cipher_from_settings(_settings()).current_key_id
+    try:
+        stored, local = asyncio.run(_rotate_keys())
+    except CryptoError as error:
+        console.print(f"[red]Cannot decrypt a stored token:[/] {error}. Is every old key listed?")
+        raise typer.Exit(1) from None
+    console.print(
+        f"Tokens now under key [cyan]{key_id}[/]: {stored} connected account(s) re-encrypted, "
+        f"{local} CLI login(s) re-encrypted"
+    )
+
+
+# --- the server's circuit breaker ---
+
+
+def _server_url(settings: Settings) -> str:
+    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
+
+
+@app.command()
+def breaker(
+    reset: Annotated[bool, typer.Option("--reset", help="Close the breakers now")] = False,
+    url: Annotated[str | None, typer.Option(help="Server URL (default ALLIN_PUBLIC_URL)")] = None,
+    api_key: Annotated[
+        str | None, typer.Option(envvar="ALLIN_API_KEY", help="An admin's API key")
+    ] = None,
+) -> None:
+    """Show (or reset) the running server's TikTok circuit breakers, via its admin API."""
+    if not api_key:
+        console.print("[red]An admin API key is needed:[/] --api-key or ALLIN_API_KEY")
+        raise typer.Exit(2)
+    base = (url or _server_url(_settings())).rstrip("/") + "/api/admin/tiktok/circuit-breaker"
+    try:
+        response = httpx.request(
+            "POST" if reset else "GET",
+            base + "/reset" if reset else base,
+            headers={"x-api-key": api_key},
+            timeout=10,
+        )
+    except httpx.HTTPError as error:
+        console.print(f"[red]Cannot reach the server:[/] {error}")
+        raise typer.Exit(1) from None
+    body = (
+        response.json()
+        if response.headers.get("content-type", "").startswith("application/json")
+        else {}
+    )
+    if response.status_code != 200:
+        message = (body.get("error") or {}).get("message", response.text)
+        console.print(f"[red]{response.status_code}:[/] {message}")
+        raise typer.Exit(1)
+    table = Table("breaker", "state", "failures", "calls", "rejected", "opened", "last failure")
+    for item in body["data"].values():
+        table.add_row(
+            item["name"],
+            item["state"],
+            str(item["failures"]),
+            str(item["total_calls"]),
+            str(item["rejected_calls"]),
+            str(item["times_opened"]),
+            item["last_failure_time"] or "-",
+        )
+    console.print(table)
 
 
 # --- the simulator ---

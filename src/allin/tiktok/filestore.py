@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 import anyio
 
-from allin.tiktok.tokens import SealedToken
+from allin.tiktok.tokens import SealedToken, TokenRow, unlocked
 
 _DATES = ("expires_at", "refresh_expires_at", "issued_at", "refreshed_at")
 
@@ -54,8 +56,25 @@ class FileTokenStore:
         rows = await self._rows()
         return next((k for k, row in rows.items() if row.get("open_id") == open_id), None)
 
+    def locked(self, account_id: str) -> AbstractAsyncContextManager[TokenRow]:
+        return unlocked(self, account_id)
+
     async def accounts(self) -> list[str]:
         return sorted(await self._rows())
+
+    async def rotate(self, rotate: Callable[[SealedToken], SealedToken]) -> int:
+        """Re-encrypt every stored token (`SealedToken.rotated`); returns how many changed."""
+        rows = await self._rows()
+        changed = 0
+        for account_id, row in rows.items():
+            sealed = _decode(row)
+            rotated = rotate(sealed)
+            if rotated != sealed:
+                rows[account_id] = _encode(rotated)
+                changed += 1
+        if changed:
+            await self._write(rows)
+        return changed
 
     async def _rows(self) -> dict[str, Any]:
         if not await self.path.exists():

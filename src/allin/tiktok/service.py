@@ -1,25 +1,29 @@
-"""The TikTok integration as one service, so HTTP routes (phase 2) are one call each.
+"""The TikTok integration as one service, so HTTP routes are one call each.
 
-Storage is injected: OAuth states, tokens (sealed), the publish journal and webhook idempotency
-keys each sit behind a small Protocol with an in-memory implementation here; phase 2 plugs in
-database (or Redis) versions keyed by the logged-in user and the connected account.
+Storage is injected: connected accounts, OAuth states, tokens (sealed), the publish journal,
+webhook idempotency keys and daily analytics snapshots each sit behind a small Protocol with an
+in-memory implementation here; `stores.py` has the database ones (`TikTokService.with_database`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+import anyio
 
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import TokenCipher, cipher_from_settings
 from allin.core.logging import Category, get_logger
 from allin.tiktok import analytics
-from allin.tiktok.client import TikTokClient, TikTokConfig
+from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
+from allin.tiktok.client import MAX_VIDEO_LIST_COUNT, TikTokClient, TikTokConfig
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.models import (
     USER_BASIC_FIELDS,
@@ -36,10 +40,14 @@ from allin.tiktok.publish import (
     Publisher,
     PublishJournal,
     PublishRecord,
+    PublishState,
 )
 from allin.tiktok.tokens import InMemoryTokenStore, TokenManager, TokenStore
 from allin.tiktok.upload import ProgressCallback
 from allin.tiktok.webhooks import InMemoryIdempotency, WebhookEvent, verify_and_parse
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = get_logger(Category.TIKTOK)
 
@@ -53,7 +61,60 @@ class StateStore(Protocol):
 
 
 class IdempotencyStore(Protocol):
-    def first_time(self, key: str) -> bool: ...
+    async def claim(self, key: str, event: str = "") -> bool:
+        """True the first time a key is seen."""
+        ...
+
+    async def release(self, key: str) -> None: ...
+
+
+class AccountRegistry(Protocol):
+    """Who owns which TikTok account."""
+
+    async def attach(
+        self, user_id: str, open_id: str | None, scopes: tuple[str, ...], profile: UserInfo
+    ) -> str:
+        """The account id for this user's TikTok identity (created or re-activated)."""
+        ...
+
+    async def remove(self, account_id: str) -> None: ...
+
+
+class SnapshotStore(Protocol):
+    async def record(self, account_id: str, snapshot: AnalyticsSnapshot) -> None: ...
+
+    async def history(self, account_id: str, days: int) -> list[DailySnapshot]: ...
+
+
+class InMemoryAccounts:
+    """Accounts named by their open_id (the CLI and tests)."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, str] = {}
+
+    async def attach(
+        self, user_id: str, open_id: str | None, scopes: tuple[str, ...], profile: UserInfo
+    ) -> str:
+        account_id = open_id or uuid.uuid4().hex
+        self.owners[account_id] = user_id
+        return account_id
+
+    async def remove(self, account_id: str) -> None:
+        self.owners.pop(account_id, None)
+
+
+class InMemorySnapshots:
+    def __init__(self) -> None:
+        self.days: dict[str, dict[object, DailySnapshot]] = {}
+
+    async def record(self, account_id: str, snapshot: AnalyticsSnapshot) -> None:
+        daily = DailySnapshot.of(snapshot)
+        self.days.setdefault(account_id, {})[daily.day] = daily
+
+    async def history(self, account_id: str, days: int) -> list[DailySnapshot]:
+        since = (utcnow() - timedelta(days=days - 1)).date()
+        kept = [d for d in self.days.get(account_id, {}).values() if d.day >= since]
+        return sorted(kept, key=lambda d: d.day)
 
 
 class InMemoryStateStore:
@@ -99,6 +160,8 @@ class TikTokService:
         journal: PublishJournal | None = None,
         states: StateStore | None = None,
         idempotency: IdempotencyStore | None = None,
+        accounts: AccountRegistry | None = None,
+        snapshots: SnapshotStore | None = None,
         refresh_margin: float = 600.0,
         state_ttl: float = 600.0,
         webhook_tolerance: float = 300.0,
@@ -118,10 +181,12 @@ class TikTokService:
         )
         self.states: StateStore = states or InMemoryStateStore()
         self.idempotency: IdempotencyStore = idempotency or InMemoryIdempotency()
+        self.accounts: AccountRegistry = accounts or InMemoryAccounts()
+        self.snapshots: SnapshotStore = snapshots or InMemorySnapshots()
         self.state_ttl = state_ttl
         self.webhook_tolerance = webhook_tolerance
         self.analytics_ttl = analytics_ttl
-        self._analytics: dict[str, analytics.AnalyticsSnapshot] = {}
+        self._analytics: dict[str, AnalyticsSnapshot] = {}
 
     @classmethod
     def from_settings(
@@ -132,6 +197,8 @@ class TikTokService:
         journal: PublishJournal | None = None,
         states: StateStore | None = None,
         idempotency: IdempotencyStore | None = None,
+        accounts: AccountRegistry | None = None,
+        snapshots: SnapshotStore | None = None,
     ) -> TikTokService:
         return cls(
             TikTokClient(TikTokConfig.from_settings(settings)),
@@ -149,6 +216,25 @@ class TikTokService:
             journal=journal,
             states=states,
             idempotency=idempotency,
+            accounts=accounts,
+            snapshots=snapshots,
+        )
+
+    @classmethod
+    def with_database(
+        cls, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+    ) -> TikTokService:
+        """Every store in the database: what the app and the CLI use."""
+        from allin.tiktok import stores
+
+        return cls.from_settings(
+            settings,
+            token_store=stores.DbTokenStore(sessions),
+            journal=stores.DbPublishJournal(sessions),
+            states=stores.DbStateStore(sessions),
+            idempotency=stores.DbIdempotency(sessions),
+            accounts=stores.DbAccounts(sessions),
+            snapshots=stores.DbSnapshots(sessions),
         )
 
     async def aclose(self) -> None:
@@ -168,16 +254,30 @@ class TikTokService:
         owner = await self.states.pop(state)
         if owner is None or owner != user_id:
             raise TikTokError("state_mismatch", "unknown, expired or foreign OAuth state")
+        return await self._connect(owner, state, query)
+
+    async def complete_callback(self, query: Mapping[str, str]) -> Connection:
+        """GET /callback without a login (the browser comes back from TikTok): the one-time
+        state says whose connection this is."""
+        state = query.get("state", "")
+        owner = await self.states.pop(state)
+        if owner is None:
+            raise TikTokError("state_mismatch", "unknown, expired or already used OAuth state")
+        return await self._connect(owner, state, query)
+
+    async def _connect(self, user_id: str, state: str, query: Mapping[str, str]) -> Connection:
         callback = parse_callback(query, expected_state=state)
         grant: TokenSet = await self.client.exchange_code(callback.code, state=state)
-        account_id = grant.open_id or uuid.uuid4().hex
-        await self.tokens.store_tokens(account_id, grant)
         profile = await self.client.user_info(grant.access_token, USER_BASIC_FIELDS)
+        scopes = tuple(grant.scope)
+        account_id = await self.accounts.attach(user_id, grant.open_id, scopes, profile)
+        await self.tokens.store_tokens(account_id, grant)
+        self._analytics.pop(account_id, None)
         log.info("tiktok account connected", user_id=user_id, open_id=grant.open_id)
-        return Connection(user_id, account_id, grant.open_id, tuple(grant.scope), profile)
+        return Connection(user_id, account_id, grant.open_id, scopes, profile)
 
     async def disconnect(self, account_id: str) -> bool:
-        """DELETE /{account}: revoke at TikTok (best effort) and forget the tokens."""
+        """DELETE /{account}: revoke at TikTok (best effort), forget the tokens and the account."""
         revoked = False
         try:
             token = await self.tokens.get_valid_token(account_id)
@@ -185,6 +285,7 @@ class TikTokService:
         except TikTokError as error:
             log.info("tiktok disconnect without revoke", code=error.code)
         await self.tokens.clear_token(account_id)
+        await self.accounts.remove(account_id)
         self._analytics.pop(account_id, None)
         return revoked
 
@@ -196,14 +297,15 @@ class TikTokService:
             account_id, lambda token: self.client.user_info(token, wanted)
         )
 
-    async def videos(self, account_id: str, cursor: int | None = None) -> VideoPage:
+    async def videos(
+        self, account_id: str, cursor: int | None = None, max_count: int = MAX_VIDEO_LIST_COUNT
+    ) -> VideoPage:
         return await self.tokens.call_with_token(
-            account_id, lambda token: self.client.list_videos(token, cursor=cursor)
+            account_id,
+            lambda token: self.client.list_videos(token, cursor=cursor, max_count=max_count),
         )
 
-    async def analytics(
-        self, account_id: str, *, fresh: bool = False
-    ) -> analytics.AnalyticsSnapshot:
+    async def analytics(self, account_id: str, *, fresh: bool = False) -> AnalyticsSnapshot:
         """Cached for `analytics_ttl` seconds to stay well inside the rate limits."""
         cached = self._analytics.get(account_id)
         if (
@@ -219,7 +321,12 @@ class TikTokService:
             lambda token: analytics.collect(self.client, token, with_user_stats=with_stats),
         )
         self._analytics[account_id] = snapshot
+        await self.snapshots.record(account_id, snapshot)
         return snapshot
+
+    async def analytics_history(self, account_id: str, days: int = 30) -> list[DailySnapshot]:
+        """One reading per day (the day's last), oldest first: growth over time."""
+        return await self.snapshots.history(account_id, days)
 
     # --- publishing ---
 
@@ -237,6 +344,48 @@ class TikTokService:
         return await self.publisher.publish_file(
             token, path, post_info, account_id=account_id, wait=wait, on_progress=on_progress
         )
+
+    async def publish_upload(
+        self, account_id: str, path: Path, post_info: VideoPostInfo | None
+    ) -> PublishRecord:
+        """`publish_file` for a file received over HTTP: the file is deleted once TikTok holds
+        every byte (or the publish ended); only an interrupted upload keeps it, to resume."""
+        try:
+            return await self.publish_file(account_id, path, post_info)
+        finally:
+            if not await self._file_needed(str(path)):
+                await anyio.Path(path).unlink(missing_ok=True)
+
+    async def sweep_uploads(self, directory: Path) -> int:
+        """Delete received files no unfinished upload needs (after reconciliation)."""
+        folder = anyio.Path(directory)
+        if not await folder.exists():
+            return 0
+        needed = await self._files_needed()
+        removed = 0
+        async for entry in folder.iterdir():
+            if str(entry) not in needed and await entry.is_file():
+                await entry.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
+    async def _files_needed(self) -> set[str]:
+        return {
+            record.file_path
+            for record in await self.publisher.journal.unfinished()
+            if record.state is PublishState.UPLOADING and record.file_path
+        }
+
+    async def _file_needed(self, path: str) -> bool:
+        return path in await self._files_needed()
+
+    async def find_publish(self, account_id: str, reference: str) -> PublishRecord | None:
+        """A journaled publish of this account by our id or TikTok's publish_id."""
+        journal = self.publisher.journal
+        record = await journal.get(reference) or await journal.find_by_publish_id(reference)
+        if record is None or record.account_id != account_id:
+            return None
+        return record
 
     async def publish_url(
         self, account_id: str, url: str, post_info: VideoPostInfo | None, *, wait: bool = False
@@ -262,6 +411,38 @@ class TikTokService:
         )
         return record, status
 
+    async def reconcile_all(self) -> list[PublishRecord]:
+        """At start-up: settle every journaled publish by asking TikTok, never by resending.
+        Failures are logged per publish; the rest go on."""
+        by_account: dict[str, list[PublishRecord]] = {}
+        for record in await self.publisher.journal.unfinished():
+            by_account.setdefault(record.account_id, []).append(record)
+        results = await asyncio.gather(
+            *(self._reconcile_account(a, records) for a, records in by_account.items())
+        )
+        return [record for done in results for record in done]
+
+    async def _reconcile_account(
+        self, account_id: str, records: list[PublishRecord]
+    ) -> list[PublishRecord]:
+        try:
+            token = await self.tokens.get_valid_token(account_id)
+        except TikTokError as error:
+            log.warning("tiktok reconcile skipped", account_id=account_id, code=error.code)
+            return []
+        outcomes = await asyncio.gather(
+            *(self.publisher.reconcile(token, r.id) for r in records), return_exceptions=True
+        )
+        done = []
+        for record, outcome in zip(records, outcomes, strict=True):
+            if isinstance(outcome, PublishRecord):
+                done.append(outcome)
+            elif isinstance(outcome, TikTokError):
+                log.warning("tiktok reconcile failed", record=record.id, code=outcome.code)
+            else:
+                log.error("tiktok reconcile crashed", record=record.id, exc_info=outcome)
+        return done
+
     async def reconcile_unfinished(self, account_id: str) -> list[PublishRecord]:
         """After a restart: finish every journaled publish of this account by its status."""
         token = await self.tokens.get_valid_token(account_id)
@@ -283,8 +464,16 @@ class TikTokService:
             client_key=config.client_key,
             tolerance=self.webhook_tolerance,
         )
-        if not self.idempotency.first_time(event.idempotency_key):
+        if not await self.idempotency.claim(event.idempotency_key, event.event):
             return WebhookOutcome(event, duplicate=True)
+        try:
+            return await self._apply_webhook(event)
+        except BaseException:
+            # Not handled after all: let TikTok's re-delivery try again.
+            await self.idempotency.release(event.idempotency_key)
+            raise
+
+    async def _apply_webhook(self, event: WebhookEvent) -> WebhookOutcome:
         if event.is_authorization_removed and event.user_openid:
             account_id = await self.tokens.store.account_for_open_id(event.user_openid)
             if account_id is not None:

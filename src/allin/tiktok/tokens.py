@@ -3,13 +3,16 @@
 `get_valid_token` serves a cached token in microseconds (a dict lookup and one comparison),
 refreshes ahead of expiry with a margin, and is single-flight: concurrent callers for the same
 account share one refresh. Storage is a small Protocol; the store persists tokens encrypted
-(`SealedToken`) so a database store only maps columns.
+(`SealedToken`) so a database store only maps columns. Across workers, a refresh runs inside
+the store's `locked(account)` (a row lock in PostgreSQL) and first re-reads the row, so a worker
+that waited uses the tokens the first one stored instead of refreshing again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -132,6 +135,18 @@ class SealedToken:
         )
 
 
+class TokenRow(Protocol):
+    """One account's tokens read under the store's refresh lock; writes keep the lock's
+    transaction (a second connection would wait on our own row lock)."""
+
+    @property
+    def current(self) -> SealedToken | None: ...
+
+    async def save(self, token: SealedToken) -> None: ...
+
+    async def delete(self) -> None: ...
+
+
 class TokenStore(Protocol):
     async def load(self, account_id: str) -> SealedToken | None: ...
 
@@ -140,6 +155,32 @@ class TokenStore(Protocol):
     async def delete(self, account_id: str) -> None: ...
 
     async def account_for_open_id(self, open_id: str) -> str | None: ...
+
+    def locked(self, account_id: str) -> AbstractAsyncContextManager[TokenRow]:
+        """Held around a refresh: at most one refresh per account across workers."""
+        ...
+
+
+@dataclass(slots=True)
+class _UnlockedRow:
+    store: TokenStore
+    account_id: str
+    current: SealedToken | None
+
+    async def save(self, token: SealedToken) -> None:
+        await self.store.save(token)
+        self.current = token
+
+    async def delete(self) -> None:
+        await self.store.delete(self.account_id)
+        self.current = None
+
+
+@asynccontextmanager
+async def unlocked(store: TokenStore, account_id: str) -> AsyncIterator[TokenRow]:
+    """`locked` for single-process stores (memory, the CLI's file): the manager's own
+    single-flight already serialises refreshes there."""
+    yield _UnlockedRow(store, account_id, await store.load(account_id))
 
 
 class InMemoryTokenStore:
@@ -161,6 +202,9 @@ class InMemoryTokenStore:
 
     async def account_for_open_id(self, open_id: str) -> str | None:
         return next((r.account_id for r in self.rows.values() if r.open_id == open_id), None)
+
+    def locked(self, account_id: str) -> AbstractAsyncContextManager[TokenRow]:
+        return unlocked(self, account_id)
 
 
 class TokenManager:
@@ -252,11 +296,24 @@ class TokenManager:
         return await asyncio.shield(task)
 
     async def _refresh(self, token: StoredToken) -> StoredToken:
+        async with self.store.locked(token.account_id) as row:
+            current = row.current.unseal(self.cipher) if row.current else None
+            if current is None:
+                self._cache.pop(token.account_id, None)
+                raise TikTokError("access_token_invalid", "TikTok account disconnected")
+            replaced = current.access_token != token.access_token
+            if replaced and utcnow() < self._refresh_due(current):
+                # Another worker refreshed while we waited for the lock: use its tokens.
+                self._cache[current.account_id] = (current, self._refresh_due(current))
+                return current
+            return await self._refresh_locked(current, row)
+
+    async def _refresh_locked(self, token: StoredToken, row: TokenRow) -> StoredToken:
         now = utcnow()
         if not token.refresh_token or (
             token.refresh_expires_at and now >= token.refresh_expires_at
         ):
-            await self.clear_token(token.account_id)
+            await self._forget(row, token.account_id)
             raise TikTokError("access_token_expired", "refresh token missing or expired")
         try:
             tokens = await self.refresher(token.refresh_token)
@@ -268,7 +325,7 @@ class TokenManager:
                     self._cache[latest.account_id] = (latest, self._refresh_due(latest))
                     return latest
                 log.warning("tiktok refresh rejected; disconnecting", account_id=token.account_id)
-                await self.clear_token(token.account_id)
+                await self._forget(row, token.account_id)
                 raise
             if now < token.expires_at:
                 # TikTok is unwell but the old token still works: use it, refresh later.
@@ -276,11 +333,16 @@ class TokenManager:
                 return token
             raise
         stored = StoredToken.from_token_set(token.account_id, tokens, token)
-        await self._save(stored)
+        await row.save(SealedToken.seal(stored, self.cipher))
+        self._cache[stored.account_id] = (stored, self._refresh_due(stored))
         log.info(
             "tiktok token refreshed", account_id=token.account_id, expires_at=stored.expires_at
         )
         return stored
+
+    async def _forget(self, row: TokenRow, account_id: str) -> None:
+        self._cache.pop(account_id, None)
+        await row.delete()
 
     def _refresh_due(self, token: StoredToken) -> datetime:
         lifetime = (token.expires_at - token.issued_at).total_seconds() if token.issued_at else 0

@@ -163,7 +163,7 @@ def verify_and_parse(
 
 
 class InMemoryIdempotency:
-    """First-seen check for event keys (a unique DB column in phase 2)."""
+    """First-seen check for event keys (`stores.DbIdempotency` keeps them in a unique column)."""
 
     def __init__(self, max_keys: int = 100_000) -> None:
         self._seen: dict[str, None] = {}
@@ -176,3 +176,11 @@ class InMemoryIdempotency:
         if len(self._seen) > self._max:
             self._seen.pop(next(iter(self._seen)))
         return True
+
+    async def claim(self, key: str, event: str = "") -> bool:
+        """The service's IdempotencyStore protocol (the database one is async)."""
+        return self.first_time(key)
+
+    async def release(self, key: str) -> None:
+        """Forget a key whose handling failed, so TikTok's re-delivery is handled."""
+        self._seen.pop(key, None)
