@@ -340,6 +340,10 @@ class Publisher:
             record = await self._upload(access_token, record, status.uploaded_bytes or 0, None)
         return await self.wait(access_token, record)
 
+    async def observe(self, record: PublishRecord, status: PublishStatus) -> PublishRecord:
+        """Fold a status someone fetched (e.g. a client polling) into the journal."""
+        return await self._apply_status(record, status)
+
     async def apply_event(
         self, publish_id: str, event: str, content: dict[str, object]
     ) -> PublishRecord | None:

@@ -409,7 +409,7 @@ class TikTokService:
         status = await self.tokens.call_with_token(
             account_id, lambda token: self.client.fetch_status(token, publish_id)
         )
-        return record, status
+        return await self.publisher.observe(record, status), status
 
     async def reconcile_all(self) -> list[PublishRecord]:
         """At start-up: settle every journaled publish by asking TikTok, never by resending.
