@@ -4,6 +4,7 @@ way a browser does, and waiting for asynchronous outcomes."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -11,13 +12,25 @@ from urllib.parse import urlsplit
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from allin.auth.models import User
 from allin.tiktok.runtime import tiktok_service
 from allin.tiktok.service import TikTokService
 from tests.auth.helpers import SignedIn
 from tests.tiktok.conftest import Sim
 
 PREFIX = "/api/integrations/tiktok"
+
+
+async def new_user(sessions: async_sessionmaker[AsyncSession]) -> str:
+    """A user row, straight into the database (for store-level tests without the app)."""
+    async with sessions() as db:
+        email = f"{uuid.uuid4().hex[:10]}@example.com"
+        user = User(email=email, password_hash="x", display_name="t")
+        db.add(user)
+        await db.commit()
+        return str(user.id)
 
 
 def sim_settings(sim: Sim, **overrides: Any) -> dict[str, Any]:

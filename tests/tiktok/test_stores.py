@@ -16,7 +16,6 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from allin.auth.models import User
 from allin.core.clock import utcnow
 from allin.core.crypto import EncryptionKey, TokenCipher
 from allin.db import migrate
@@ -42,6 +41,7 @@ from allin.tiktok.tables import TikTokOAuthState
 from allin.tiktok.tokens import Refresher, TokenManager
 from allin.tiktok.webhooks import sign
 from tests.tiktok.conftest import MovableClock, Sim, make_config
+from tests.tiktok.routes import new_user
 
 K1 = EncryptionKey("k1", b"1" * 32)
 K2 = EncryptionKey("k2", b"2" * 32)
@@ -56,16 +56,6 @@ async def sessions(database_url: str) -> AsyncIterator[Sessions]:
         yield create_session_factory(engine)
     finally:
         await engine.dispose()
-
-
-async def new_user(sessions: Sessions) -> str:
-    async with sessions() as db:
-        user = User(
-            email=f"{uuid.uuid4().hex[:10]}@example.com", password_hash="x", display_name="t"
-        )
-        db.add(user)
-        await db.commit()
-        return str(user.id)
 
 
 async def new_account(sessions: Sessions, open_id: str = "open-1") -> str:

@@ -248,10 +248,12 @@ def status(publish_id: str, account: str = DEFAULT_ACCOUNT) -> None:
 
 
 def _print_analytics(title: str, snapshot: AnalyticsSnapshot) -> None:
+    console.print(f"[bold]{title}[/]")
     console.print(
-        f"[bold]{title}[/]  followers {_n(snapshot.followers)}  views {snapshot.views}  "
-        f"likes {snapshot.likes}  comments {snapshot.comments}  shares {snapshot.shares}  "
-        f"engagement {snapshot.engagement_rate:.2f}%"
+        f"followers {_n(snapshot.followers)}  views {snapshot.views}  likes {snapshot.likes}  "
+        f"comments {snapshot.comments}  shares {snapshot.shares}  "
+        f"engagement {snapshot.engagement_rate:.2f}%",
+        soft_wrap=True,
     )
     table = Table("video", "title", "views", "likes", "comments", "shares", "engagement %")
     for video in snapshot.videos:
@@ -320,12 +322,9 @@ async def _server_analytics(account: str | None, refresh: bool, days: int) -> in
 async def _accounts(sessions: Sessions, account: str | None) -> list[TikTokAccount]:
     query = select(TikTokAccount).order_by(TikTokAccount.connected_at)
     if account:
-        key = as_uuid(account)
-        query = query.where(
-            or_(TikTokAccount.open_id == account, TikTokAccount.display_name == account)
-            if key is None
-            else TikTokAccount.id == key
-        )
+        named = [TikTokAccount.open_id == account, TikTokAccount.display_name == account]
+        key = as_uuid(account)  # open_ids may look like UUIDs too: match any of the three
+        query = query.where(or_(*named, TikTokAccount.id == key) if key else or_(*named))
     async with sessions() as db:
         return list(await db.scalars(query))
 
