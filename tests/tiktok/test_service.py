@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import anyio
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -168,3 +169,23 @@ def test_from_settings(make_settings: Callable[..., Settings]) -> None:
     service = TikTokService.from_settings(settings)
     assert service.client.config.client_key == "k"
     assert service.state_ttl == settings.tiktok_state_ttl
+
+
+async def test_sweep_keeps_only_files_of_interrupted_uploads(tmp_path: Path) -> None:
+    from allin.tiktok.client import TikTokConfig
+    from allin.tiktok.publish import PublishRecord
+
+    config = TikTokConfig(client_key="k", client_secret="s", redirect_uri="http://x/cb")
+    service = TikTokService(TikTokClient(config), cipher=CIPHER)
+    keep, done, stray = (tmp_path / name for name in ("keep.mp4", "done.mp4", "stray.mp4"))
+    for path in (keep, done, stray):
+        path.write_bytes(b"v")
+    journal = service.publisher.journal
+    await journal.save(PublishRecord("r1", "acc", "direct", "FILE_UPLOAD", PublishState.UPLOADING,
+                                     file_path=str(keep)))  # fmt: skip
+    await journal.save(PublishRecord("r2", "acc", "direct", "FILE_UPLOAD", PublishState.COMPLETE,
+                                     file_path=str(done)))  # fmt: skip
+    assert await service.sweep_uploads(tmp_path) == 2
+    assert [p.name async for p in anyio.Path(tmp_path).iterdir()] == ["keep.mp4"]
+    assert await service.sweep_uploads(tmp_path / "missing") == 0
+    await service.aclose()
