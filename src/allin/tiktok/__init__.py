@@ -5,7 +5,10 @@ URL, hex-S256 PKCE, callback parsing), `tokens` (encrypted token store logic, si
 refresh), `publish` (creator_info check, chunked upload, status polling, crash reconciliation),
 `chunks` (TikTok's chunk rules), `upload` (Content-Range PUTs), `media` (ffprobe checks),
 `webhooks` (signature verification, idempotency), `analytics`, `resilience` (retries, breaker),
-`errors` (TikTokError and every documented code), `service` (the facade HTTP routes call).
+`errors` (TikTokError and every documented code), `service` (the facade HTTP routes call),
+`tables` + `stores` (the database: accounts, states, journal, webhook keys, daily snapshots),
+`router` + `schemas` (the HTTP API), `runtime` (`install_tiktok(app)`), `bodylimit` (the upload
+route's larger body limit), `cli` (`allin tiktok ...`).
 """
 
 from allin.tiktok.client import TikTokClient, TikTokConfig

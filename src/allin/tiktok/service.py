@@ -21,7 +21,7 @@ from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import TokenCipher, cipher_from_settings
 from allin.core.logging import Category, get_logger
-from allin.tiktok import analytics
+from allin.tiktok import analytics, stores
 from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.client import MAX_VIDEO_LIST_COUNT, TikTokClient, TikTokConfig
 from allin.tiktok.errors import TikTokError
@@ -225,8 +225,6 @@ class TikTokService:
         cls, settings: Settings, sessions: async_sessionmaker[AsyncSession]
     ) -> TikTokService:
         """Every store in the database: what the app and the CLI use."""
-        from allin.tiktok import stores
-
         return cls.from_settings(
             settings,
             token_store=stores.DbTokenStore(sessions),
