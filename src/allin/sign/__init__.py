@@ -1,0 +1,1 @@
+"""EulerStream-compatible signing service: signers for TikTok web URLs."""
