@@ -22,6 +22,7 @@ from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
+from allin.sign.router import router as sign_router
 
 log = get_logger(Category.CORE)
 
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     install_docs(app)
     app.include_router(health_router)
+    app.include_router(sign_router)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -29,7 +29,9 @@ class InvalidUsernameError(LiveError):
 
 class _UserError(LiveError):
     def __init__(self, username: str, message: str | None = None) -> None:
-        super().__init__(message, details={"username": username})
+        super().__init__(
+            message or f"{self.default_message}: @{username}", details={"username": username}
+        )
         self.username = username
 
 
