@@ -169,7 +169,9 @@ async def test_sign_rate_limit_is_typed_with_retry_after() -> None:
         assert info.value.limit_label == "minute"
         assert info.value.code == "LIVE_SIGN_RATE_LIMITED"
         # The limit was one request: the next attempt connects.
-        assert await asyncio.wait_for(take(LiveClient(STREAMER, options=options(running.urls)), 3), 10)
+        assert await asyncio.wait_for(
+            take(LiveClient(STREAMER, options=options(running.urls)), 3), 10
+        )
 
 
 async def test_rate_limit_during_reconnect_waits_and_recovers() -> None:
