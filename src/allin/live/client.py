@@ -263,6 +263,9 @@ class LiveClient:
                     yield event
                 if conn.finished:
                     break
+                if not conn.push_server or not conn.cursor:
+                    # No socket offered (a fallback proxy, or a room TikTok will not push).
+                    raise WebSocketRejectedError("no push_server in the fetch result", "")
                 async with aclosing(self._websocket(conn, web)) as frames:
                     async for event in frames:
                         failures = 0
