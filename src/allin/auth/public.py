@@ -27,6 +27,10 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/reset-password",
         "GET /api/auth/setup",
         "POST /api/auth/setup",
+        # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed
+        "GET /webcast/fetch",
+        "GET /webcast/fetch/",
+        "GET /webcast/rooms/{room_id}/connect",
     }
 )
 
