@@ -22,7 +22,6 @@ from allin.simulator.live.server import SimulatorUrls
 from allin.simulator.live.simulator import Simulator, SimulatorConfig
 from tests.support.server import free_port, serve_in_thread
 
-
 # TikTok's side is the LIVE simulator, so the EulerStream-compatible routes do real fetches.
 SIMULATOR = SimulatorUrls.for_base(f"http://127.0.0.1:{free_port()}")
 
