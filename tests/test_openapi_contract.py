@@ -17,7 +17,13 @@ from schemathesis.checks import positive_data_acceptance
 
 from allin.app import create_app
 from allin.core.config import Settings
-from tests.support.server import serve_in_thread
+from allin.simulator.live.app import create_simulator_app
+from allin.simulator.live.server import SimulatorUrls
+from allin.simulator.live.simulator import Simulator, SimulatorConfig
+from tests.support.server import free_port, serve_in_thread
+
+# TikTok's side is the LIVE simulator, so the EulerStream-compatible routes do real fetches.
+SIMULATOR = SimulatorUrls.for_base(f"http://127.0.0.1:{free_port()}")
 
 
 def _contract_app() -> FastAPI:
@@ -29,7 +35,9 @@ def _contract_app() -> FastAPI:
         database_url=f"sqlite+aiosqlite:///{root / 'allin.db'}",
         secret_key="contract-test-secret",
         password_hash_profile="test",
-        rate_limit_enabled=False,  # the run is thousands of calls from one address
+        rate_limit_enabled=False,
+        tiktok_web_url=SIMULATOR.web,
+        tiktok_webcast_url=SIMULATOR.webcast,  # the run is thousands of calls from one address
         log_level="WARNING",
     )
     return create_app(config)
@@ -45,7 +53,9 @@ ADMIN = {"email": "owner@example.com", "password": "Violet-harbour-lantern-2026"
 
 @pytest.fixture(scope="module")
 def base_url() -> Iterator[str]:
-    with serve_in_thread(APP) as url:
+    simulator = create_simulator_app(Simulator(SimulatorConfig()))
+    port = int(SIMULATOR.web.rsplit(":", 1)[1])
+    with serve_in_thread(simulator, port=port), serve_in_thread(APP) as url:
         created = httpx.post(f"{url}/api/auth/setup", json=ADMIN, timeout=10)
         assert created.status_code in (200, 201), created.text
         yield url

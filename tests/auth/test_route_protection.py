@@ -115,7 +115,9 @@ async def test_public_routes_answer_anonymously(client: httpx.AsyncClient) -> No
         if method in {"MOUNT", "POST"} or "{" in path:
             continue
         response = await client.request(method, path)
-        assert response.status_code == 200, entry
+        # Public means no credentials are demanded; a missing parameter may still be a 4xx.
+        assert response.status_code not in (401, 403), entry
+        assert response.status_code < 500, entry
 
 
 @pytest.mark.parametrize("path", ["/api/auth/me", "/api/admin/users", "/api/user/profile"])

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager, contextmanager
 
 import uvicorn
 from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 
 def free_port() -> int:
@@ -43,9 +44,9 @@ async def serve(app: FastAPI) -> AsyncIterator[str]:
 
 
 @contextmanager
-def serve_in_thread(app: FastAPI) -> Iterator[str]:
+def serve_in_thread(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     """The same, for synchronous tests (schemathesis): the server runs its own loop."""
-    port = free_port()
+    port = port or free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-server", daemon=True)

@@ -30,6 +30,10 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         # tiktok: TikTok's redirect (the one-time state names the user) and its signed webhook
         "GET /api/integrations/tiktok/callback",
         "POST /api/integrations/tiktok/webhook",
+        # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed
+        "GET /webcast/fetch",
+        "GET /webcast/fetch/",
+        "GET /webcast/rooms/{room_id}/connect",
     }
 )
 

@@ -69,5 +69,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (422, "Validation error"),
         (429, "Rate limited (see Retry-After)"),
         (500, "Unexpected error"),
+        (502, "An outside service (TikTok, a provider) failed"),
+        (503, "A required service is unavailable"),
     )
 }
