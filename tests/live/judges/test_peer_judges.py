@@ -1,0 +1,273 @@
+"""The judges: two independent client libraries, TikTokLive (Python) and TikTok-Live-Connector
+(Node), unmodified but for their base URLs, connect through AllIN's EulerStream-compatible fetch
+endpoint to the simulator and must see exactly what our own LiveClient sees.
+
+Each client gets its own room, added fresh with the same seed and the same finite scenario, so
+all three watch the identical timeline (msg ids are a function of the seed; only create_time
+shifts with the start time). The peers are installed apart by `make peers`
+(scripts/peers.sh); without them these tests fail, they never skip.
+
+Wiring (reference §10):
+- AllIN's app is configured with the simulator's plain-HTTP hosts; its /webcast/fetch and
+  /webcast/rooms/{id}/connect relay the simulator's im/fetch, so every push_server is ws://.
+- TikTokLive reaches TikTok's web/webcast hosts on that same plain-HTTP listener.
+- TikTok-Live-Connector addresses loopback hosts over HTTPS only, so the same simulator is also
+  served on a second, TLS listener with a self-signed certificate trusted via
+  NODE_EXTRA_CA_CERTS; its push socket is still the ws:// push_server AllIN handed out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+from collections.abc import AsyncIterator, Callable
+from contextlib import aclosing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import pytest
+
+from allin.app import create_app
+from allin.core.config import Settings
+from allin.live.client import LiveClient, LiveClientOptions
+from allin.live.protocol import (
+    ChatEvent,
+    ControlEvent,
+    GiftEvent,
+    LikeEvent,
+    LiveEvent,
+    RoomUserEvent,
+)
+from allin.simulator.live.push import PushConnection
+from allin.simulator.live.rooms import Room
+from allin.simulator.live.scenario import Scenario
+from allin.simulator.live.server import SimulatorUrls, run_simulator
+from allin.simulator.live.simulator import Simulator, SimulatorConfig
+from allin.simulator.live.tls import ensure_certificate
+from tests.support.server import serve
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).resolve().parents[3]
+PEER_PYTHON = ROOT / ".peers" / "python" / "bin" / "python"
+PY_JUDGE = ROOT / "tests" / "peers" / "python" / "judge.py"
+NODE_DIR = ROOT / "tests" / "peers" / "node"
+NODE_JUDGE = NODE_DIR / "judge.mjs"
+NODE_LIBRARY = NODE_DIR / "node_modules" / "tiktok-live-connector" / "package.json"
+MISSING = "peer judges are not installed: run `make peers` (bash scripts/peers.sh) first"
+
+SEED = 4242
+# Heartbeats every 0.5 s are asked for; the Node peer sends its own every 10 s whatever the
+# server says, so the idle-socket timeout is set well beyond the stream's length.
+CONFIG = SimulatorConfig(
+    heartbeat_interval=0.5,
+    heartbeat_timeout=60.0,
+    batch_window=0.01,
+    fetch_interval_ms=100,
+    close_grace=0.3,
+    need_ack=True,
+)
+# A short, finite stream: nothing for START_DELAY seconds (every client is connected by then),
+# then ~3 s of mixed events with gift streaks, then the stream-ended ControlEvent.
+START_DELAY = 1.5
+SCENARIO = Scenario(
+    rates={"chat": 4.0, "like": 4.0, "join": 2.0, "gift": 2.0, "follow": 1.0, "share": 1.0},
+    start_delay=START_DELAY,
+    duration=START_DELAY + 3.0,
+    viewer_interval=0.5,
+    streak_gap=0.15,
+    streak_mean=3.0,
+)
+TIME_LIMIT = 30.0
+
+
+def _require_peers() -> None:
+    missing = [p for p in (PEER_PYTHON, NODE_LIBRARY) if not p.exists()]
+    assert not missing, f"{MISSING}; missing: {', '.join(str(p) for p in missing)}"
+    assert shutil.which("node"), f"{MISSING}; `node` (>= 20) is not on PATH"
+
+
+# -- one normalised record per event, as each judge prints it ----------------------------------
+
+
+def record(event: LiveEvent) -> dict[str, Any]:
+    """Our event in the judges' vocabulary: type, msg_id, the user's handle, key fields."""
+    user = event.user.unique_id if event.user else None
+    line: dict[str, Any] = {"type": event.type, "msg_id": str(event.msg_id), "user": user}
+    match event:
+        case ChatEvent():
+            line["content"] = event.content
+        case GiftEvent():
+            line |= {
+                "gift_id": event.gift_id,
+                "repeat_count": event.repeat_count,
+                "repeat_end": event.repeat_end,
+            }
+        case LikeEvent():
+            line |= {"count": event.count, "total": event.total}
+        case RoomUserEvent():
+            line["viewer_count"] = event.viewer_count
+        case ControlEvent():
+            line["code"] = event.code
+    return line
+
+
+def peer_record(raw: dict[str, Any]) -> dict[str, Any]:
+    """A judge's JSON line with its user reduced to the @handle (display_id in the schema)."""
+    user = raw.pop("user")
+    raw["user"] = (user.get("display_id") or user.get("unique_id") or "") if user else None
+    return raw
+
+
+# -- the harness ------------------------------------------------------------------------------
+
+
+@dataclass
+class Stage:
+    sim: Simulator
+    http: SimulatorUrls  # the simulator on plain HTTP
+    https: SimulatorUrls  # the same simulator on TLS (for the Node peer)
+    cert: Path
+    allin: str  # AllIN's base URL: its /webcast/fetch is the peers' sign server
+
+
+@pytest.fixture
+async def stage(
+    make_settings: Callable[..., Settings], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stage]:
+    _require_peers()
+    tls = ensure_certificate(tmp_path_factory.getbasetemp() / "simulator-tls")
+    sim = Simulator(CONFIG, demo_rooms=False)
+    async with (
+        run_simulator(sim, log_level="warning") as plain,
+        run_simulator(sim, tls=tls, log_level="warning") as secure,
+    ):
+        settings = make_settings(
+            tiktok_web_url=plain.urls.web, tiktok_webcast_url=plain.urls.webcast
+        )
+        async with serve(create_app(settings)) as allin:
+            yield Stage(sim, plain.urls, secure.urls, tls.cert, allin)
+
+
+async def run_ours(stage: Stage, username: str) -> list[dict[str, Any]]:
+    options = LiveClientOptions(
+        web_url=stage.http.web,
+        webcast_url=stage.http.webcast,
+        sign_url=stage.allin,
+        backoff_base=0.02,
+        backoff_max=0.2,
+        polling_fallback=False,
+        seed=1,
+    )
+    received: list[dict[str, Any]] = []
+    client = LiveClient(username, options=options)
+    async with aclosing(client.events()) as events:
+        async for event in events:
+            received.append(record(event))
+    return received
+
+
+class Peer:
+    """A judge subprocess: started before its room exists (imports take seconds), told to
+    connect once every room is in place, then read to the end of its stream."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, name: str) -> None:
+        self.proc = proc
+        self.name = name
+
+    @classmethod
+    async def start(cls, argv: list[str], env: dict[str, str] | None = None) -> Peer:
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env={**os.environ, **(env or {})},
+        )
+        peer = cls(proc, Path(argv[1]).name)
+        assert proc.stdout is not None
+        ready = await asyncio.wait_for(proc.stdout.readline(), 20)
+        if ready.strip() != b"READY":
+            await peer.fail(f"did not start: {ready!r}")
+        return peer
+
+    async def events(self) -> list[dict[str, Any]]:
+        """Says go, then every event line up to the end of the stream."""
+        try:
+            out, err = await asyncio.wait_for(self.proc.communicate(b"go\n"), TIME_LIMIT + 10)
+        except TimeoutError:
+            await self.fail("did not finish")
+        if self.proc.returncode != 0:
+            raise AssertionError(
+                f"{self.name} exited {self.proc.returncode}:\n{err.decode()[-3000:]}"
+            )
+        return [peer_record(json.loads(line)) for line in out.decode().splitlines() if line.strip()]
+
+    async def fail(self, why: str) -> NoReturn:
+        if self.proc.returncode is None:
+            self.proc.kill()
+        _, err = await self.proc.communicate()
+        raise AssertionError(f"{self.name} {why}:\n{err.decode()[-3000:]}")
+
+
+def python_judge(stage: Stage, username: str) -> list[str]:
+    web = stage.http.web
+    return [
+        str(PEER_PYTHON),
+        str(PY_JUDGE),
+        username,
+        stage.allin,
+        web,
+        web + "/webcast",
+        str(TIME_LIMIT),
+    ]
+
+
+def node_judge(stage: Stage, username: str) -> list[str]:
+    host = stage.https.web.removeprefix("https://")
+    return ["node", str(NODE_JUDGE), username, stage.allin, host, host, str(TIME_LIMIT)]
+
+
+def expected(room: Room) -> list[dict[str, Any]]:
+    return [record(item.event) for item in room.events]
+
+
+def connection_of(sim: Simulator, room: Room) -> PushConnection:
+    found = [c for c in sim.connections if c.room is room]
+    assert len(found) == 1, f"expected one push socket for {room.username}, got {len(found)}"
+    return found[0]
+
+
+async def test_both_peers_and_our_client_see_the_same_stream(stage: Stage) -> None:
+    names = {"ours": "judge_ours", "python": "judge_python", "node": "judge_node"}
+    ca = {"NODE_EXTRA_CA_CERTS": str(stage.cert)}
+    python = await Peer.start(python_judge(stage, names["python"]))
+    node = await Peer.start(node_judge(stage, names["node"]), ca)
+    rooms = {
+        who: stage.sim.add_room(name, scenario=SCENARIO, seed=SEED) for who, name in names.items()
+    }
+    seen_ours, seen_python, seen_node = await asyncio.gather(
+        run_ours(stage, names["ours"]), python.events(), node.events()
+    )
+
+    # The three rooms played the same timeline, and each client saw all of it, in order.
+    timelines = {who: expected(room) for who, room in rooms.items()}
+    assert timelines["ours"] == timelines["python"] == timelines["node"]
+    timeline = timelines["ours"]
+    kinds = {line["type"] for line in timeline}
+    assert {"chat", "like", "join", "gift", "room_user", "control"} <= kinds
+    assert any(line["type"] == "gift" and line["repeat_count"] > 1 for line in timeline)
+    assert seen_ours == timeline
+    assert seen_python == timeline
+    assert seen_node == timeline
+
+    # Every peer acknowledged msg frames (need_ack) and kept the socket alive.
+    for who in ("python", "node"):
+        connection = connection_of(stage.sim, rooms[who])
+        assert connection.acks, f"{who} sent no acks"
+        assert all(ack.payload.startswith(b"internal_src:dim|") for ack in connection.acks)
+        assert connection.enter_rooms, f"{who} sent no im_enter_room"
+    assert connection_of(stage.sim, rooms["python"]).heartbeats, "TikTokLive sent no heartbeat"
