@@ -36,10 +36,17 @@ from allin.live.client import LiveClient, LiveClientOptions
 from allin.live.protocol import (
     ChatEvent,
     ControlEvent,
+    EmoteChatEvent,
+    EnvelopeEvent,
+    FollowEvent,
     GiftEvent,
+    JoinEvent,
     LikeEvent,
     LiveEvent,
+    QuestionEvent,
     RoomUserEvent,
+    ShareEvent,
+    SubscribeEvent,
 )
 from allin.simulator.live.push import PushConnection
 from allin.simulator.live.rooms import Room
@@ -74,7 +81,18 @@ CONFIG = SimulatorConfig(
 # then ~3 s of mixed events with gift streaks, then the stream-ended ControlEvent.
 START_DELAY = 1.5
 SCENARIO = Scenario(
-    rates={"chat": 4.0, "like": 4.0, "join": 2.0, "gift": 2.0, "follow": 1.0, "share": 1.0},
+    rates={
+        "chat": 4.0,
+        "like": 4.0,
+        "join": 2.0,
+        "gift": 2.0,
+        "follow": 1.0,
+        "share": 1.0,
+        "subscribe": 1.0,
+        "question": 1.0,
+        "emote_chat": 1.0,
+        "envelope": 1.0,
+    },
     start_delay=START_DELAY,
     duration=START_DELAY + 3.0,
     viewer_interval=0.5,
@@ -97,22 +115,40 @@ def record(event: LiveEvent) -> dict[str, Any]:
     """Our event in the judges' vocabulary: type, msg_id, the user's handle, key fields."""
     user = event.user.unique_id if event.user else None
     line: dict[str, Any] = {"type": event.type, "msg_id": str(event.msg_id), "user": user}
+    return line | key_fields(event)
+
+
+def key_fields(event: LiveEvent) -> dict[str, Any]:
     match event:
         case ChatEvent():
-            line["content"] = event.content
+            return {"content": event.content}
         case GiftEvent():
-            line |= {
+            return {
                 "gift_id": event.gift_id,
                 "repeat_count": event.repeat_count,
                 "repeat_end": event.repeat_end,
             }
         case LikeEvent():
-            line |= {"count": event.count, "total": event.total}
+            return {"count": event.count, "total": event.total}
+        case JoinEvent():
+            return {"member_count": event.member_count}
+        case FollowEvent():
+            return {"follow_count": event.follow_count}
+        case ShareEvent():
+            return {"share_count": event.share_count}
         case RoomUserEvent():
-            line["viewer_count"] = event.viewer_count
+            return {"viewer_count": event.viewer_count}
         case ControlEvent():
-            line["code"] = event.code
-    return line
+            return {"code": event.code}
+        case SubscribeEvent():
+            return {"sub_month": event.sub_month}
+        case QuestionEvent():
+            return {"question_id": str(event.question_id), "content": event.content}
+        case EmoteChatEvent():
+            return {"emote_ids": [e.emote_id for e in event.emotes]}
+        case EnvelopeEvent():
+            return {"envelope_id": event.envelope_id, "diamond_count": event.diamond_count}
+    return {}
 
 
 def peer_record(raw: dict[str, Any]) -> dict[str, Any]:
@@ -177,6 +213,7 @@ class Peer:
     def __init__(self, proc: asyncio.subprocess.Process, name: str) -> None:
         self.proc = proc
         self.name = name
+        self.log = ""  # its stderr, shown when it disagrees
 
     @classmethod
     async def start(cls, argv: list[str], env: dict[str, str] | None = None) -> Peer:
@@ -200,6 +237,7 @@ class Peer:
             out, err = await asyncio.wait_for(self.proc.communicate(b"go\n"), TIME_LIMIT + 10)
         except TimeoutError:
             await self.fail("did not finish")
+        self.log = err.decode(errors="replace")[-4000:]
         if self.proc.returncode != 0:
             raise AssertionError(
                 f"{self.name} exited {self.proc.returncode}:\n{err.decode()[-3000:]}"
@@ -231,6 +269,22 @@ def node_judge(stage: Stage, username: str) -> list[str]:
     return ["node", str(NODE_JUDGE), username, stage.allin, host, host, str(TIME_LIMIT)]
 
 
+def assert_same(
+    who: str, seen: list[dict[str, Any]], timeline: list[dict[str, Any]], log: str = ""
+) -> None:
+    """`seen` is the whole timeline; else the first divergence, and the client's log."""
+    if seen == timeline:
+        return
+    at = next((n for n, (a, b) in enumerate(zip(seen, timeline, strict=False)) if a != b), None)
+    at = min(len(seen), len(timeline)) if at is None else at
+    got = seen[at] if at < len(seen) else "(nothing)"
+    want = timeline[at] if at < len(timeline) else "(nothing)"
+    raise AssertionError(
+        f"{who} saw {len(seen)} events, the room played {len(timeline)}; first difference at "
+        f"#{at}:\n  got  {got}\n  want {want}\n{log}"
+    )
+
+
 def expected(room: Room) -> list[dict[str, Any]]:
     return [record(item.event) for item in room.events]
 
@@ -260,9 +314,9 @@ async def test_both_peers_and_our_client_see_the_same_stream(stage: Stage) -> No
     kinds = {line["type"] for line in timeline}
     assert {"chat", "like", "join", "gift", "room_user", "control"} <= kinds
     assert any(line["type"] == "gift" and line["repeat_count"] > 1 for line in timeline)
-    assert seen_ours == timeline
-    assert seen_python == timeline
-    assert seen_node == timeline
+    assert_same("LiveClient", seen_ours, timeline)
+    assert_same("TikTokLive", seen_python, timeline, python.log)
+    assert_same("TikTok-Live-Connector", seen_node, timeline, node.log)
 
     # Every peer acknowledged msg frames (need_ack) and kept the socket alive.
     for who in ("python", "node"):

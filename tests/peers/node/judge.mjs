@@ -15,6 +15,10 @@ const TYPES = {
   WebcastMemberMessage: 'join',
   WebcastRoomUserSeqMessage: 'room_user',
   WebcastControlMessage: 'control',
+  WebcastSubNotifyMessage: 'subscribe',
+  WebcastQuestionNewMessage: 'question',
+  WebcastEmoteChatMessage: 'emote_chat',
+  WebcastEnvelopeMessage: 'envelope',
 };
 
 // The library's own rule for splitting social messages (processDecodedData).
@@ -30,15 +34,25 @@ function fields(type, d) {
     case 'chat': return { content: d.content };
     case 'gift': return { gift_id: Number(d.giftId), repeat_count: Number(d.repeatCount), repeat_end: Boolean(d.repeatEnd) };
     case 'like': return { count: Number(d.count), total: Number(d.total) };
+    case 'join': return { member_count: Number(d.memberCount) };
+    case 'follow': return { follow_count: Number(d.followCount) };
+    case 'share': return { share_count: Number(d.shareCount) };
     case 'room_user': return { viewer_count: Number(d.total) };
     case 'control': return { code: Number(d.action) };
+    case 'subscribe': return { sub_month: Number(d.subMonth) };
+    case 'question': return { question_id: String(d.data?.questionId), content: d.data?.content };
+    case 'emote_chat': return { emote_ids: (d.emoteList ?? []).map((e) => e.emoteId) };
+    case 'envelope': return { envelope_id: d.envelopeInfo?.envelopeId, diamond_count: Number(d.envelopeInfo?.diamondCount) };
     default: return {};
   }
 }
 
+// A question's asker sits inside the question; an envelope names its sender by id only.
+const userOf = (type, d) => (type === 'question' ? d.data?.user : d.user);
+
 function line(method, d) {
   const type = method === 'WebcastSocialMessage' ? socialType(d) : TYPES[method] ?? `unmapped:${method}`;
-  const user = d.user ?? null;
+  const user = userOf(type, d) ?? null;
   return JSON.stringify({
     type,
     msg_id: String(d.common?.msgId ?? ''),

@@ -18,40 +18,73 @@ from TikTokLive.client.web.web_settings import WebDefaults
 from TikTokLive.events import (
     CommentEvent,
     ControlEvent,
+    EmoteChatEvent,
+    EnvelopeEvent,
     FollowEvent,
     GiftEvent,
     JoinEvent,
     LikeEvent,
+    QuestionNewEvent,
     RoomUserSeqEvent,
     ShareEvent,
+    SubNotifyEvent,
 )
 
 
 def _fields(kind: str, event: Any) -> dict[str, Any]:
-    if kind == "chat":
-        return {"content": event.content}
-    if kind == "gift":
-        return {
-            "gift_id": int(event.gift_id),
-            "repeat_count": int(event.repeat_count),
-            "repeat_end": bool(event.repeat_end),
-        }
-    if kind == "like":
-        return {"count": int(event.count), "total": int(event.total)}
-    if kind == "room_user":
-        return {"viewer_count": int(event.total)}
-    if kind == "control":
-        return {"code": int(event.action)}
+    match kind:
+        case "chat":
+            return {"content": event.content}
+        case "gift":
+            return {
+                "gift_id": int(event.gift_id),
+                "repeat_count": int(event.repeat_count),
+                "repeat_end": bool(event.repeat_end),
+            }
+        case "like":
+            return {"count": int(event.count), "total": int(event.total)}
+        case "join":
+            return {"member_count": int(event.member_count)}
+        case "follow":
+            return {"follow_count": int(event.follow_count)}
+        case "share":
+            return {"share_count": int(event.share_count)}
+        case "room_user":
+            return {"viewer_count": int(event.total)}
+        case "control":
+            return {"code": int(event.action)}
+        case "subscribe":
+            return {"sub_month": int(event.sub_month)}
+        case "question":
+            return {"question_id": str(event.data.question_id), "content": event.data.content}
+        case "emote_chat":
+            return {"emote_ids": [e.emote_id for e in event.emote_list]}
+        case "envelope":
+            info = event.envelope_info
+            return {"envelope_id": info.envelope_id, "diamond_count": int(info.diamond_count)}
     return {}
 
 
+def _user(kind: str, event: Any) -> Any:
+    # A question's asker sits inside the question; an envelope names its sender by id only.
+    return event.data.user if kind == "question" else getattr(event, "user", None)
+
+
+def _handles(user: Any) -> dict[str, str] | None:
+    # Event users are TikTokLive's ExtendedUser (with a unique_id property); a user nested in a
+    # message (a question's asker) is the bare schema User, which has display_id only.
+    if user is None:
+        return None
+    return {"unique_id": getattr(user, "unique_id", ""), "display_id": user.display_id}
+
+
 def _line(kind: str, event: Any) -> str:
-    user = getattr(event, "user", None)
+    user = _user(kind, event)
     return json.dumps(
         {
             "type": kind,
             "msg_id": str(event.common.msg_id if event.common else ""),
-            "user": {"unique_id": user.unique_id, "display_id": user.display_id} if user else None,
+            "user": _handles(user),
             **_fields(kind, event),
         }
     )
@@ -68,6 +101,10 @@ KINDS: dict[type[Any], str] = {
     ShareEvent: "share",
     RoomUserSeqEvent: "room_user",
     ControlEvent: "control",
+    SubNotifyEvent: "subscribe",
+    QuestionNewEvent: "question",
+    EmoteChatEvent: "emote_chat",
+    EnvelopeEvent: "envelope",
 }
 
 
