@@ -42,6 +42,7 @@ function fields(type, d) {
     case 'subscribe': return { sub_month: Number(d.subMonth) };
     case 'question': return { question_id: String(d.data?.questionId), content: d.data?.content };
     case 'emote_chat': return { emote_ids: (d.emoteList ?? []).map((e) => e.emoteId) };
+    case 'unknown': return { method: d.common?.method };
     case 'envelope': return { envelope_id: d.envelopeInfo?.envelopeId, diamond_count: Number(d.envelopeInfo?.diamondCount) };
     default: return {};
   }
@@ -51,7 +52,7 @@ function fields(type, d) {
 const userOf = (type, d) => (type === 'question' ? d.data?.user : d.user);
 
 function line(method, d) {
-  const type = method === 'WebcastSocialMessage' ? socialType(d) : TYPES[method] ?? `unmapped:${method}`;
+  const type = method === 'WebcastSocialMessage' ? socialType(d) : TYPES[method] ?? 'unknown';
   const user = userOf(type, d) ?? null;
   return JSON.stringify({
     type,
