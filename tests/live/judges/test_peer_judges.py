@@ -78,9 +78,12 @@ CONFIG = SimulatorConfig(
     close_grace=0.3,
     need_ack=True,
 )
-# A short, finite stream: nothing for START_DELAY seconds (every client is connected by then),
-# then ~3 s of mixed events with gift streaks, then the stream-ended ControlEvent.
-START_DELAY = 1.5
+# A finite stream: nothing for START_DELAY seconds (every client has loaded and is told to
+# connect before the room exists), then mixed events with gift streaks, then the
+# stream-ended ControlEvent. It lasts past 10 s so that TikTok-Live-Connector, which sends its
+# first heartbeat 10 s after connecting, is seen keeping the socket alive too.
+START_DELAY = 1.0
+NODE_HEARTBEAT = 10.0
 SCENARIO = Scenario(
     rates={
         "chat": 4.0,
@@ -96,7 +99,7 @@ SCENARIO = Scenario(
         "unknown": 2.0,
     },
     start_delay=START_DELAY,
-    duration=START_DELAY + 3.0,
+    duration=START_DELAY + NODE_HEARTBEAT + 2.0,
     viewer_interval=0.5,
     streak_gap=0.15,
     streak_mean=3.0,
@@ -338,10 +341,22 @@ async def test_both_peers_and_our_client_see_the_same_stream(stage: Stage) -> No
     assert_same("TikTokLive", seen_python, peer_visible(timeline), python.log)
     assert_same("TikTok-Live-Connector", seen_node, peer_visible(timeline), node.log)
 
-    # Every peer acknowledged msg frames (need_ack) and kept the socket alive.
+    # Every peer entered the room, acknowledged msg frames (need_ack) and sent heartbeats.
     for who in ("python", "node"):
-        connection = connection_of(stage.sim, rooms[who])
+        room = rooms[who]
+        connection = connection_of(stage.sim, room)
+        assert [e.room_id for e in connection.enter_rooms] == [room.room_id], who
         assert connection.acks, f"{who} sent no acks"
         assert all(ack.payload.startswith(b"internal_src:dim|") for ack in connection.acks)
-        assert connection.enter_rooms, f"{who} sent no im_enter_room"
-    assert connection_of(stage.sim, rooms["python"]).heartbeats, "TikTokLive sent no heartbeat"
+        assert connection.heartbeats, f"{who} sent no heartbeat"
+        assert {hb.room_id for hb in connection.heartbeats} == {room.room_id}, who
+    # TikTokLive follows the server's ping-interval (0.5 s); the connector keeps its own 10 s.
+    assert len(connection_of(stage.sim, rooms["python"]).heartbeats) >= 10
+
+
+async def test_a_missing_peer_fails_with_the_install_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(__name__ + ".PEER_PYTHON", tmp_path / "absent" / "python")
+    with pytest.raises(AssertionError, match=r"make peers"):
+        _require_peers()
