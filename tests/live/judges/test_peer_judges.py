@@ -82,7 +82,7 @@ CONFIG = SimulatorConfig(
 # connect before the room exists), then mixed events with gift streaks, then the
 # stream-ended ControlEvent. It lasts past 10 s so that TikTok-Live-Connector, which sends its
 # first heartbeat 10 s after connecting, is seen keeping the socket alive too.
-START_DELAY = 1.0
+START_DELAY = 3.0
 NODE_HEARTBEAT = 10.0
 SCENARIO = Scenario(
     rates={
