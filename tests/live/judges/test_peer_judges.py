@@ -304,6 +304,14 @@ def peer_visible(timeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [line for line in timeline if line.get("method") not in PEER_UNMAPPED]
 
 
+def in_timeline_order(
+    seen: list[dict[str, Any]], timeline: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """`seen` sorted by each msg_id's position in the timeline (unknown ids last)."""
+    position = {line["msg_id"]: n for n, line in enumerate(timeline)}
+    return sorted(seen, key=lambda line: position.get(line["msg_id"], len(timeline)))
+
+
 def expected(room: Room) -> list[dict[str, Any]]:
     return [record(item.event) for item in room.events]
 
@@ -339,7 +347,18 @@ async def test_both_peers_and_our_client_see_the_same_stream(stage: Stage) -> No
     assert any(line["type"] == "gift" and line["repeat_count"] > 1 for line in timeline)
     assert_same("LiveClient", seen_ours, timeline)
     assert_same("TikTokLive", seen_python, peer_visible(timeline), python.log)
-    assert_same("TikTok-Live-Connector", seen_node, peer_visible(timeline), node.log)
+    # TikTok-Live-Connector 2.5.0 gunzips every frame with the async `zlib.unzip` and handles
+    # each as soon as it is decoded (`WebcastWebSocketClient.onMessage`), so on a loaded box
+    # two frames that arrive close together can come out swapped (seen in a full-suite run: a
+    # room_user emitted before the follow of the previous frame). That is the library's race,
+    # not the stream's order, so it is held to the same events, each once, with the same key
+    # fields; the order is judged by the other two clients.
+    assert_same(
+        "TikTok-Live-Connector",
+        in_timeline_order(seen_node, timeline),
+        peer_visible(timeline),
+        node.log,
+    )
 
     # Every peer entered the room, acknowledged msg frames (need_ack) and sent heartbeats.
     for who in ("python", "node"):
