@@ -60,6 +60,7 @@ DEFAULT_RATES: Mapping[str, float] = MappingProxyType(
 )
 MSG_ID_BASE = 7_300_000_000_000_000_000
 _MSG_ID_STRIDE = 10_007
+_UNMODELLED_FIELD = 1000  # beyond every field of the unknown methods' real schemas
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,8 +293,11 @@ class _Engine:
                 method=method, msg_id=m, room_id=self.room_id, create_time=self.start_ms + at
             )
             body = pb.CommonOnly(common=common).SerializeToString()
-            # A field we never model, as TikTok's newer message types carry.
-            body += b"\x12" + _varint(len(extra)) + extra
+            # A field we never model, as TikTok's newer message types carry. Its number is one
+            # no known schema of these methods uses, so clients that do know the method (the
+            # peer libraries) still decode the message; field 2 used to clash with e.g.
+            # HourlyRankReward's `winners`, which a real TikTok message never would.
+            body += _varint(_UNMODELLED_FIELD << 3 | 2) + _varint(len(extra)) + extra
             return UnknownEvent(method=method, **self._envelope_of(m, at), payload=body, raw=body)
 
         self._schedule(at, make)
