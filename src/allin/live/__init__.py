@@ -1,0 +1,1 @@
+"""TikTok LIVE capture: the webcast protocol core lives in `allin.live.protocol`."""
