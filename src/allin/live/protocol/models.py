@@ -1,0 +1,135 @@
+"""Small immutable value objects shared by events, and their JSON-safe rendering."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
+
+# 64-bit identifiers are rendered as strings: JavaScript numbers lose precision above 2**53.
+ID_FIELDS = frozenset(
+    {
+        "msg_id",
+        "room_id",
+        "user_id",
+        "group_id",
+        "battle_id",
+        "poll_id",
+        "question_id",
+        "goal_id",
+        "sub_goal_id",
+        "delete_msg_ids",
+        "delete_user_ids",
+    }
+)
+
+_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def json_value(name: str, value: Any) -> Any:
+    """Renders one attribute for JSON; `name` decides whether an int is an identifier."""
+    if value is None or isinstance(value, str | bool | float):
+        return value
+    if isinstance(value, int):
+        return str(value) if name in ID_FIELDS else value
+    if isinstance(value, Record):
+        return value.to_dict()
+    if isinstance(value, tuple | list):
+        return [json_value(name, item) for item in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    if isinstance(value, dict):
+        return {str(k): json_value(name, v) for k, v in value.items()}
+    raise TypeError(f"cannot render {type(value).__name__} as JSON")
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Base of every value object and event: a generic, cached `to_dict()`."""
+
+    # Attributes left out of to_dict() (raw bytes) and computed properties added to it.
+    _JSON_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"raw"})
+    _JSON_EXTRA: ClassVar[tuple[str, ...]] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe processed data (ids as strings, bytes as base64)."""
+        names = _NAMES.get(type(self))
+        if names is None:
+            names = _json_names(type(self))
+        return {name: json_value(name, getattr(self, name)) for name in names}
+
+
+def _json_names(cls: type[Record]) -> tuple[str, ...]:
+    names = tuple(f.name for f in fields(cls) if f.name not in cls._JSON_EXCLUDE)
+    names += cls._JSON_EXTRA
+    _NAMES[cls] = names
+    return names
+
+
+@dataclass(frozen=True, slots=True)
+class EventUser(Record):
+    """The person behind an event. `unique_id` is the @handle (User field 38, display_id)."""
+
+    user_id: int = 0
+    unique_id: str = ""
+    nickname: str = ""
+    avatar_url: str = ""
+    sec_uid: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GiftInfo(Record):
+    """A gift as described by TikTok (in a gift message or in the gift catalogue)."""
+
+    id: int = 0
+    name: str = ""
+    diamond_count: int = 0
+    type: int = 0
+    combo: bool = False
+    describe: str = ""
+    image_uri: str = ""
+    image_url: str = ""
+
+    _JSON_EXTRA: ClassVar[tuple[str, ...]] = ("streakable",)
+
+    @property
+    def streakable(self) -> bool:
+        """Only type-1 gifts arrive as streaks (repeated events closed by repeat_end)."""
+        return self.type == 1
+
+
+@dataclass(frozen=True, slots=True)
+class Emote(Record):
+    """A sticker in a chat (`index` = position in the comment) or an emote-chat message."""
+
+    emote_id: str = ""
+    image_url: str = ""
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TopViewer(Record):
+    """One entry of the room's top-viewer ranking; `coins` is the ranking score."""
+
+    user: EventUser | None = None
+    coins: int = 0
+    rank: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class PollOption(Record):
+    index: int = 0
+    text: str = ""
+    votes: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class GoalProgress(Record):
+    """One sub-goal of a LIVE goal, e.g. "100 Roses": progress towards target."""
+
+    sub_goal_id: int = 0
+    type: int = 0
+    progress: int = 0
+    target: int = 0
+    gift_name: str = ""
+    gift_diamond_count: int = 0
