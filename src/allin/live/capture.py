@@ -54,6 +54,14 @@ class CaptureLimitError(ServiceUnavailableError):
     default_message = "This server runs as many captures as it is allowed to"
 
 
+GONE_CODES = frozenset({StreamerOfflineError.code, StreamerNotFoundError.code})
+
+
+def is_gone(exc: BaseException) -> bool:
+    """The streamer is offline or does not exist (from any source's typed errors)."""
+    return isinstance(exc, AppError) and exc.code in GONE_CODES
+
+
 # -- sources -----------------------------------------------------------------------------------
 
 
@@ -279,6 +287,7 @@ class CaptureManager:
             raise CaptureLimitError()
         self._keys[key] = None
         try:
+            await self._check_not_captured_elsewhere(owner_id, username)
             opened = await self.sources.open(username)
             try:
                 session = await self._create_session(owner_id, username, opened)
@@ -345,6 +354,21 @@ class CaptureManager:
 
     # -- sessions in the database ------------------------------------------------------------
 
+    async def _check_not_captured_elsewhere(self, owner_id: uuid.UUID, username: str) -> None:
+        """Another API process may run this capture (its heartbeat is fresh)."""
+        fresh = utcnow() - timedelta(seconds=self.config.stale_after)
+        async with self._db() as db:
+            existing = await db.scalar(
+                select(LiveSession.id).where(
+                    LiveSession.owner_id == owner_id,
+                    LiveSession.streamer_username == username,
+                    LiveSession.status == SessionStatus.ACTIVE.value,
+                    LiveSession.heartbeat_at >= fresh,
+                )
+            )
+        if existing is not None:
+            raise AlreadyCapturingError(details={"session_id": str(existing)})
+
     async def _create_session(
         self, owner_id: uuid.UUID, username: str, opened: OpenedStream
     ) -> LiveSession:
@@ -381,7 +405,9 @@ class CaptureManager:
         if not ended:
             values["heartbeat_at"] = now
         async with self._db() as db:
-            await db.execute(update(LiveSession).where(LiveSession.id.in_(list(ids))).values(values))
+            await db.execute(
+                update(LiveSession).where(LiveSession.id.in_(list(ids))).values(values)
+            )
             await db.commit()
 
     async def _mark_stale_interrupted(self) -> None:
@@ -391,7 +417,9 @@ class CaptureManager:
                 update(LiveSession)
                 .where(
                     LiveSession.status == SessionStatus.ACTIVE.value,
-                    or_(LiveSession.capture_node.is_(None), LiveSession.capture_node != self.node_id),
+                    or_(
+                        LiveSession.capture_node.is_(None), LiveSession.capture_node != self.node_id
+                    ),
                     or_(LiveSession.heartbeat_at.is_(None), LiveSession.heartbeat_at < cutoff),
                 )
                 .values(status=SessionStatus.INTERRUPTED.value, end_reason="crash")
@@ -442,7 +470,9 @@ class CaptureManager:
             opened = await self.sources.open(session.streamer_username)
         except Exception as exc:
             self._keys.pop(key, None)
-            reason = "ended_while_down" if isinstance(exc, StreamerOfflineError) else "resume_failed"
+            reason = (
+                "ended_while_down" if isinstance(exc, StreamerOfflineError) else "resume_failed"
+            )
             await self._set_status([session.id], SessionStatus.ENDED, reason, ended=True)
             await self._hub.publish_status(session.id, StatusChange(SessionStatus.ENDED, reason))
             log.info("session not resumed", session=str(session.id), reason=reason)
@@ -494,20 +524,24 @@ class CaptureManager:
                     if reason is not None:
                         return reason
                 return "stream_ended"
-            except (StreamerOfflineError, StreamerNotFoundError):
-                return "stream_ended"
             except Exception as exc:
+                if is_gone(exc):
+                    return "stream_ended"
                 failures += 1
                 if failures > self.config.reconnect_attempts:
                     raise
-                log.warning("capture source failed", session=str(capture.session_id), error=repr(exc))
+                log.warning(
+                    "capture source failed", session=str(capture.session_id), error=repr(exc)
+                )
             finally:
                 await _close_quietly(capture.source)
             await asyncio.sleep(self.config.reconnect_delay * failures)
             try:
                 capture.source = (await self.sources.open(capture.username)).source
-            except (StreamerOfflineError, StreamerNotFoundError):
-                return "stream_ended"
+            except AppError as exc:
+                if is_gone(exc):
+                    return "stream_ended"
+                raise
 
     async def _finish(self, capture: _Capture, reason: str) -> None:
         await _close_quietly(capture.source)

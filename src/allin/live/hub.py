@@ -149,7 +149,7 @@ class RedisHub(LocalHub):
             with suppress(asyncio.CancelledError):
                 await self._reader
         with suppress(Exception):
-            await self._pubsub.aclose()
+            await self._pubsub.aclose()  # type: ignore[no-untyped-call]
         await self._redis.aclose()
         await super().close()
 

@@ -17,9 +17,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from itertools import islice
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, update
+from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -29,8 +29,8 @@ from allin.live.models import LiveEventRow, LiveSession
 
 log = get_logger(Category.LIVE)
 
-EVENTS = LiveEventRow.__table__
-SESSIONS = LiveSession.__table__
+EVENTS = cast(Table, LiveEventRow.__table__)
+SESSIONS = cast(Table, LiveSession.__table__)
 
 
 @dataclass(slots=True)
@@ -324,7 +324,9 @@ class EventWriter:
             tally.add(record)
         return tallies
 
-    async def _insert(self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]) -> list[int]:
+    async def _insert(
+        self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]
+    ) -> list[int]:
         rows = [record.row(session_id) for session_id, record in batch]
         statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
         async with self._engine.begin() as conn:
@@ -344,7 +346,9 @@ class EventWriter:
             try:
                 await self._on_stored(session_id, events)
             except Exception as exc:  # subscribers re-read the database; storage goes on
-                log.error("publishing stored events failed", session=str(session_id), error=str(exc))
+                log.error(
+                    "publishing stored events failed", session=str(session_id), error=str(exc)
+                )
 
 
 async def _update_sessions(conn: AsyncConnection, tallies: dict[uuid.UUID, SessionTally]) -> None:
