@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -175,3 +176,29 @@ async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.0
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not met in time")
         await asyncio.sleep(interval)
+
+
+# -- databases ---------------------------------------------------------------------------------
+
+
+async def create_schema(url: str) -> None:
+    """The real schema, through the migrations (what production runs)."""
+    from allin.db import migrate
+
+    await asyncio.to_thread(migrate.upgrade, url, "head")
+
+
+async def create_user(factory: Any, email: str = "") -> uuid.UUID:
+    """A user row (the owner every session needs)."""
+    from allin.auth.models import User
+
+    async with factory() as db:
+        user = User(
+            email=email or f"{uuid.uuid4().hex[:10]}@example.com",
+            password_hash="not-a-real-hash",
+            display_name="Test",
+            status="active",
+        )
+        db.add(user)
+        await db.commit()
+        return user.id
