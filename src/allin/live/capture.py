@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
@@ -374,13 +376,8 @@ class CaptureManager:
     ) -> LiveSession:
         now = utcnow()
         async with self._db() as db:
-            streamer = await db.get(Streamer, username)
-            if streamer is None:
-                streamer = Streamer(username=username, total_sessions=0)
-                db.add(streamer)
-            _apply_profile(streamer, opened.profile)
-            streamer.total_sessions = (streamer.total_sessions or 0) + 1
-            streamer.last_live_at = now
+            dialect = db.get_bind().dialect.name
+            await db.execute(_upsert_streamer(dialect, username, opened.profile, now))
             session = LiveSession(
                 owner_id=owner_id,
                 streamer_username=username,
@@ -593,11 +590,25 @@ class CaptureManager:
         await self.resume()
 
 
-def _apply_profile(streamer: Streamer, profile: StreamerProfile) -> None:
-    for name in ("user_id", "display_name", "follower_count", "bio", "avatar_url"):
-        value = getattr(profile, name)
-        if value is not None:
-            setattr(streamer, name, value)
+_PROFILE_FIELDS = ("user_id", "display_name", "follower_count", "bio", "avatar_url")
+
+
+def _upsert_streamer(dialect: str, username: str, profile: StreamerProfile, now: datetime) -> Any:
+    """Insert or refresh the profile and count the session, atomically (two users may start
+    capturing the same streamer at the same moment)."""
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    known = {name: getattr(profile, name) for name in _PROFILE_FIELDS}
+    statement = insert(Streamer).values(
+        username=username,
+        total_sessions=1,
+        last_live_at=now,
+        created_at=now,
+        updated_at=now,
+        **known,
+    )
+    changes: dict[str, Any] = {k: v for k, v in known.items() if v is not None}
+    changes.update(total_sessions=Streamer.total_sessions + 1, last_live_at=now, updated_at=now)
+    return statement.on_conflict_do_update(index_elements=[Streamer.username], set_=changes)
 
 
 async def _close_quietly(source: EventSource) -> None:

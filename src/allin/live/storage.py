@@ -23,7 +23,7 @@ from sqlalchemy import Table, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from allin.core.clock import utcnow
+from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveEventRow, LiveSession
 
@@ -191,7 +191,7 @@ class EventWriter:
         retry_delay: float = 0.5,
     ) -> None:
         self._engine = engine
-        self._batch_size = batch_size
+        self._batch_size = min(batch_size, max_batch_rows(engine.dialect.name))
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._on_stored = on_stored
@@ -203,6 +203,8 @@ class EventWriter:
         self._progress = asyncio.Condition()
         self._has_items = asyncio.Event()
         self._kick = asyncio.Event()  # a full batch or a flush() is waiting
+        self._flush_target = 0  # flush() waits for events up to this sequence number
+        self._oldest_at = 0.0  # when the oldest pending event arrived (monotonic)
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches_written = 0
@@ -253,6 +255,8 @@ class EventWriter:
                     lambda: self._closed or len(self._pending) < self._max_pending
                 )
             self._check_open()
+        if not self._pending:
+            self._oldest_at = clock.monotonic()
         self._pending.append((session_id, record))
         self._submitted += 1
         self._has_items.set()
@@ -265,6 +269,7 @@ class EventWriter:
         if self._durable >= target:
             return
         self._check_open()
+        self._flush_target = max(self._flush_target, target)
         self._kick.set()
         async with self._progress:
             await self._progress.wait_for(lambda: self._closed or self._durable >= target)
@@ -278,17 +283,23 @@ class EventWriter:
     async def _run(self) -> None:
         while True:
             await self._has_items.wait()
-            if len(self._pending) < self._batch_size and not self._kick.is_set():
-                # Let a batch fill, but hold no event longer than the flush interval.
-                with suppress(TimeoutError):
-                    await asyncio.wait_for(self._kick.wait(), self._flush_interval)
-            self._kick.clear()
-            while self._pending:
-                if not await self._write_batch():
-                    await asyncio.sleep(self._retry_delay)
-                    break
-            if not self._pending:
+            if not self._due():
+                # Let a batch fill, but hold no event much longer than the flush interval.
+                delay = self._oldest_at + self._flush_interval - clock.monotonic()
+                if delay > 0:
+                    self._kick.clear()
+                    with suppress(TimeoutError):
+                        await asyncio.wait_for(self._kick.wait(), delay)
+            if not await self._write_batch():
+                await asyncio.sleep(self._retry_delay)
+                continue
+            if self._pending:
+                self._oldest_at = clock.monotonic()
+            else:
                 self._has_items.clear()
+
+    def _due(self) -> bool:
+        return len(self._pending) >= self._batch_size or self._durable < self._flush_target
 
     async def _write_batch(self) -> bool:
         """Writes the oldest batch; False if the database failed and it must be retried."""
@@ -328,10 +339,8 @@ class EventWriter:
         self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]
     ) -> list[int]:
         rows = [record.row(session_id) for session_id, record in batch]
-        statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
         async with self._engine.begin() as conn:
-            result = await conn.execute(statement, rows)
-            ids = [row[0] for row in result]
+            ids = await insert_returning_ids(conn, rows)
             await _update_sessions(conn, tallies)
         return ids
 
@@ -349,6 +358,35 @@ class EventWriter:
                 log.error(
                     "publishing stored events failed", session=str(session_id), error=str(exc)
                 )
+
+
+# SQLite binds at most 32766 parameters per statement; one batch must fit in one INSERT.
+SQLITE_MAX_PARAMETERS = 32_766
+
+
+def max_batch_rows(dialect: str) -> int:
+    return SQLITE_MAX_PARAMETERS // len(EVENTS.c) if dialect == "sqlite" else 10_000
+
+
+async def insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
+    """One multi-row `INSERT ... RETURNING id`; the ids in the order of `rows`.
+
+    PostgreSQL: SQLAlchemy orders the RETURNING rows by a sentinel (INSERT ... SELECT ...
+    ORDER BY). SQLite does not promise RETURNING order, but an INTEGER PRIMARY KEY gets
+    max(rowid) + 1 for each row in VALUES order under the write lock, so the ids are
+    consecutive and ascending in row order: sorting them restores the pairing (checked)."""
+    options = {"insertmanyvalues_page_size": max(len(rows), 1)}
+    if conn.dialect.name == "sqlite":
+        result = await conn.execute(
+            insert(EVENTS).returning(EVENTS.c.id), rows, execution_options=options
+        )
+        ids = sorted(row[0] for row in result)
+        if ids and ids[-1] - ids[0] + 1 != len(ids):
+            raise RuntimeError("SQLite assigned non-consecutive event ids")
+        return ids
+    statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
+    result = await conn.execute(statement, rows, execution_options=options)
+    return [row[0] for row in result]
 
 
 async def _update_sessions(conn: AsyncConnection, tallies: dict[uuid.UUID, SessionTally]) -> None:

@@ -33,12 +33,11 @@ async def owner(factory: async_sessionmaker[AsyncSession]) -> uuid.UUID:
 
 
 @pytest.fixture
-async def session_row(
-    factory: async_sessionmaker[AsyncSession], owner: uuid.UUID
-) -> LiveSession:
+async def session_row(factory: async_sessionmaker[AsyncSession], owner: uuid.UUID) -> LiveSession:
     """An active session row, as the capture manager would create it."""
     async with factory() as db:
         db.add(Streamer(username="demo_streamer", total_sessions=1))
+        await db.flush()
         session = LiveSession(
             owner_id=owner,
             streamer_username="demo_streamer",

@@ -37,7 +37,9 @@ LION = GiftInfo(id=6369, name="Lion", diamond_count=29_999, type=2)
 
 
 def viewer(n: int) -> EventUser:
-    return EventUser(user_id=6_000_000_000_000_000_000 + n, unique_id=f"viewer_{n:03d}", nickname=f"Viewer {n}")
+    return EventUser(
+        user_id=6_000_000_000_000_000_000 + n, unique_id=f"viewer_{n:03d}", nickname=f"Viewer {n}"
+    )
 
 
 def wire(event: LiveEvent) -> LiveEvent:
@@ -78,7 +80,9 @@ def gift(
 
 
 def like(n: int, count: int, *, at_ms: int = 0) -> LiveEvent:
-    return wire(LikeEvent(msg_id=next(_ids), create_time=BASE_MS + at_ms, user=viewer(n), count=count))
+    return wire(
+        LikeEvent(msg_id=next(_ids), create_time=BASE_MS + at_ms, user=viewer(n), count=count)
+    )
 
 
 def join(n: int, *, at_ms: int = 0) -> LiveEvent:
@@ -164,9 +168,9 @@ class FakeSources:
         return self.opened[username][index]
 
 
-async def eventually(predicate: Any, timeout: float = 5.0, interval: float = 0.01) -> None:
+async def eventually(predicate: Any, within: float = 5.0, interval: float = 0.01) -> None:
     """Waits until `predicate()` (sync or async) is truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while True:
         result = predicate()
         if asyncio.iscoroutine(result):
@@ -197,7 +201,7 @@ async def create_user(factory: Any, email: str = "") -> uuid.UUID:
             email=email or f"{uuid.uuid4().hex[:10]}@example.com",
             password_hash="not-a-real-hash",
             display_name="Test",
-            status="active",
+            status="ACTIVE",
         )
         db.add(user)
         await db.commit()

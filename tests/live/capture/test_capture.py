@@ -40,9 +40,13 @@ Factory = async_sessionmaker[AsyncSession]
 class Harness:
     """A writer + hub + manager on one database, like one API process."""
 
-    def __init__(self, engine: AsyncEngine, factory: Factory, sources: FakeSources, **config: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, factory: Factory, sources: FakeSources, **config: float
+    ) -> None:
         self.hub = LocalHub()
-        self.writer = EventWriter(engine, batch_size=50, flush_interval=0.01, on_stored=self.hub.publish)
+        self.writer = EventWriter(
+            engine, batch_size=50, flush_interval=0.01, on_stored=self.hub.publish
+        )
         defaults = {"reconnect_delay": 0.01, "heartbeat_interval": 60.0, "stale_after": 30.0}
         defaults.update(config)
         self.manager = CaptureManager(
@@ -81,7 +85,7 @@ async def make_harness(
 
 
 @pytest.fixture
-def harness(make_harness: Callable[..., Harness]) -> Harness:
+async def harness(make_harness: Callable[..., Harness]) -> Harness:
     return make_harness()
 
 
@@ -295,7 +299,7 @@ async def test_many_captures_in_one_process(
     for name in names:
         for source in sources.opened[name]:
             source.push(chat(1, "a"), chat(2, "b"), stream_end())
-    await eventually(lambda: harness.manager.active_count == 0, timeout=20)
+    await eventually(lambda: harness.manager.active_count == 0, within=20)
     async with factory() as db:
         counts = dict(
             (

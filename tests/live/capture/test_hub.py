@@ -17,14 +17,17 @@ def _events(*ids: int) -> list[dict[str, object]]:
 async def test_local_hub_delivers_to_every_subscriber_of_the_session() -> None:
     hub = LocalHub()
     session, other = uuid.uuid4(), uuid.uuid4()
-    async with hub.subscription(session) as a, hub.subscription(session) as b:
-        async with hub.subscription(other) as c:
-            await hub.publish(session, _events(1, 2))
-            await hub.publish_status(session, StatusChange("ended", "ended_by_host"))
-            assert await a.get() == _events(1, 2)
-            assert await b.get() == _events(1, 2)
-            assert await a.get() == StatusChange("ended", "ended_by_host")
-            assert c.get_nowait() is None
+    async with (
+        hub.subscription(session) as a,
+        hub.subscription(session) as b,
+        hub.subscription(other) as c,
+    ):
+        await hub.publish(session, _events(1, 2))
+        await hub.publish_status(session, StatusChange("ended", "ended_by_host"))
+        assert await a.get() == _events(1, 2)
+        assert await b.get() == _events(1, 2)
+        assert await a.get() == StatusChange("ended", "ended_by_host")
+        assert c.get_nowait() is None
     assert hub.subscriber_count() == 0
 
 
@@ -48,11 +51,16 @@ async def test_redis_hub_fans_out_between_processes(redis_url: str) -> None:
     consumer = RedisHub(redis_url, prefix=producer._prefix)
     session = uuid.uuid4()
     try:
-        async with consumer.subscription(session) as remote, producer.subscription(session) as local:
+        async with (
+            consumer.subscription(session) as remote,
+            producer.subscription(session) as local,
+        ):
             await producer.publish(session, _events(1, 2, 3))
             await producer.publish_status(session, StatusChange("ended", "stopped_by_user"))
             assert await asyncio.wait_for(remote.get(), 5) == _events(1, 2, 3)
-            assert await asyncio.wait_for(remote.get(), 5) == StatusChange("ended", "stopped_by_user")
+            assert await asyncio.wait_for(remote.get(), 5) == StatusChange(
+                "ended", "stopped_by_user"
+            )
             # The producer's own subscribers get it once, directly (not again via Redis).
             assert await local.get() == _events(1, 2, 3)
             assert await local.get() == StatusChange("ended", "stopped_by_user")

@@ -34,7 +34,9 @@ def record(i: int, type_: str = "chat", **values: Any) -> EventRecord:
 
 async def count_events(engine: AsyncEngine) -> int:
     async with engine.connect() as conn:
-        return int((await conn.execute(select(func.count()).select_from(LiveEventRow))).scalar_one())
+        return int(
+            (await conn.execute(select(func.count()).select_from(LiveEventRow))).scalar_one()
+        )
 
 
 @pytest.fixture
@@ -78,7 +80,7 @@ async def test_flushes_by_time(engine: AsyncEngine, session_row: LiveSession) ->
     try:
         for i in range(3):
             await writer.submit(session_row.id, record(i))
-        await eventually(lambda: writer.batches_written == 1, timeout=2)
+        await eventually(lambda: writer.batches_written == 1, within=2)
         assert await count_events(engine) == 3
     finally:
         await writer.close()
@@ -111,7 +113,9 @@ async def test_published_only_after_commit_with_database_ids(
     assert ids == sorted(ids) and len(set(ids)) == 30
     async with engine.connect() as conn:
         rows = (
-            await conn.execute(select(LiveEventRow.id, LiveEventRow.message).order_by(LiveEventRow.id))
+            await conn.execute(
+                select(LiveEventRow.id, LiveEventRow.message).order_by(LiveEventRow.id)
+            )
         ).all()
     assert [(r.id, r.message) for r in rows] == [(e["id"], e["message"]) for e in seen]
     first = seen[0]

@@ -64,7 +64,10 @@ def upgrade() -> None:
         sa.Column("resume_count", sa.Integer(), nullable=False),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_live_sessions_owner_id_users"), ondelete="CASCADE"
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_live_sessions_owner_id_users"),
+            ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
             ["streamer_username"],
@@ -125,7 +128,10 @@ def upgrade() -> None:
         sa.Column("last_session_id", sa.Uuid(), nullable=True),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["owner_id"], ["users.id"], name=op.f("fk_live_watchlist_owner_id_users"), ondelete="CASCADE"
+            ["owner_id"],
+            ["users.id"],
+            name=op.f("fk_live_watchlist_owner_id_users"),
+            ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_live_watchlist")),
         sa.UniqueConstraint("owner_id", "username", name=op.f("uq_live_watchlist_owner_id")),
