@@ -3,18 +3,25 @@ watchlist and replay. Every session belongs to the user who started it; others g
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
 from fastapi.responses import StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from allin.auth.deps import CurrentUser, owned_or_404
+from allin.auth.deps import CurrentUser, _principal_optional, owned_or_404
+from allin.auth.errors import NotAuthenticatedError
+from allin.auth.models import User
+from allin.auth.runtime import auth_runtime
 from allin.core.deps import DbSession
 from allin.core.errors import AppError, BadRequestError
 from allin.core.schemas import Envelope, PageMeta, ok
@@ -66,7 +73,45 @@ def _types(values: list[str] | None) -> frozenset[str] | None:
     return types or None
 
 
-async def _owned(db: DbSession, session_id: uuid.UUID, user: Any) -> LiveSession:
+async def _connection_user(conn: HTTPConnection, access_token: str | None) -> User:
+    """The caller of a stream, download or WebSocket: the usual credentials (Authorization,
+    x-api-key) or `?access_token=`, because browsers cannot set headers on EventSource,
+    WebSocket or a download link."""
+    raw = _header_credentials(conn) or access_token
+    if not raw:
+        raise NotAuthenticatedError()
+    app = conn.app
+    async with app.state.session_factory() as db:
+        store = auth_runtime(app).session_store(db)
+        bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=raw)
+        # TODO(auth): use a public credentials -> principal function once auth exports one.
+        principal = await _principal_optional(db, app.state.settings, store, bearer, None)
+    if principal is None:
+        raise NotAuthenticatedError()
+    return principal.user
+
+
+def _header_credentials(conn: HTTPConnection) -> str | None:
+    authorization = conn.headers.get("authorization", "")
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return conn.headers.get("x-api-key") or None
+
+
+async def _link_user(
+    request: HTTPConnection,
+    access_token: Annotated[
+        str | None, Query(description="Access token or API key, for browsers (EventSource)")
+    ] = None,
+) -> User:
+    return await _connection_user(request, access_token)
+
+
+LinkUser = Annotated[User, Depends(_link_user)]
+
+
+async def _owned(db: AsyncSession, session_id: uuid.UUID, user: Any) -> LiveSession:
     session: LiveSession = await owned_or_404(db, LiveSession, session_id, user)
     return session
 
@@ -205,7 +250,7 @@ async def stream_session(
     session_id: uuid.UUID,
     request: Request,
     db: DbSession,
-    user: CurrentUser,
+    user: LinkUser,
     types: Types = None,
     last_event_id: Annotated[int | None, Query(ge=0)] = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
@@ -236,20 +281,22 @@ async def stream_session(
 async def websocket_session(
     websocket: WebSocket,
     session_id: uuid.UUID,
-    db: DbSession,
-    user: CurrentUser,
     types: Types = None,
     last_event_id: Annotated[int | None, Query(ge=0)] = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
+    access_token: str | None = None,
 ) -> None:
     """The SSE stream as WebSocket JSON messages: `{"kind": "event"|"session"|"status",
-    "id": …, "data": {…}}`. Resume with `?last_event_id=`."""
-    try:
-        await _owned(db, session_id, user)
-    except AppError as exc:
-        await websocket.close(code=4404 if exc.status_code == 404 else 4400, reason=exc.code)
-        return
+    "id": …, "data": {…}}`. Resume with `?last_event_id=`. Unauthenticated or not yours:
+    closed before the handshake completes (HTTP 403), nothing is sent."""
     service = live_service(websocket.app)
+    try:
+        user = await _connection_user(websocket, access_token)
+        async with service.session_factory() as db:
+            await _owned(db, session_id, user)
+    except AppError as exc:
+        await websocket.close(code=4401 if exc.status_code == 401 else 4404, reason=exc.code)
+        return
     await websocket.accept()
     items = follow_session(
         service.engine,
@@ -259,12 +306,27 @@ async def websocket_session(
         filters=EventFilter(_types(types)),
         backlog=backlog,
     )
-    try:
+
+    async def send() -> None:
         async for item in items:
             await websocket.send_json({"kind": item.kind, "id": item.id, "data": item.data})
         await websocket.close(code=1000)
-    except WebSocketDisconnect:
-        return
+
+    async def until_closed() -> None:
+        # A quiet stream sends nothing for long stretches: notice the client leaving.
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass
+
+    tasks = {asyncio.create_task(send()), asyncio.create_task(until_closed())}
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception) and not isinstance(result, WebSocketDisconnect):
+            raise result
 
 
 @router.get(
@@ -276,7 +338,7 @@ async def replay(
     session_id: uuid.UUID,
     request: Request,
     db: DbSession,
-    user: CurrentUser,
+    user: LinkUser,
     speed: Annotated[float, Query(ge=1, le=50)] = 1,
     types: Types = None,
     max_gap: Annotated[float | None, Query(gt=0, le=3600, description="Cap pauses (s)")] = None,
@@ -307,7 +369,7 @@ async def export(
     session_id: uuid.UUID,
     request: Request,
     db: DbSession,
-    user: CurrentUser,
+    user: LinkUser,
     format: ExportFormat = "json",  # the public query parameter name
     raw: Annotated[bool, Query(description="Include raw bytes (base64)")] = False,
 ) -> StreamingResponse:

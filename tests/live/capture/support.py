@@ -206,3 +206,45 @@ async def create_user(factory: Any, email: str = "") -> uuid.UUID:
         db.add(user)
         await db.commit()
         return user.id
+
+
+# -- HTTP --------------------------------------------------------------------------------------
+
+
+@dataclass
+class Sse:
+    """One server-sent event (or a comment line, as `comment`)."""
+
+    data: str = ""
+    event: str = "message"
+    id: str | None = None
+    comment: str | None = None
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.data)
+
+
+async def sse_events(response: Any) -> AsyncIterator[Sse]:
+    """Parses an httpx streaming response as text/event-stream."""
+    current = Sse()
+    lines: list[str] = []
+    async for line in response.aiter_lines():
+        if line == "":
+            if lines:
+                current.data = "\n".join(lines)
+                yield current
+            current, lines = Sse(), []
+            continue
+        if line.startswith(":"):
+            yield Sse(comment=line[1:].strip())
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "data":
+            lines.append(value)
+        elif name == "event":
+            current.event = value
+        elif name == "id":
+            current.id = value

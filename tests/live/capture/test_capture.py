@@ -64,11 +64,6 @@ class Harness:
 
 
 @pytest.fixture
-def sources() -> FakeSources:
-    return FakeSources(live={"demo_streamer", "other_streamer"}, missing={"nobody_here"})
-
-
-@pytest.fixture
 async def make_harness(
     engine: AsyncEngine, factory: Factory, sources: FakeSources
 ) -> AsyncIterator[Callable[..., Harness]]:
