@@ -233,7 +233,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def create_hub(redis_url: str | None, *, queue_size: int) -> LocalHub:
+def create_hub(redis_url: str | None, *, queue_size: int, prefix: str = "allin") -> LocalHub:
     if redis_url:
-        return RedisHub(redis_url, queue_size=queue_size)
+        return RedisHub(redis_url, queue_size=queue_size, prefix=f"{prefix}:live")
     return LocalHub(queue_size=queue_size)

@@ -85,7 +85,11 @@ class LiveService:
         self.settings = settings
         self.engine = engine
         self.session_factory = session_factory
-        self.hub = hub or create_hub(settings.redis_url, queue_size=settings.live_subscriber_queue)
+        self.hub = hub or create_hub(
+            settings.redis_url,
+            queue_size=settings.live_subscriber_queue,
+            prefix=settings.redis_key_prefix,
+        )
         self.writer = EventWriter(
             engine,
             batch_size=settings.live_batch_size,
