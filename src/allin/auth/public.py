@@ -27,6 +27,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/reset-password",
         "GET /api/auth/setup",
         "POST /api/auth/setup",
+        # live: the WebSocket authenticates in its handler (browsers cannot send headers)
+        "WEBSOCKET /api/sessions/{session_id}/ws",
     }
 )
 
