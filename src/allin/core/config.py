@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "allin"
 
     # --- live ---
+    # TikTok's hosts (point them at `allin simulator serve` to test without TikTok).
+    tiktok_web_url: str = "https://www.tiktok.com"
+    tiktok_webcast_url: str = "https://webcast.tiktok.com/webcast"
+    # The EulerStream-compatible sign provider the LIVE client asks for its first fetch.
+    sign_url: str = "https://api.eulerstream.com"
+    sign_api_key: SecretStr | None = None
+    live_max_reconnects: int = Field(default=10, ge=0)
+    live_backoff_base: float = Field(default=1.0, gt=0)
+    live_backoff_max: float = Field(default=30.0, gt=0)
+    live_polling_fallback: bool = True
+
+    # --- live capture ---
     live_batch_size: int = Field(default=500, ge=1, le=5000)  # events per INSERT
     live_flush_interval: float = Field(default=0.05, gt=0)  # max seconds an event waits
     live_max_pending: int = Field(default=50_000, ge=1)  # writer back-pressure
