@@ -22,9 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
 from allin.core.config import Settings
-from allin.core.errors import NotFoundError, ServiceUnavailableError
+from allin.core.errors import NotFoundError
 from allin.core.logging import Category, get_logger
-from allin.live.capture import CaptureConfig, CaptureManager, OpenedStream, SourceFactory
+from allin.live.capture import CaptureConfig, CaptureManager, ClientSources, SourceFactory
 from allin.live.export import iter_events
 from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
@@ -51,18 +51,8 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.stop()
 
 
-class _NoSource:
-    """Until a LIVE client is configured: every connect attempt says so clearly."""
-
-    async def open(self, username: str) -> OpenedStream:
-        raise ServiceUnavailableError("No TikTok LIVE source is configured on this server")
-
-    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
-        return {}
-
-
 def default_sources(settings: Settings) -> SourceFactory:
-    return _NoSource()
+    return ClientSources.from_settings(settings)
 
 
 def live_service(app: Any) -> LiveService:

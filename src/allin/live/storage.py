@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from itertools import islice
 from typing import Any, cast
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveEventRow, LiveSession
+from allin.live.protocol import GiftEvent, LiveEvent
 
 log = get_logger(Category.LIVE)
 
@@ -397,3 +398,100 @@ async def _update_sessions(conn: AsyncConnection, tallies: dict[uuid.UUID, Sessi
             .where(SESSIONS.c.id == session_id)
             .values(**tally.values(), heartbeat_at=now, updated_at=now)
         )
+
+
+# -- typed events -> records ------------------------------------------------------------------
+
+
+class _Recent:
+    """A bounded memory of keys (message ids, gift streaks)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.items: OrderedDict[Any, int] = OrderedDict()
+
+    def get(self, key: Any) -> int | None:
+        return self.items.get(key)
+
+    def put(self, key: Any, value: int = 0) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > self._size:
+            self.items.popitem(last=False)
+
+
+class EventMapper:
+    """Typed events -> stored records for one capture: drops repeated messages and counts
+    each gift streak once (every event stores only the diamonds and items it adds)."""
+
+    def __init__(self, *, store_raw: bool = True, memory: int = 10_000) -> None:
+        self._store_raw = store_raw
+        self._seen = _Recent(memory)
+        self._streaks = _Recent(memory)
+
+    def record(self, event: LiveEvent) -> EventRecord | None:
+        if event.msg_id:
+            if self._seen.get(event.msg_id) is not None:
+                return None
+            self._seen.put(event.msg_id)
+        user = event.user
+        record = EventRecord(
+            type=event.type,
+            created_at=_event_time(event.create_time),
+            msg_id=event.msg_id or None,
+            user_id=str(user.user_id) if user is not None and user.user_id else None,
+            unique_id=(user.unique_id or None) if user is not None else None,
+            nickname=(user.nickname or None) if user is not None else None,
+            message=_message(event),
+            raw=(event.raw or None) if self._store_raw else None,
+            data=event.to_dict(),
+        )
+        self._add_amounts(event, record)
+        return record
+
+    def _add_amounts(self, event: LiveEvent, record: EventRecord) -> None:
+        match event.type:
+            case "gift":
+                assert isinstance(event, GiftEvent)
+                items = self._gift_items(event)
+                record.gift_id = event.gift_id or None
+                record.gift_name = event.gift.name if event.gift is not None else None
+                record.repeat_count = event.repeat_count
+                record.gift_count = items
+                record.diamonds = items * event.diamond_count
+            case "like":
+                record.like_count = max(0, getattr(event, "count", 0))
+            case "room_user":
+                record.viewer_count = max(0, getattr(event, "viewer_count", 0))
+
+    def _gift_items(self, event: GiftEvent) -> int:
+        if not event.streakable:
+            return max(event.repeat_count, 1)
+        user_id = event.user.user_id if event.user is not None else 0
+        key = (event.group_id, user_id, event.gift_id)
+        counted = self._streaks.get(key) or 0
+        if event.repeat_count > counted:
+            self._streaks.put(key, event.repeat_count)
+        return max(0, event.repeat_count - counted)
+
+
+def _event_time(create_time_ms: int) -> datetime:
+    if create_time_ms > 0:
+        return datetime.fromtimestamp(create_time_ms / 1000, UTC)
+    return utcnow()
+
+
+_MESSAGE_ATTRIBUTES = {
+    "chat": "content",
+    "question": "content",
+    "caption": "text",
+    "poll": "title",
+    "goal": "description",
+    "control": "tips",
+}
+
+
+def _message(event: LiveEvent) -> str | None:
+    name = _MESSAGE_ATTRIBUTES.get(event.type)
+    value = getattr(event, name, None) if name else None
+    return value or None
