@@ -52,6 +52,7 @@ from allin.live.service import (
     live_service,
     query_events,
     replay_session,
+    resolve_user,
 )
 from allin.live.watchlist import add_entry, list_entries, remove_entry
 
@@ -206,7 +207,8 @@ async def get_events(
     order: Literal["asc", "desc"] = "asc",
 ) -> Envelope[list[EventOut]]:
     await _owned(db, session_id, user)
-    filters = EventFilter(_types(types), user_filter, q, since, until)
+    user_ids = await resolve_user(db, session_id, user_filter) if user_filter else None
+    filters = EventFilter(_types(types), user_ids, q, since, until)
     events, next_cursor = await query_events(
         db, session_id, filters, cursor=cursor, limit=limit, order=order
     )

@@ -86,6 +86,7 @@ class LiveService:
             flush_interval=settings.live_flush_interval,
             max_pending=settings.live_max_pending,
             on_stored=self.hub.publish,
+            wants=self.hub.wants,
         )
         self.captures = CaptureManager(
             session_factory=session_factory,
@@ -184,8 +185,10 @@ async def list_sessions(
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
+    """Event filters. `user_ids` comes from `resolve_user` (an id or an @handle)."""
+
     types: frozenset[str] | None = None
-    user: str | None = None
+    user_ids: tuple[str, ...] | None = None
     q: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -193,9 +196,8 @@ class EventFilter:
     def apply(self, statement: Select[Any]) -> Select[Any]:
         if self.types:
             statement = statement.where(E.type.in_(sorted(self.types)))
-        if self.user:
-            handle = self.user.removeprefix("@")
-            statement = statement.where(or_(E.user_id == handle, E.unique_id == handle))
+        if self.user_ids is not None:
+            statement = statement.where(E.user_id.in_(self.user_ids))
         if self.q:
             statement = statement.where(E.message.icontains(self.q, autoescape=True))
         if self.since:
@@ -207,6 +209,21 @@ class EventFilter:
     def matches(self, event: dict[str, Any]) -> bool:
         """For live events: only the type filter applies to streams."""
         return not self.types or event["type"] in self.types
+
+
+async def resolve_user(db: AsyncSession, session_id: uuid.UUID, user: str) -> tuple[str, ...]:
+    """The user ids meant by `user`: a numeric id, and/or the id behind an @handle seen in
+    this session (one lookup, so the @handle column needs no index)."""
+    handle = user.removeprefix("@").lower()
+    ids = [user] if user.isdigit() else []
+    found = await db.scalar(
+        select(E.user_id)
+        .where(E.session_id == session_id, E.unique_id == handle, E.user_id.is_not(None))
+        .limit(1)
+    )
+    if found is not None and found not in ids:
+        ids.append(found)
+    return tuple(ids)
 
 
 _EVENT_COLUMNS = (
