@@ -81,7 +81,7 @@ class Settings(BaseSettings):
     live_polling_fallback: bool = True
 
     # --- live capture ---
-    live_batch_size: int = Field(default=500, ge=1, le=5000)  # events per INSERT
+    live_batch_size: int = Field(default=1000, ge=1, le=5000)  # events per INSERT
     live_flush_interval: float = Field(default=0.05, gt=0)  # max seconds an event waits
     live_max_pending: int = Field(default=50_000, ge=1)  # writer back-pressure
     live_store_raw: bool = True  # keep each event's protobuf bytes

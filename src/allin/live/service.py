@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.errors import NotFoundError
+from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
 from allin.live.capture import CaptureConfig, CaptureManager, ClientSources, SourceFactory
 from allin.live.export import iter_events
@@ -44,6 +45,7 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
         sources = default_sources(app.state.settings)
     service = LiveService(app.state.settings, app.state.engine, app.state.session_factory, sources)
     app.state.live = service
+    app.state.health.register("live", service.health)
     await service.start()
     try:
         yield
@@ -128,6 +130,20 @@ class LiveService:
         await self.captures.shutdown()
         await self.writer.close()
         await self.hub.close()
+
+    async def health(self) -> ServiceHealth:
+        """Degraded when the writer stopped or events pile up (the database is too slow)."""
+        info = {
+            "captures": self.captures.active_count,
+            "pending_events": self.writer.pending,
+            "subscribers": self.hub.subscriber_count(),
+            "node": self.captures.node_id,
+        }
+        if not self.writer.running:
+            return ServiceHealth(Status.UNHEALTHY, detail="event writer stopped", info=info)
+        if self.writer.pending > self.settings.live_max_pending // 2:
+            return ServiceHealth(Status.DEGRADED, detail="events are queueing", info=info)
+        return ServiceHealth(Status.HEALTHY, info=info)
 
     async def end_session(self, db: AsyncSession, session: LiveSession) -> LiveSession:
         """DELETE: stops the capture (here or, via the database, on its node)."""

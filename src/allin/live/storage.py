@@ -21,7 +21,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -211,6 +211,8 @@ class EventWriter:
         self._flush_target = 0  # flush() waits for events up to this sequence number
         self._oldest_at = 0.0  # when the oldest pending event arrived (monotonic)
         self._task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None  # the writer's own connection
         self._closed = False
         self.batches_written = 0
 
@@ -219,6 +221,8 @@ class EventWriter:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-event-writer")
+            if self._engine.dialect.name == "sqlite":
+                self._checkpoints = asyncio.create_task(self._checkpoint_loop())
 
     async def close(self) -> None:
         """Writes everything accepted so far, then stops."""
@@ -227,10 +231,12 @@ class EventWriter:
         with suppress(WriterClosedError):
             await self.flush()
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._checkpoints):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        await self._disconnect()
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -246,6 +252,10 @@ class EventWriter:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._closed
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -343,10 +353,42 @@ class EventWriter:
     async def _insert(
         self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]
     ) -> list[int]:
-        async with self._engine.begin() as conn:
-            ids = await insert_returning_ids(conn, batch)
-            await _update_sessions(conn, tallies)
+        conn = await self._connection()
+        try:
+            async with conn.begin():
+                ids = await insert_returning_ids(conn, batch)
+                await _update_sessions(conn, tallies)
+        except Exception:
+            await self._disconnect()  # a broken connection is replaced on the retry
+            raise
         return ids
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            if self._engine.dialect.name == "sqlite":
+                # Checkpoints (which fsync) run beside the writer, not inside its commits.
+                await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                await conn.commit()
+            self._conn = conn
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with suppress(Exception):
+                await conn.close()
+
+    async def _checkpoint_loop(self, every: float = 1.0) -> None:
+        """SQLite: copy the WAL into the database from another connection, so the writer's
+        commits never stall on a checkpoint; PASSIVE never blocks the writer."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self._engine.connect() as conn:
+                    await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:
+                log.debug("wal checkpoint skipped", error=str(exc))
 
     async def _publish(self, batch: list[Pending], ids: list[int]) -> None:
         if self._on_stored is None:
@@ -461,14 +503,33 @@ def _sqlite_datetime(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
 
 
+_TALLY_COLUMNS = (
+    "counters",
+    "total_events",
+    "total_likes",
+    "total_diamonds",
+    "peak_viewers",
+    "current_viewers",
+    "heartbeat_at",
+    "updated_at",
+)
+# One statement for every session a batch touched (executemany), not one UPDATE each:
+# with 1,000 streams a batch touches hundreds of sessions.
+_UPDATE_TALLIES = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("t_id"))
+    .values({name: bindparam(f"t_{name}") for name in _TALLY_COLUMNS})
+)
+
+
 async def _update_sessions(conn: AsyncConnection, tallies: dict[uuid.UUID, SessionTally]) -> None:
     now = utcnow()
+    params = []
     for session_id, tally in tallies.items():
-        await conn.execute(
-            update(SESSIONS)
-            .where(SESSIONS.c.id == session_id)
-            .values(**tally.values(), heartbeat_at=now, updated_at=now)
-        )
+        values = {**tally.values(), "heartbeat_at": now, "updated_at": now}
+        params.append({"t_id": session_id, **{f"t_{k}": v for k, v in values.items()}})
+    if params:
+        await conn.execute(_UPDATE_TALLIES, params)
 
 
 # -- typed events -> records ------------------------------------------------------------------
@@ -493,9 +554,11 @@ class _Recent:
 
 class EventMapper:
     """Typed events -> stored records for one capture: drops repeated messages and counts
-    each gift streak once (every event stores only the diamonds and items it adds)."""
+    each gift streak once (every event stores only the diamonds and items it adds).
+    `memory` bounds what it remembers per capture (the LIVE client dedups too), so a
+    thousand captures do not each hold tens of thousands of ids."""
 
-    def __init__(self, *, store_raw: bool = True, memory: int = 10_000) -> None:
+    def __init__(self, *, store_raw: bool = True, memory: int = 2_000) -> None:
         self._store_raw = store_raw
         self._seen = _Recent(memory)
         self._streaks = _Recent(memory)

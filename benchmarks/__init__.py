@@ -1,0 +1,1 @@
+"""Performance measurements, kept apart from the tests. Run with `make bench`."""
