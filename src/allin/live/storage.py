@@ -375,9 +375,12 @@ class EventWriter:
 
     async def _disconnect(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with suppress(Exception):
-                await conn.close()
+        if conn is None:
+            return
+        with suppress(Exception):
+            if self._engine.dialect.name == "sqlite":  # back to the pool as it came
+                await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+            await conn.close()
 
     async def _checkpoint_loop(self, every: float = 1.0) -> None:
         """SQLite: copy the WAL into the database from another connection, so the writer's
