@@ -109,6 +109,8 @@ def test_other_algorithm_with_right_key_is_refused(plain_settings: Settings) -> 
         {"exp": None},
         {"sub": None},
         {"sub": "not-a-uuid"},
+        {"sid": None},
+        {"sid": "not-a-uuid"},
         {"token_use": None},
         {"token_use": "refresh"},
         {"iat": 4_000_000_000},  # issued in the future
