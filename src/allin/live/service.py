@@ -87,6 +87,7 @@ class LiveService:
             batch_size=settings.live_batch_size,
             flush_interval=settings.live_flush_interval,
             max_pending=settings.live_max_pending,
+            tally_interval=settings.live_tally_interval,
             on_stored=self.hub.publish,
             wants=self.hub.wants,
         )
