@@ -209,7 +209,10 @@ class EventWriter:
         self._wants = wants  # is anyone listening to this session? (skips building events)
         self._retry_delay = retry_delay
         self._pending: deque[Pending] = deque()
-        self._room = asyncio.Semaphore(max_pending)  # back-pressure: wakes one producer per slot
+        # Back-pressure with hysteresis: producers stop at max_pending and resume together
+        # at half of it, so a thousand streams are not woken for every batch.
+        self._room = asyncio.Event()
+        self._room.set()
         self._tallies: dict[uuid.UUID, SessionTally] = {}
         self._dirty: set[uuid.UUID] = set()  # totals newer in memory than in the database
         self._tally_at: dict[uuid.UUID, float] = {}  # when each was last written (monotonic)
@@ -246,8 +249,7 @@ class EventWriter:
             task.cancel()
             with suppress(asyncio.CancelledError):
                 await task
-        for _ in range(self._max_pending):  # wake producers still waiting for room
-            self._room.release()
+        self._room.set()  # wake producers still waiting for room; they find it closed
         await self._disconnect()
 
     @property
@@ -280,8 +282,10 @@ class EventWriter:
         self._check_open()
         if session_id not in self._tallies:
             raise KeyError(f"session {session_id} is not tracked by the writer")
-        await self._room.acquire()
-        self._check_open()
+        while len(self._pending) >= self._max_pending:
+            self._room.clear()
+            await self._room.wait()
+            self._check_open()
         if not self._pending:
             self._oldest_at = clock.monotonic()
         self._pending.append((session_id, record))
@@ -363,7 +367,8 @@ class EventWriter:
                 return False
         for _ in batch:
             self._pending.popleft()
-            self._room.release()
+        if len(self._pending) <= self._max_pending // 2:
+            self._room.set()
         if ids is not None:
             tracked = {sid: t for sid, t in tallies.items() if sid in self._tallies}
             self._tallies.update(tracked)
@@ -426,8 +431,11 @@ class EventWriter:
         if self._conn is None:
             conn = await self._engine.connect()
             if self._engine.dialect.name == "sqlite":
-                # Checkpoints (which fsync) run beside the writer, not inside its commits.
+                # Checkpoints (which fsync) run beside the writer, not inside its commits;
+                # with many streams every insert lands on a different index page, so the
+                # writer keeps more pages in memory than SQLite's 2 MB default.
                 await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                await conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KB}")
                 await conn.commit()
             self._conn = conn
         return self._conn
@@ -439,6 +447,7 @@ class EventWriter:
         with suppress(Exception):
             if self._engine.dialect.name == "sqlite":  # back to the pool as it came
                 await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+                await conn.exec_driver_sql("PRAGMA cache_size=-2000")
             await conn.close()
 
     async def _maintain(self) -> None:
@@ -471,6 +480,7 @@ class EventWriter:
                 log.error("publishing events failed", session=str(session_id), error=str(exc))
 
 
+SQLITE_WRITER_CACHE_KB = 64 * 1024
 # SQLite binds at most 32766 parameters per statement; one batch must fit in one INSERT.
 SQLITE_MAX_PARAMETERS = 32_766
 
@@ -653,7 +663,7 @@ class EventMapper:
     `memory` bounds what it remembers per capture (the LIVE client dedups too), so a
     thousand captures do not each hold tens of thousands of ids."""
 
-    def __init__(self, *, store_raw: bool = True, memory: int = 2_000) -> None:
+    def __init__(self, *, store_raw: bool = True, memory: int = 512) -> None:
         self._store_raw = store_raw
         self._seen = _Recent(memory)
         self._streaks = _Recent(memory)
