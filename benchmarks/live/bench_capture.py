@@ -561,6 +561,9 @@ async def _main() -> None:
             print(
                 f"{backend:<9}{n:>6}{r['per_s']:>18,.0f}{r['per_cpu_s']:>15,.0f}{r['batches']:>9}"
             )
+        for n in (1, 1000):
+            w = await writer_only(backend, n)
+            print(f"{backend:<9}{n:>6}{w['per_s']:>18,.0f}{w['per_cpu_s']:>15,.0f}  writer only")
     print("\n2. event -> subscriber latency, SQLite (source yield -> in-process hub / SSE client)")
     header = ("N", "events/s", "hub p50", "hub p99", "SSE p50", "SSE p99", "SSE n", "CPU")
     print("".join(f"{h:>9}" for h in header))
