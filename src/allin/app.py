@@ -24,6 +24,7 @@ from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
+from allin.live.router import router as live_router
 from allin.sign.router import router as sign_router
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.runtime import install_tiktok
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_rate_limiter(app)
     install_auth(app)
     install_tiktok(app)
+    app.include_router(live_router)
     app.include_router(sign_router)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(

@@ -73,7 +73,7 @@ def get_auth_service(
 AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
 
 
-async def _principal_optional(
+async def resolve_principal(
     db: DbSession,
     settings: SettingsDep,
     store: SessionStoreDep,
@@ -109,7 +109,7 @@ def _require_usable(user: User) -> None:
 
 
 def _principal_required(
-    principal: Annotated[Principal | None, Depends(_principal_optional)],
+    principal: Annotated[Principal | None, Depends(resolve_principal)],
 ) -> Principal:
     if principal is None:
         raise NotAuthenticatedError()
@@ -117,7 +117,7 @@ def _principal_required(
 
 
 def _optional_user(
-    principal: Annotated[Principal | None, Depends(_principal_optional)],
+    principal: Annotated[Principal | None, Depends(resolve_principal)],
 ) -> User | None:
     return principal.user if principal is not None else None
 
@@ -132,7 +132,7 @@ def _admin_user(user: Annotated[User, Depends(_current_user)]) -> User:
     return user
 
 
-OptionalPrincipal = Annotated[Principal | None, Depends(_principal_optional)]
+OptionalPrincipal = Annotated[Principal | None, Depends(resolve_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal_required)]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
 CurrentUser = Annotated[User, Depends(_current_user)]

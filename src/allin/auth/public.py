@@ -34,6 +34,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /webcast/fetch",
         "GET /webcast/fetch/",
         "GET /webcast/rooms/{room_id}/connect",
+        # live: the WebSocket authenticates in its handler (browsers cannot send headers)
+        "WEBSOCKET /api/sessions/{session_id}/ws",
     }
 )
 

@@ -10,6 +10,7 @@ from allin.tiktok.tables import (
     TikTokPublish,
     TikTokWebhookEvent,
 )
+from allin.live import models as live_models  # noqa: F401  # LIVE tables
 
 metadata = Base.metadata
 
