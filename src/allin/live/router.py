@@ -105,7 +105,6 @@ async def _connection_user(conn: HTTPConnection, access_token: str | None) -> Us
     async with app.state.session_factory() as db:
         store = auth_runtime(app).session_store(db)
         bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=raw)
-        # TODO(auth): use a public credentials -> principal function once auth exports one.
         principal = await resolve_principal(db, app.state.settings, store, bearer, None)
     if principal is None:
         raise NotAuthenticatedError()
