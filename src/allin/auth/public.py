@@ -27,6 +27,26 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/reset-password",
         "GET /api/auth/setup",
         "POST /api/auth/setup",
+        # sign service: anonymous callers are metered per IP, keys optional (seed 000)
+        "POST /api/eulerstream",
+        "POST /api/signature",
+        "POST /api/sign",
+        "POST /api/test/compatibility",
+        "GET /api/integration-guide",
+        "GET /webcast/fetch",
+        "GET /webcast/fetch/",
+        "GET /webcast/rooms/{room_id}/connect",
+        "POST /webcast/sign_url",
+        "POST /webcast/sign_url/",
+        "GET /webcast/sign_url",
+        "POST /tiktok/sign_url",
+        "GET /webcast/rate_limits",
+        "GET /accounts/me/rate_limits",
+        "GET /webcast/room_id",
+        "GET /webcast/anchors/{unique_id}/room_id",
+        "GET /webcast/room_info",
+        "GET /webcast/anchors/{unique_id}/room_info",
+        "POST /webcast/bulk_live_check",
     }
 )
 

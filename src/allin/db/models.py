@@ -3,7 +3,17 @@
 from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
+from allin.sign.models import SignUsage
 
 metadata = Base.metadata
 
-__all__ = ["ApiKey", "AppSetting", "AuthSession", "EmailToken", "RefreshToken", "User", "metadata"]
+__all__ = [
+    "ApiKey",
+    "AppSetting",
+    "AuthSession",
+    "EmailToken",
+    "RefreshToken",
+    "SignUsage",
+    "User",
+    "metadata",
+]
