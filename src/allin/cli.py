@@ -13,6 +13,7 @@ from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
+from allin.sign.cli import app as sign_app
 from allin.simulator.live.cli import app as simulator_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
@@ -21,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(live_app, name="live")
 app.add_typer(simulator_app, name="simulator")
+app.add_typer(sign_app, name="sign")
 console = Console()
 
 

@@ -19,7 +19,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from starlette.datastructures import Headers, QueryParams
@@ -241,7 +241,10 @@ class SignAccessMiddleware:
         except AccessDenied as exc:
             await error_response(401, UNAUTHENTICATED, exc.message)(scope, receive, send)
             return
-        quota = await access.quota(caller, spend=scope["path"] not in UNMETERED_PATHS)
+        metered = scope["path"] not in UNMETERED_PATHS
+        quota = await access.quota(caller, spend=metered)
+        if not metered:  # asking what is left is always answered
+            quota = replace(quota, allowed=True, retry_after=0)
         if caller.api_key_id is not None:
             access.usage.record(caller.api_key_id, limited=not quota.allowed)
         if not quota.allowed:

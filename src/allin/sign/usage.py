@@ -125,5 +125,5 @@ async def usage_for_user(session: AsyncSession, user_id: uuid.UUID, hours: int) 
     )
     return [
         UsageRow(u.api_key_id, name, prefix, u.hour, u.requests, u.rate_limited)
-        for u, name, prefix in rows.tuples()
+        for u, name, prefix in rows
     ]
