@@ -38,7 +38,6 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /webcast/rooms/{room_id}/connect",
         "POST /webcast/sign_url",
         "POST /webcast/sign_url/",
-        "GET /webcast/sign_url",
         "POST /tiktok/sign_url",
         "GET /webcast/rate_limits",
         "GET /accounts/me/rate_limits",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
@@ -12,13 +13,17 @@ from pydantic import BaseModel, Field
 
 from allin.auth.deps import CurrentUser
 from allin.core.deps import DbSession
-from allin.core.schemas import Envelope, ok
-from allin.sign.bodies import BadBody, SeedSignBody, read_body, request_body, text_field
-from allin.sign.compat import sign_or_error, sign_service
-from allin.sign.responses import INVALID_URL, documented, error_response
+from allin.core.schemas import Envelope, ErrorEnvelope, ok
+from allin.sign.bodies import BadBody, SeedSignBody, parse_body, request_body
+from allin.sign.compat import bad_body, sign_or_error, sign_service
+from allin.sign.responses import documented
 from allin.sign.usage import usage_for_user
 
 router = APIRouter(tags=["sign"])
+AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorEnvelope, "description": "Not signed in (a session token or API key)"},
+    403: {"model": ErrorEnvelope, "description": "Account suspended or not verified"},
+}
 SEED_PATHS = ("/api/eulerstream", "/api/signature", "/api/sign")
 
 
@@ -40,12 +45,10 @@ class SeedSignResponse(BaseModel):
 
 async def seed_sign(request: Request) -> JSONResponse:
     try:
-        body = await read_body(request)
+        body = await parse_body(request, SeedSignBody)
     except BadBody as exc:
-        return error_response(400, INVALID_URL, exc.message)
-    result = await sign_or_error(
-        request, text_field(body, "url"), text_field(body, "userAgent", "user_agent")
-    )
+        return bad_body(exc)
+    result = await sign_or_error(request, body.url, body.userAgent)
     if isinstance(result, JSONResponse):
         return result
     signed, cached = result
@@ -77,7 +80,7 @@ for _path in SEED_PATHS:
         ),
         response_model=SeedSignResponse,
         responses=documented(400, 401, 429, 502, 503, 504),
-        openapi_extra=request_body(SeedSignBody, form=True),
+        openapi_extra=request_body(SeedSignBody),
         operation_id=f"seed_sign_{_path.rsplit('/', 1)[-1]}",
     )
 
@@ -105,6 +108,7 @@ class SignLimits(BaseModel):
     "/api/sign/usage",
     summary="Requests per hour (and 429s) of each of the caller's API keys",
     response_model=Envelope[list[UsageHour]],
+    responses=AUTH_ERRORS,
 )
 async def usage(
     request: Request,
@@ -121,6 +125,7 @@ async def usage(
     "/api/sign/limits",
     summary="The signer in use and the limits that apply to the caller's keys",
     response_model=Envelope[SignLimits],
+    responses=AUTH_ERRORS,
 )
 async def limits(request: Request, user: CurrentUser) -> Envelope[SignLimits]:
     settings = sign_service(request).settings

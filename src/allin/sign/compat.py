@@ -16,20 +16,21 @@ from allin.live.usernames import normalize_username
 from allin.sign.access import Caller, Quota, SignAccess
 from allin.sign.algorithm.urls import InvalidTikTokUrl
 from allin.sign.bodies import (
-    TIKTOK_URL_PATTERN,
     BadBody,
     BulkLiveCheckBody,
     SignUrlBody,
-    read_body,
+    SignUrlForm,
+    parse_body,
     request_body,
-    text_field,
 )
 from allin.sign.lookups import MAX_BULK_IDS, Lookups, room_info_payload
 from allin.sign.responses import (
+    INVALID_REQUEST,
     INVALID_URL,
     SIGNING_FAILED,
     UNAVAILABLE,
     documented,
+    error_body,
     error_response,
 )
 from allin.sign.service import SignService
@@ -115,14 +116,18 @@ class SignUrlResponse(BaseModel):
 _SIGN_ERRORS = documented(400, 401, 429, 502, 503, 504)
 
 
+def bad_body(exc: BadBody) -> JSONResponse:
+    """A body that does not fit its model: "Invalid TikTok URL" when `url` is the problem."""
+    error = INVALID_URL if exc.field in (None, "url") else INVALID_REQUEST
+    return error_response(400, error, exc.message)
+
+
 async def _sign_url(request: Request) -> JSONResponse:
     try:
-        body = await read_body(request)
+        body = await parse_body(request, SignUrlBody, form_model=SignUrlForm)
     except BadBody as exc:
-        return error_response(400, INVALID_URL, exc.message)
-    result = await sign_or_error(
-        request, text_field(body, "url"), text_field(body, "userAgent", "user_agent")
-    )
+        return bad_body(exc)
+    result = await sign_or_error(request, body.url, body.userAgent)
     if isinstance(result, JSONResponse):
         return result
     return JSONResponse(sign_url_answer(result[0]))
@@ -133,7 +138,7 @@ async def _sign_url(request: Request) -> JSONResponse:
     summary="Sign a TikTok URL (Euler v1; JSON or form body)",
     response_model=SignUrlResponse,
     responses=_SIGN_ERRORS,
-    openapi_extra=request_body(SignUrlBody, form=True),
+    openapi_extra=request_body(SignUrlBody, form=SignUrlForm),
 )
 async def webcast_sign_url(request: Request) -> JSONResponse:
     """`response.signedUrl` carries msToken and X-Bogus; `response.tokens` lists them with
@@ -144,36 +149,6 @@ async def webcast_sign_url(request: Request) -> JSONResponse:
 @router.post("/webcast/sign_url/", include_in_schema=False)
 async def webcast_sign_url_slash(request: Request) -> JSONResponse:
     return await _sign_url(request)  # TikTokLive 6.x adds the slash
-
-
-@router.get(
-    "/webcast/sign_url",
-    summary="Sign a TikTok URL (Euler's legacy GET variant)",
-    responses=_SIGN_ERRORS,
-)
-async def webcast_sign_url_get(
-    request: Request,
-    url: str = Query(json_schema_extra={"pattern": TIKTOK_URL_PATTERN}),
-    user_agent: str | None = Query(default=None, alias="userAgent"),
-) -> JSONResponse:
-    result = await sign_or_error(request, url, user_agent)
-    if isinstance(result, JSONResponse):
-        return result
-    signed = result[0]
-    name, version = browser_of(signed.user_agent)
-    return JSONResponse(
-        {
-            "code": 200,
-            "message": "OK",
-            "signedUrl": signed.signed_url,
-            "msToken": signed.ms_token,
-            "X-Bogus": signed.x_bogus,
-            "_signature": signed.signature,
-            "browserName": name,
-            "browserVersion": version,
-            "User-Agent": signed.user_agent,
-        }
-    )
 
 
 @router.post(
@@ -230,12 +205,14 @@ async def webcast_rate_limits(request: Request) -> JSONResponse:
 @router.get(
     "/accounts/me/rate_limits",
     summary="The caller's limits and what is left (Euler v2; spends nothing)",
-    responses=documented(401),
+    responses=documented(400, 401),
 )
 async def account_rate_limits(
     request: Request,
     type: str = Query(default="WEBCAST", json_schema_extra=_LIMIT_TYPES),
 ) -> JSONResponse:
+    if type not in _LIMIT_TYPES["enum"]:
+        return error_response(400, INVALID_REQUEST, f"`type` must be one of {_LIMIT_TYPES['enum']}")
     return await _rate_limits(request)
 
 
@@ -254,19 +231,26 @@ def lookups(request: Request) -> Lookups:
 
 def _username(raw: str) -> str | JSONResponse:
     try:
+        if not re.fullmatch(_USERNAME["pattern"], raw.removeprefix("@")):
+            raise InvalidUsernameError(raw)
         return normalize_username(raw)
     except InvalidUsernameError as exc:  # no such user can exist
         return error_response(404, "TikTok user not found", exc.message, ok=False)
 
 
-def _lookup_error(exc: LiveError, routes: list[str] | None = None) -> JSONResponse:
-    status = exc.status_code if exc.status_code in (400, 403, 404, 409) else 502
-    return error_response(
-        status, exc.default_message, exc.message, ok=False, routes_attempted=routes or []
-    )
+def _lookup_error(exc: LiveError) -> JSONResponse:
+    """Not found / age-restricted keep their HTTP status; a failure on TikTok's side is an
+    answered call with Euler's in-body `code` 502 and `ok: false` (the Euler clients read
+    `code` and `ok`, not the HTTP status)."""
+    if exc.status_code in (403, 404, 409):
+        return error_response(
+            exc.status_code, exc.default_message, exc.message, ok=False, routes_attempted=[]
+        )
+    body = error_body(502, exc.default_message, exc.message, ok=False, routes_attempted=[])
+    return JSONResponse(body, status_code=200)
 
 
-_LOOKUP_ERRORS = documented(400, 401, 403, 404, 429, 502)
+_LOOKUP_ERRORS = documented(401, 403, 404, 429)
 
 
 async def _room_id(request: Request, unique_id: str) -> JSONResponse:
@@ -356,28 +340,16 @@ async def anchor_room_info(
 @router.post(
     "/webcast/bulk_live_check",
     summary=f"Live state of up to {MAX_BULK_IDS} users by numeric id",
-    responses=documented(400, 401, 429, 502),
+    responses=documented(400, 401, 429),
     openapi_extra=request_body(BulkLiveCheckBody),
 )
 async def bulk_live_check(request: Request) -> JSONResponse:
     try:
-        body = await read_body(request)
+        body = await parse_body(request, BulkLiveCheckBody)
     except BadBody as exc:
-        return error_response(400, "Invalid request", exc.message)
-    ids = body.get("user_numeric_ids")
-    valid = isinstance(ids, list) and all(
-        (isinstance(i, int) and not isinstance(i, bool) and i > 0)
-        or (isinstance(i, str) and i.isdigit())
-        for i in ids
-    )
-    if not valid or not ids or len(ids) > MAX_BULK_IDS:
-        return error_response(
-            400,
-            "Invalid request",
-            f"`user_numeric_ids` must be a list of 1 to {MAX_BULK_IDS} numeric user ids",
-        )
+        return error_response(400, INVALID_REQUEST, exc.message)
     try:
-        data = await lookups(request).bulk_live_check([int(i) for i in ids])
+        data = await lookups(request).bulk_live_check([int(i) for i in body.user_numeric_ids])
     except LiveError as exc:
         return _lookup_error(exc)
     return JSONResponse({"code": 200, "message": "OK", "response": {"data": data}})

@@ -10,6 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from allin.sign.responses import INVALID_REQUEST, documented, error_response
+
 router = APIRouter(tags=["sign: self-service"])
 KEY_PLACEHOLDER = "YOUR_API_KEY"
 
@@ -167,13 +169,18 @@ def render_html(data: dict[str, Any]) -> str:
 @router.get(
     "/api/integration-guide",
     summary="Snippets for TikTokLive and TikTok-Live-Connector pointed at this server",
-    responses={200: {"content": {"application/json": {}, "text/html": {}}}},
+    responses={
+        200: {"content": {"application/json": {}, "text/html": {}}},
+        **documented(400),
+    },
     response_model=None,
 )
 async def integration_guide(
     request: Request,
     format: str | None = Query(default=None, json_schema_extra={"enum": ["json", "html"]}),
 ) -> JSONResponse | HTMLResponse:
+    if format not in (None, "json", "html"):
+        return error_response(400, INVALID_REQUEST, "`format` must be json or html")
     data = guide(base_url(request), request.app.state.sign.mode)
     wants_html = format == "html" or (
         format is None and "text/html" in request.headers.get("accept", "")

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 RATE_LIMITED = "Rate limit exceeded"
 UNAUTHENTICATED = "Invalid or missing authentication"
 INVALID_URL = "Invalid TikTok URL"
+INVALID_REQUEST = "Invalid request"
 SIGNING_FAILED = "Signature generation failed"
 UNAVAILABLE = "Service temporarily unavailable"
 

@@ -18,7 +18,6 @@ from typing import Any
 import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
@@ -27,7 +26,7 @@ from allin.live.connection import LiveConnection
 from allin.live.protocol import FetchResult, decode_fetch_result
 from allin.live.web import DEFAULT_USER_AGENT, BrowserProfile
 from allin.sign.access import SELFTEST_HEADER, client_ip
-from allin.sign.bodies import read_body, text_field
+from allin.sign.bodies import BadBody, CompatibilityBody, parse_body, request_body
 from allin.sign.responses import RATE_LIMITED, documented, error_response
 from allin.sign.service import SignService, TikTokHosts
 from allin.simulator.live.server import run_simulator
@@ -244,29 +243,19 @@ async def run_suite(service: SignService, base_url: str) -> list[dict[str, Any]]
             return [await run_check(name, check, ctx) for name, check in CHECKS]
 
 
-class CompatibilityBody(BaseModel):
-    testSuite: str = SUITE
-
-
 @router.post(
     "/api/test/compatibility",
     summary="Run the EulerStream compatibility suite against this server",
     responses=documented(400, 429),
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": CompatibilityBody.model_json_schema()}}
-        }
-    },
+    openapi_extra=request_body(CompatibilityBody, required=False),
 )
 async def compatibility(request: Request) -> JSONResponse:
     service: SignService = request.app.state.sign
     settings = service.settings
     try:
-        suite = text_field(await read_body(request), "testSuite") or SUITE
-    except Exception:
-        suite = ""
-    if suite != SUITE:
-        return error_response(400, "Unknown test suite", f"Known suites: {SUITE}")
+        await parse_body(request, CompatibilityBody)  # only the one suite exists
+    except BadBody as exc:
+        return error_response(400, "Unknown test suite", f"{exc.message} (known: {SUITE})")
     limited = await rate_limiter(request.app).hit(
         "sign:selftest", client_ip(request.scope), settings.sign_selftest_limit
     )

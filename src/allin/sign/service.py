@@ -14,7 +14,7 @@ from starlette.requests import Request
 from allin.core.config import Settings
 from allin.sign.access import SELFTEST_HEADER
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
-from allin.sign.algorithm.urls import validate_tiktok_url
+from allin.sign.bodies import check_tiktok_url
 from allin.sign.browser import BrowserConfig, BrowserPool, BrowserSigner, BrowserWebcastFetcher
 from allin.sign.cache import MemorySignatureCache, NoCache, RedisSignatureCache, SignatureCache
 from allin.sign.fetch import WebcastFetcher
@@ -69,7 +69,7 @@ class SignService:
     async def sign(self, url: str, user_agent: str | None = None) -> tuple[SignedUrl, bool]:
         """The signed URL and whether it came from the cache. Raises InvalidTikTokUrl,
         SignerError."""
-        validate_tiktok_url(url)
+        check_tiktok_url(url)
         agent = user_agent or DEFAULT_USER_AGENT
         cached = await self.cache.get(url, agent)
         if cached is not None:

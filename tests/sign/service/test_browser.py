@@ -167,7 +167,7 @@ async def test_a_timeout_recycles_the_page(make_pool: Callable[..., Any]) -> Non
         value: int = await page.evaluate("1 + 1")
         return value
 
-    async with make_pool(timeout=1.0) as pool:
+    async with make_pool(timeout=3.0) as pool:
         with pytest.raises(SignerError, match="timed out") as caught:
             await pool.run(hang, user_agent=UA)
         assert caught.value.status == 504

@@ -55,18 +55,19 @@ async def test_sign_url(served: Callable[..., Any], path: str, form: bool) -> No
     assert_sign_url_answer(response.json())
 
 
-async def test_sign_url_legacy_get_and_errors(served: Callable[..., Any]) -> None:
+async def test_sign_url_errors(served: Callable[..., Any]) -> None:
     async with served() as (_, client):
-        legacy = (await client.get("/webcast/sign_url", params={"url": SAMPLE_URL})).json()
         invalid = await client.post("/webcast/sign_url", json={"url": "https://evil.org/"})
         missing = await client.post("/tiktok/sign_url", json={"userAgent": UA})
-    assert legacy["code"] == 200 and "msToken=" in legacy["signedUrl"]
-    assert legacy["X-Bogus"] and legacy["_signature"] == legacy["X-Bogus"]
-    assert legacy["User-Agent"].startswith("Mozilla/5.0")
+        wrong_type = await client.post("/tiktok/sign_url", json={"url": SAMPLE_URL, "userAgent": 7})
     for response in (invalid, missing):
         body = response.json()
         assert response.status_code == 400
         assert body["code"] == 400 and body["error"] == "Invalid TikTok URL"
+    assert missing.json()["message"] == "`url` is required"
+    assert wrong_type.status_code == 400
+    assert wrong_type.json()["error"] == "Invalid request"
+    assert wrong_type.json()["message"].startswith("`userAgent`")
 
 
 async def test_fetch_round_trip_with_the_algorithm_signer(

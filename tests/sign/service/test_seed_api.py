@@ -60,6 +60,8 @@ async def test_form_body_and_user_agent(served: Callable[..., Any]) -> None:
         "https://www.tiktok.com:8443/",
         "javascript:alert(1)",
         "https://www.tiktok.com/\\@evil.org",
+        "https://WWW.TIKTOK.COM/",  # valid for a browser, outside the documented pattern
+        "https://www.tiktok.com:443/",
     ],
 )
 async def test_non_tiktok_urls_are_refused(served: Callable[..., Any], url: str) -> None:
@@ -76,8 +78,8 @@ async def test_non_tiktok_urls_are_refused(served: Callable[..., Any], url: str)
     ("payload", "message"),
     [
         ({}, "`url` is required"),
-        ({"url": ""}, "`url` is required"),
-        ({"url": 42}, "`url` is required"),
+        ({"url": ""}, "Invalid TikTok URL: empty URL"),
+        ({"url": 42}, "`url`: Input should be a valid string"),
         ("[1, 2]", "Request body must be a JSON object"),
         ("{not json", "Request body is not valid JSON"),
     ],
