@@ -15,12 +15,13 @@ Every answer of a sign route carries the rate headers both reference clients rea
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -217,13 +218,25 @@ def client_ip(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
+FastRoute = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
+
+
 class SignAccessMiddleware:
     """Applies keys and quotas to every sign route (ours and the fetch routes), records
-    usage, and adds the rate headers to whatever the route answers."""
+    usage, and adds the rate headers to whatever the route answers.
 
-    def __init__(self, app: ASGIApp, access: Callable[[], SignAccess | None]) -> None:
+    ``fast_routes`` (path -> handler of a raw JSON body) are answered here, without routing:
+    the seed's sign routes are the hot path (the same handler serves their FastAPI routes)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        access: Callable[[], SignAccess | None],
+        fast_routes: dict[str, FastRoute] | None = None,
+    ) -> None:
         self.app = app
         self.access = access
+        self.fast_routes = fast_routes or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = self.access()
@@ -261,6 +274,13 @@ class SignAccessMiddleware:
         state = scope.setdefault("state", {})
         state["sign_caller"], state["sign_quota"] = caller, quota
         extra = [(k.lower().encode(), v.encode()) for k, v in quota.headers().items()]
+        fast = self.fast_routes.get(scope["path"]) if scope["method"] == "POST" else None
+        if fast is not None and _json_or_empty(headers):
+            body = await _read_body(receive)
+            if body is not None:
+                status, payload = await fast(body)
+                await _send_json(send, status, payload, extra)
+            return
 
         async def send_with_quota(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -268,3 +288,33 @@ class SignAccessMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_quota)
+
+
+def _json_or_empty(headers: Headers) -> bool:
+    content_type = headers.get("content-type", "").split(";")[0].strip().lower()
+    return content_type in ("", "application/json")
+
+
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body, or None when the client went away."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _send_json(
+    send: Send, status: int, payload: dict[str, Any], extra: list[tuple[bytes, bytes]]
+) -> None:
+    body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        *extra,
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

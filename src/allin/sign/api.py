@@ -9,14 +9,22 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from allin.auth.deps import CurrentUser
 from allin.core.deps import DbSession
 from allin.core.schemas import Envelope, ErrorEnvelope, ok
-from allin.sign.bodies import BadBody, SeedSignBody, parse_body, request_body
-from allin.sign.compat import bad_body, sign_or_error, sign_service
-from allin.sign.responses import documented
+from allin.sign.bodies import (
+    BadBody,
+    SeedSignBody,
+    first_problem,
+    json_object,
+    read_body,
+    request_body,
+)
+from allin.sign.compat import bad_body, sign_service, try_sign
+from allin.sign.responses import Failure, documented
+from allin.sign.service import SignService
 from allin.sign.usage import usage_for_user
 
 router = APIRouter(tags=["sign"])
@@ -24,6 +32,7 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorEnvelope, "description": "Not signed in (a session token or API key)"},
     403: {"model": ErrorEnvelope, "description": "Account suspended or not verified"},
 }
+Answer = tuple[int, dict[str, Any]]
 SEED_PATHS = ("/api/eulerstream", "/api/signature", "/api/sign")
 
 
@@ -43,14 +52,16 @@ class SeedSignResponse(BaseModel):
     data: SeedSignature
 
 
-async def seed_sign(request: Request) -> JSONResponse:
+async def seed_answer(service: SignService, body: dict[str, Any], *, strict: bool) -> Answer:
+    """(HTTP status, JSON body) of a seed sign request whose body was already read."""
     try:
-        body = await parse_body(request, SeedSignBody)
-    except BadBody as exc:
-        return bad_body(exc)
-    result = await sign_or_error(request, body.url, body.userAgent)
-    if isinstance(result, JSONResponse):
-        return result
+        parsed = SeedSignBody.model_validate(body, strict=strict)
+    except ValidationError as exc:
+        problem = bad_body(first_problem(exc))
+        return problem.status, problem.body
+    result = await try_sign(service, parsed.url, parsed.userAgent)
+    if isinstance(result, Failure):
+        return result.status, result.body
     signed, cached = result
     data = {
         "signature": signed.signature,
@@ -59,10 +70,29 @@ async def seed_sign(request: Request) -> JSONResponse:
         "x-tt-params": signed.x_tt_params,
         "msToken": signed.ms_token,
         "user_agent": signed.user_agent,
-        "signer": sign_service(request).mode,
+        "signer": service.mode,
         "cached": cached,
     }
-    return JSONResponse({"success": True, "data": data})
+    return 200, {"success": True, "data": data}
+
+
+async def seed_answer_raw(service: SignService, raw: bytes) -> Answer:
+    """The same from a raw JSON body (the middleware's fast path: no routing, no Request)."""
+    try:
+        body = json_object(raw)
+    except BadBody as exc:
+        problem = bad_body(exc)
+        return problem.status, problem.body
+    return await seed_answer(service, body, strict=True)
+
+
+async def seed_sign(request: Request) -> JSONResponse:
+    try:
+        body, form = await read_body(request)
+    except BadBody as exc:
+        return bad_body(exc).response()
+    status, payload = await seed_answer(sign_service(request), body, strict=not form)
+    return JSONResponse(payload, status)
 
 
 for _path in SEED_PATHS:

@@ -44,19 +44,23 @@ async def read_body(request: Request) -> tuple[dict[str, Any], bool]:
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         form = await request.form()
         return {k: v for k, v in form.items() if isinstance(v, str)}, True
-    raw = await request.body()
+    return json_object(await request.body()), False
+
+
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body; an empty body is an empty object. Raises BadBody."""
     if not raw.strip():
-        return {}, False
+        return {}
     try:
         body = json.loads(raw)
     except ValueError as exc:
         raise BadBody("Request body is not valid JSON") from exc
     if not isinstance(body, dict):
         raise BadBody("Request body must be a JSON object")
-    return body, False
+    return body
 
 
-def _first_problem(exc: ValidationError) -> BadBody:
+def first_problem(exc: ValidationError) -> BadBody:
     error = exc.errors()[0]
     field = ".".join(str(part) for part in error["loc"]) or None
     if error["type"] == "missing":
@@ -80,7 +84,7 @@ async def parse_body(
             body = form_model.model_validate(body).model_dump(exclude_none=True)
         return model.model_validate(body, strict=not form)
     except ValidationError as exc:
-        raise _first_problem(exc) from None
+        raise first_problem(exc) from None
 
 
 class SeedSignBody(BaseModel):

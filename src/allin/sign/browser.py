@@ -20,6 +20,7 @@ from allin.core.clock import clock
 from allin.core.logging import Category, get_logger
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
 from allin.sign.browser_script import SIGNATURE_PARAM
+from allin.sign.fast_algorithm import FastAlgorithmSigner
 from allin.sign.fetch import FetchedWebcast, FetchError, FetchQuery, WebcastFetcher
 from allin.sign.fetch import ensure_first as ensure_first_fetch
 from allin.sign.signers import SignedUrl, SignerError, SignerUnavailable
@@ -268,7 +269,7 @@ class BrowserSigner:
 
     def __init__(self, pool: BrowserPool, *, algorithm: AlgorithmSigner | None = None) -> None:
         self.pool = pool
-        self.algorithm = algorithm or AlgorithmSigner()
+        self.algorithm = algorithm or FastAlgorithmSigner()
 
     async def ready(self) -> bool:
         return self.pool.ready()
@@ -318,7 +319,7 @@ class BrowserWebcastFetcher(WebcastFetcher):
             timeout=config.timeout,
         )
         self.pool = pool
-        self.algorithm = algorithm or AlgorithmSigner()
+        self.algorithm = algorithm or FastAlgorithmSigner()
 
     async def fetch(self, query: FetchQuery) -> FetchedWebcast:
         from allin.live.web import BrowserProfile

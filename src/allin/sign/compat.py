@@ -29,9 +29,11 @@ from allin.sign.responses import (
     INVALID_URL,
     SIGNING_FAILED,
     UNAVAILABLE,
+    Failure,
     documented,
     error_body,
     error_response,
+    failure,
 )
 from allin.sign.service import SignService
 from allin.sign.signers import SignedUrl, SignerError, SignerUnavailable
@@ -63,20 +65,20 @@ def browser_of(user_agent: str) -> tuple[str, str]:
     return ("safari", match.group(1)) if match else ("unknown", "")
 
 
-async def sign_or_error(
-    request: Request, url: str | None, user_agent: str | None
-) -> tuple[SignedUrl, bool] | JSONResponse:
-    """The signed URL (and whether it was cached), or the error response to send."""
+async def try_sign(
+    service: SignService, url: str | None, user_agent: str | None
+) -> tuple[SignedUrl, bool] | Failure:
+    """The signed URL (and whether it was cached), or the failure to answer."""
     if not url:
-        return error_response(400, INVALID_URL, "`url` is required")
+        return failure(400, INVALID_URL, "`url` is required")
     try:
-        return await sign_service(request).sign(url, user_agent)
+        return await service.sign(url, user_agent)
     except InvalidTikTokUrl as exc:
-        return error_response(400, INVALID_URL, str(exc))
+        return failure(400, INVALID_URL, str(exc))
     except SignerUnavailable as exc:
-        return error_response(exc.status, UNAVAILABLE, exc.message)
+        return failure(exc.status, UNAVAILABLE, exc.message)
     except SignerError as exc:
-        return error_response(exc.status, SIGNING_FAILED, exc.message)
+        return failure(exc.status, SIGNING_FAILED, exc.message)
 
 
 def tokens_of(signed: SignedUrl) -> dict[str, str]:
@@ -116,20 +118,20 @@ class SignUrlResponse(BaseModel):
 _SIGN_ERRORS = documented(400, 401, 429, 502, 503, 504)
 
 
-def bad_body(exc: BadBody) -> JSONResponse:
+def bad_body(exc: BadBody) -> Failure:
     """A body that does not fit its model: "Invalid TikTok URL" when `url` is the problem."""
     error = INVALID_URL if exc.field in (None, "url") else INVALID_REQUEST
-    return error_response(400, error, exc.message)
+    return failure(400, error, exc.message)
 
 
 async def _sign_url(request: Request) -> JSONResponse:
     try:
         body = await parse_body(request, SignUrlBody, form_model=SignUrlForm)
     except BadBody as exc:
-        return bad_body(exc)
-    result = await sign_or_error(request, body.url, body.userAgent)
-    if isinstance(result, JSONResponse):
-        return result
+        return bad_body(exc).response()
+    result = await try_sign(sign_service(request), body.url, body.userAgent)
+    if isinstance(result, Failure):
+        return result.response()
     return JSONResponse(sign_url_answer(result[0]))
 
 

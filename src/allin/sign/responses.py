@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -36,6 +37,21 @@ def error_body(status: int, error: str, message: str | None = None, **extra: Any
     }
     body.update({k: v for k, v in extra.items() if v is not None})
     return body
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """An error answer before it becomes a response (the ASGI fast path sends it raw)."""
+
+    status: int
+    body: dict[str, Any]
+
+    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse(self.body, self.status, headers=headers)
+
+
+def failure(status: int, error: str, message: str | None = None, **extra: Any) -> Failure:
+    return Failure(status, error_body(status, error, message, **extra))
 
 
 def error_response(

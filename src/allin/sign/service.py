@@ -13,10 +13,11 @@ from starlette.requests import Request
 
 from allin.core.config import Settings
 from allin.sign.access import SELFTEST_HEADER
-from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
+from allin.sign.algorithm.signer import DEFAULT_USER_AGENT
 from allin.sign.bodies import check_tiktok_url
 from allin.sign.browser import BrowserConfig, BrowserPool, BrowserSigner, BrowserWebcastFetcher
 from allin.sign.cache import MemorySignatureCache, NoCache, RedisSignatureCache, SignatureCache
+from allin.sign.fast_algorithm import FastAlgorithmSigner
 from allin.sign.fetch import WebcastFetcher
 from allin.sign.signers import SignedUrl, Signer
 from allin.sign.upstream import Provider, UpstreamPool, UpstreamSigner, UpstreamWebcastFetcher
@@ -69,11 +70,11 @@ class SignService:
     async def sign(self, url: str, user_agent: str | None = None) -> tuple[SignedUrl, bool]:
         """The signed URL and whether it came from the cache. Raises InvalidTikTokUrl,
         SignerError."""
-        check_tiktok_url(url)
         agent = user_agent or DEFAULT_USER_AGENT
-        cached = await self.cache.get(url, agent)
+        cached = await self.cache.get(url, agent)  # only URLs that passed the check are cached
         if cached is not None:
             return cached, True
+        check_tiktok_url(url)
         signed = await self.signer.sign_url(url, user_agent=agent)
         await self.cache.put(url, agent, signed)
         return signed, False
@@ -159,4 +160,4 @@ def create_service(settings: Settings) -> SignService:
             providers, timeout=settings.sign_upstream_timeout, verify=hosts.verify
         )
         return SignService(settings, UpstreamSigner(upstream), cache, hosts, upstream=upstream)
-    return SignService(settings, AlgorithmSigner(), cache, hosts)
+    return SignService(settings, FastAlgorithmSigner(), cache, hosts)
