@@ -157,8 +157,10 @@ class BrowserPool:
                 raise SignerUnavailable("Browser signer is shut down")
             if self._browser is not None and self._browser.is_connected():
                 return self._browser
-            from playwright.async_api import async_playwright
-
+            try:
+                from playwright.async_api import async_playwright
+            except ImportError as exc:
+                raise SignerUnavailable("The browser signer needs the playwright package") from exc
             if self._playwright is None:
                 self._playwright = await async_playwright().start()
             try:
