@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
@@ -76,7 +75,7 @@ class Quota:
 
     @classmethod
     def unlimited(cls) -> Quota:
-        now = time.time()
+        now = clock.now().timestamp()
         return cls(True, None, None, int(now // 3600 + 1) * 3600, 0, "hour")
 
     def headers(self) -> dict[str, str]:
@@ -202,7 +201,9 @@ class SignAccess:
         item = parse_limit(caller.limit)
         reset_at = math.ceil(result.reset_at)
         if result.remaining >= result.limit and not spend:
-            reset_at = math.ceil(time.time())  # nothing spent: the whole window is free now
+            reset_at = math.ceil(
+                clock.now().timestamp()
+            )  # nothing spent: the whole window is free now
         return Quota(
             allowed=result.allowed,
             limit=result.limit,

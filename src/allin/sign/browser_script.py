@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 import weakref
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -30,6 +29,7 @@ from urllib.parse import unquote
 
 from starlette.requests import Request
 
+from allin.core.clock import clock
 from allin.sign.algorithm.urls import param_name
 
 SIGNATURE_PARAM = "_signature"
@@ -217,7 +217,7 @@ class PageSigning:
             path=path,
             query=request.scope.get("query_string", b"").decode("latin-1"),
             user_agent=request.headers.get("user-agent", ""),
-            now=time.time(),
+            now=clock.now().timestamp(),
             max_age=self.max_age,
         )
         self.counts[verdict] += 1

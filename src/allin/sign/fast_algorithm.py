@@ -7,11 +7,11 @@ from one `os.urandom` call (the alphabet has 64 characters, so `byte & 63` is un
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from functools import lru_cache
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from allin.core.clock import clock
 from allin.sign.algorithm.mstoken import DEFAULT_MS_TOKEN_LENGTH, MS_TOKEN_ALPHABET
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, SIGNATURE_PARAMS, AlgorithmSigner
 from allin.sign.algorithm.ttparams import x_tt_params
@@ -61,7 +61,7 @@ class FastAlgorithmSigner(AlgorithmSigner):
             query_digest=double_md5_tail(query.encode()),
             body_digest=EMPTY_BODY_DIGEST,
             ua_digest=_user_agent_tail(agent, DEFAULT_HEADER[3]),
-            timestamp=int((now or time.time)()),
+            timestamp=int(now() if now else clock.now().timestamp()),
             canvas=DEFAULT_CANVAS,
         )
         bogus = encode_x_bogus(payload)

@@ -16,6 +16,7 @@ from allin.sign import api, compat, guide, selftest
 from allin.sign.access import FastRoute, KeyDirectory, SignAccess, SignAccessMiddleware
 from allin.sign.service import SignService, create_service
 from allin.sign.usage import UsageRecorder
+from allin.sign.webcast_signing import AlgorithmWebcastSigner
 
 
 def signer_check(service: SignService) -> Any:
@@ -49,6 +50,8 @@ def install_sign(app: FastAPI) -> None:
     access = SignAccess(settings, rate_limiter(app), keys, usage, lambda: set(service.selftests))
     app.state.sign, app.state.sign_access = service, access
     app.state.webcast_fetcher_factory = service.fetcher  # the fetch routes use our signer
+    if service.mode == "algorithm":
+        app.state.webcast_signer = AlgorithmWebcastSigner()
     for router in (api.router, compat.router, selftest.router, guide.router):
         app.include_router(router)
     fast: dict[str, FastRoute] = {p: partial(api.seed_answer_raw, service) for p in api.SEED_PATHS}

@@ -10,7 +10,6 @@ routes, both fetch routes, and a WebSocket opened with what the fetch returned.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +20,7 @@ from fastapi.responses import JSONResponse
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from allin.core.clock import clock
 from allin.core.ratelimit import parse_limit, rate_limiter
 from allin.live.connection import LiveConnection
 from allin.live.protocol import FetchResult, decode_fetch_result
@@ -42,7 +42,6 @@ RATE_HEADERS = (
     "RateLimit-Remaining",
     "RateLimit-Reset",
 )
-_LOCK = asyncio.Lock()
 
 
 class CheckFailed(Exception):
@@ -206,7 +205,7 @@ CHECKS: tuple[tuple[str, Check], ...] = (
 
 
 async def run_check(name: str, check: Check, ctx: Context) -> dict[str, Any]:
-    started = time.perf_counter()
+    started = clock.monotonic()
     try:
         async with asyncio.timeout(30):
             detail, status = await check(ctx), "passed"
@@ -216,7 +215,7 @@ async def run_check(name: str, check: Check, ctx: Context) -> dict[str, Any]:
         detail, status = str(exc), "failed"
     except Exception as exc:  # a crash is a failed check, reported, not a 500
         detail, status = f"{type(exc).__name__}: {exc}", "failed"
-    elapsed = round((time.perf_counter() - started) * 1000, 1)
+    elapsed = round((clock.monotonic() - started) * 1000, 1)
     return {"name": name, "status": status, "duration_ms": elapsed, "detail": detail}
 
 
@@ -263,7 +262,7 @@ async def compatibility(request: Request) -> JSONResponse:
         headers = {**limited.headers(), "Retry-After": str(limited.retry_after)}
         label = parse_limit(settings.sign_selftest_limit).GRANULARITY.name
         return error_response(429, RATE_LIMITED, headers=headers, limit_label=label)
-    async with _LOCK:  # one run at a time: each starts a simulator
+    async with service.selftest_lock:  # one run at a time: each starts a simulator
         results = await run_suite(service, own_base_url(request))
     counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "skipped")}
     return JSONResponse(

@@ -3,6 +3,7 @@ the EulerStream-compatible fetch routes use."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +19,7 @@ from allin.sign.bodies import check_tiktok_url
 from allin.sign.browser import BrowserConfig, BrowserPool, BrowserSigner, BrowserWebcastFetcher
 from allin.sign.cache import MemorySignatureCache, NoCache, RedisSignatureCache, SignatureCache
 from allin.sign.fast_algorithm import FastAlgorithmSigner
-from allin.sign.fetch import WebcastFetcher
+from allin.sign.fetch import WebcastFetcher, WebcastSigner
 from allin.sign.signers import SignedUrl, Signer
 from allin.sign.upstream import Provider, UpstreamPool, UpstreamSigner, UpstreamWebcastFetcher
 from allin.sign.webcast_signing import AlgorithmWebcastSigner
@@ -40,6 +41,7 @@ class SignService:
     browser: BrowserPool | None = None
     upstream: UpstreamPool | None = None
     selftests: dict[str, TikTokHosts] = field(default_factory=dict)
+    selftest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property
     def mode(self) -> str:
@@ -86,19 +88,21 @@ class SignService:
         compatibility self-test's own requests, one aimed at the simulator it started."""
         token = request.headers.get(SELFTEST_HEADER)
         hosts = self.selftests.get(token) if token else None
-        return self._fetcher_for(hosts or self.hosts, selftest=hosts is not None)
+        # `app.state.webcast_signer` stays the plug point of the algorithm mode's fetch.
+        signer = getattr(request.app.state, "webcast_signer", None) or AlgorithmWebcastSigner()
+        return self._fetcher_for(hosts or self.hosts, signer)
 
-    def _fetcher_for(self, hosts: TikTokHosts, *, selftest: bool) -> WebcastFetcher:
+    def _fetcher_for(self, hosts: TikTokHosts, signer: WebcastSigner) -> WebcastFetcher:
+        if self.upstream is not None:  # the providers fetch from TikTok themselves
+            return UpstreamWebcastFetcher(self.upstream)
         if self.browser is not None:
             return BrowserWebcastFetcher(
                 self.browser, web_url=hosts.web_url, webcast_url=hosts.webcast_url
             )
-        if self.upstream is not None and not selftest:
-            return UpstreamWebcastFetcher(self.upstream)
         return WebcastFetcher(
             webcast_url=hosts.webcast_url,
             web_url=hosts.web_url,
-            signer=AlgorithmWebcastSigner(),
+            signer=signer,
             timeout=self.settings.http_timeout,
             verify=hosts.verify,
         )
