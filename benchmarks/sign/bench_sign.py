@@ -7,7 +7,10 @@ recording. Two cases: *cached* (the same URL every time: the 5-minute signature 
 and *uncached* (a new URL every time: X-Bogus, msToken and x-tt-params are computed).
 
 For each case: the throughput with 16 requests in flight, then the latency at a fixed 1,000
-requests/s (open loop, measured from each request's scheduled send time).
+requests/s (open loop, measured from each request's scheduled send time). A bare ASGI app under
+the same server and load first gives the floor (what the machine and the client add), and the
+server's own CPU time per request is read from /proc: unlike the latency tail, it does not
+depend on what else the machine is running.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -31,6 +34,7 @@ RATE = float(os.environ.get("BENCH_SIGN_RATE", "1000"))
 SECONDS = float(os.environ.get("BENCH_SIGN_SECONDS", "10"))
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parents[2]
+Server = tuple[int, int]  # pid, port
 EMAIL, PASSWORD = "loadtest@allin-bench.dev", "violet-harbor-orbit-42"
 
 
@@ -106,28 +110,46 @@ def request_factory(key: str, cached: bool) -> Callable[[int], bytes]:
     return make
 
 
-def row(name: str, result: Result) -> str:
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): what the server itself spent,
+    whatever else the machine was doing."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def run(pid: int, load: Awaitable[Result]) -> tuple[Result, float]:
+    """The load's result, and the server's CPU microseconds per request during it."""
+    before = cpu_seconds(pid)
+    result = await load
+    return result, (cpu_seconds(pid) - before) / len(result.latencies) * 1e6
+
+
+def row(name: str, measured: tuple[Result, float]) -> str:
+    result, cpu = measured
     ok = result.statuses.get(200, 0)
     bad = sum(n for status, n in result.statuses.items() if status != 200)
     p50, p99 = result.percentile(50) * 1000, result.percentile(99) * 1000
     return (
         f"| {name} | {result.rate:,.0f} | {p50:.2f} | {p99:.2f} | "
-        f"{result.percentile(99.9) * 1000:.2f} | {ok:,} | {bad} |"
+        f"{result.percentile(99.9) * 1000:.2f} | {cpu:,.0f} | {ok:,} | {bad} |"
     )
 
 
-async def measure(port: int, key: str, baseline_port: int) -> list[str]:
+async def measure(server: Server, baseline: Server, key: str) -> list[str]:
+    (pid, port), (floor_pid, floor_port) = server, baseline
     floor = request_factory(key, cached=True)
-    await closed_loop(HOST, baseline_port, floor, concurrency=8, seconds=1.0)
-    fixed = await open_loop(HOST, baseline_port, floor, rate=RATE, seconds=SECONDS, connections=32)
-    rows = [row(f"floor: bare ASGI app, open loop at {RATE:,.0f} req/s", fixed)]
+    await closed_loop(HOST, floor_port, floor, concurrency=8, seconds=1.0)
+    fixed = open_loop(HOST, floor_port, floor, rate=RATE, seconds=SECONDS, connections=32)
+    rows = [
+        row(f"floor: bare ASGI app, open loop at {RATE:,.0f} req/s", await run(floor_pid, fixed))
+    ]
     for label, cached in (("cached", True), ("uncached", False)):
         make = request_factory(key, cached)
         await closed_loop(HOST, port, make, concurrency=8, seconds=1.0)  # warm-up
-        peak = await closed_loop(HOST, port, make, concurrency=16, seconds=SECONDS / 2)
-        fixed = await open_loop(HOST, port, make, rate=RATE, seconds=SECONDS, connections=32)
-        rows.append(row(f"{label}, 16 in flight (max throughput)", peak))
-        rows.append(row(f"{label}, open loop at {RATE:,.0f} req/s", fixed))
+        peak = closed_loop(HOST, port, make, concurrency=16, seconds=SECONDS / 2)
+        rows.append(row(f"{label}, 16 in flight (max throughput)", await run(pid, peak)))
+        fixed = open_loop(HOST, port, make, rate=RATE, seconds=SECONDS, connections=32)
+        rows.append(row(f"{label}, open loop at {RATE:,.0f} req/s", await run(pid, fixed)))
     return rows
 
 
@@ -143,14 +165,15 @@ def main() -> None:
             wait_until_up(f"http://{HOST}:{baseline_port}")
             import uvloop
 
-            rows = uvloop.run(measure(port, key, baseline_port))
+            servers = (server.pid, port), (baseline.pid, baseline_port)
+            rows = uvloop.run(measure(*servers, key))
         finally:
             for process in (server, baseline):
                 process.terminate()
                 process.wait(10)
     print(f"POST /api/eulerstream, algorithm signer, API key; {SECONDS:g}s per open-loop run")
-    print("| case | req/s | p50 ms | p99 ms | p99.9 ms | 200s | other |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| case | req/s | p50 ms | p99 ms | p99.9 ms | server CPU µs/req | 200s | other |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for line in rows:
         print(line)
 
