@@ -25,6 +25,7 @@ from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
 from allin.live.router import router as live_router
+from allin.sign.install import install_sign
 from allin.sign.router import router as sign_router
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.runtime import install_tiktok
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_tiktok(app)
     app.include_router(live_router)
     app.include_router(sign_router)
+    install_sign(app)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(
         RouteBodyLimitMiddleware,

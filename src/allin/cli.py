@@ -13,6 +13,7 @@ from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
+from allin.sign.cli import app as sign_app
 from allin.simulator.live.cli import app as simulator_app
 from allin.tiktok.cli import app as tiktok_app
 
@@ -23,6 +24,7 @@ app.add_typer(tiktok_app, name="tiktok")
 app.add_typer(users_app, name="users")
 app.add_typer(live_app, name="live")
 app.add_typer(simulator_app, name="simulator")
+app.add_typer(sign_app, name="sign")
 console = Console()
 
 

@@ -36,6 +36,22 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /webcast/rooms/{room_id}/connect",
         # live: the WebSocket authenticates in its handler (browsers cannot send headers)
         "WEBSOCKET /api/sessions/{session_id}/ws",
+        # sign service: anonymous callers are metered per IP, keys optional (seed 000)
+        "POST /api/eulerstream",
+        "POST /api/signature",
+        "POST /api/sign",
+        "POST /api/test/compatibility",
+        "GET /api/integration-guide",
+        "POST /webcast/sign_url",
+        "POST /webcast/sign_url/",
+        "POST /tiktok/sign_url",
+        "GET /webcast/rate_limits",
+        "GET /accounts/me/rate_limits",
+        "GET /webcast/room_id",
+        "GET /webcast/anchors/{unique_id}/room_id",
+        "GET /webcast/room_info",
+        "GET /webcast/anchors/{unique_id}/room_info",
+        "POST /webcast/bulk_live_check",
     }
 )
 

@@ -9,13 +9,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from allin.auth.durations import Duration, MillisDuration
 from allin.core.ratelimit import RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
+
+
+class SignUpstream(BaseModel):
+    """One EulerStream-compatible provider the `upstream` signer forwards to."""
+
+    url: str
+    api_key: SecretStr | None = None
 
 
 class Settings(BaseSettings):
@@ -174,6 +181,29 @@ class Settings(BaseSettings):
     live_diamond_usd: float = Field(default=0.005, ge=0)  # creator value of one diamond
     live_watch_interval: float = Field(default=60.0, gt=0)
     live_watch_jitter: float = Field(default=0.2, ge=0, le=1)  # fraction of the interval
+    # --- sign ---
+    # Which signer serves /api/eulerstream, /webcast/sign_url and the fetch endpoints.
+    signer: Literal["algorithm", "browser", "upstream"] = "algorithm"
+    sign_anonymous_limit: RateLimitString = "1000/hour"  # per IP, callers without a key
+    # Plan name -> limit for API keys of that plan ("10000/hour"); absent = unlimited.
+    sign_plan_limits: dict[str, RateLimitString] = Field(default_factory=dict)
+    sign_require_api_key: bool = False
+    sign_cache_ttl: float = Field(default=300.0, ge=0)  # 0 disables the signature cache
+    sign_cache_max_entries: int = Field(default=10_000, ge=1)
+    sign_key_cache_ttl: float = Field(default=10.0, ge=0)  # API key lookups (revocation lag)
+    sign_usage_flush_interval: float = Field(default=5.0, gt=0)
+    sign_selftest_limit: RateLimitString = "10/hour"  # /api/test/compatibility, per IP
+    # Upstream EulerStream-compatible providers, tried in order (JSON list of {url, api_key}).
+    sign_upstreams: list[SignUpstream] = Field(default_factory=list)
+    sign_upstream_timeout: float = Field(default=10.0, gt=0)
+    sign_browser_executable: Path = Path("/usr/bin/chromium")
+    sign_browser_pages: int = Field(default=2, ge=1, le=32)
+    sign_browser_timeout: float = Field(default=15.0, gt=0)  # per signature / fetch
+    sign_browser_max_uses: int = Field(default=500, ge=1)  # then the page is recycled
+    sign_browser_max_age: float = Field(default=1800.0, gt=0)  # s, then recycled
+    sign_browser_max_queue: int = Field(default=64, ge=1)  # waiting jobs per page
+    sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
+    sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
 
     @field_validator("cors_origins", mode="before")
     @classmethod

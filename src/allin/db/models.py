@@ -11,6 +11,7 @@ from allin.tiktok.tables import (
     TikTokWebhookEvent,
 )
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
+from allin.sign.models import SignUsage
 
 metadata = Base.metadata
 
@@ -25,6 +26,7 @@ __all__ = [
     "TikTokOAuthState",
     "TikTokPublish",
     "TikTokWebhookEvent",
+    "SignUsage",
     "User",
     "metadata",
 ]

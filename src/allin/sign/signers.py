@@ -43,3 +43,21 @@ class Signer(Protocol):
     async def ready(self) -> bool:
         """Whether the signer can sign right now."""
         ...
+
+
+class SignerError(Exception):
+    """A signer failed to sign. ``status`` is the HTTP status the API reports for it."""
+
+    status: int = 502
+
+    def __init__(self, message: str, *, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+
+
+class SignerUnavailable(SignerError):
+    """The signer is not ready (browser not started, every upstream down) or is saturated."""
+
+    status = 503

@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from allin.live.errors import InvalidUsernameError
 from allin.live.protocol import encode_fetch_result, gift_catalog
 from allin.live.usernames import normalize_username
+from allin.sign.browser_script import page_signing
 from allin.simulator.live.push import PUSH_PATH
 from allin.simulator.live.rooms import Room, RoomStatus, decode_cursor, encode_cursor, internal_ext
 from allin.simulator.live.simulator import Simulator
@@ -91,7 +92,7 @@ async def live_page(request: Request, username: str) -> HTMLResponse:
     title = html.escape(room.title if room else "TikTok LIVE")
     page = (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>'
-        f'</head><body><div id="app"></div>'
+        f'{page_signing(sim).script_tag()}</head><body><div id="app"></div>'
         f'<script id="SIGI_STATE" type="application/json">{payload}</script></body></html>'
     )
     return HTMLResponse(page)
@@ -206,6 +207,8 @@ async def im_fetch(request: Request) -> Response:
     """The first fetch (client_enter=1) is what sign servers relay: is_first, the push server
     and the route_params that admit one socket; later fetches (polling) continue from cursor."""
     sim = _sim(request)
+    if not page_signing(sim).admit(request):  # the live page's own signature (browser_script)
+        return Response(status_code=403)
     params = request.query_params
     raw = params.get("room_id", "")
     room = sim.room_by_id(int(raw)) if raw.isdigit() else None

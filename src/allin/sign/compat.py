@@ -1,0 +1,357 @@
+"""EulerStream-compatible routes (reference §3.1, §3.2, §3.4) besides the fetch routes:
+signing, rate limits, room lookups. Keys and quotas are applied by `SignAccessMiddleware`."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from allin.live.errors import InvalidUsernameError, LiveError
+from allin.live.usernames import normalize_username
+from allin.sign.access import Caller, Quota, SignAccess
+from allin.sign.algorithm.urls import InvalidTikTokUrl
+from allin.sign.bodies import (
+    BadBody,
+    BulkLiveCheckBody,
+    SignUrlBody,
+    SignUrlForm,
+    parse_body,
+    request_body,
+)
+from allin.sign.lookups import MAX_BULK_IDS, Lookups, room_info_payload
+from allin.sign.responses import (
+    INVALID_REQUEST,
+    INVALID_URL,
+    SIGNING_FAILED,
+    UNAVAILABLE,
+    Failure,
+    documented,
+    error_body,
+    error_response,
+    failure,
+)
+from allin.sign.service import SignService
+from allin.sign.signers import SignedUrl, SignerError, SignerUnavailable
+
+router = APIRouter(tags=["sign: EulerStream-compatible"])
+_LIMIT_TYPES: dict[str, Any] = {"enum": ["WEBCAST", "ALERTS", "RATE_LIMITS", "RANKINGS"]}
+_BROWSERS = (("Edg", "edge"), ("OPR", "opera"), ("Chrome", "chrome"), ("Firefox", "firefox"))
+# Documented, not enforced by FastAPI: a name TikTok cannot have is answered 404, in our shape.
+_USERNAME: dict[str, Any] = {"pattern": r"^[A-Za-z0-9_.]{2,24}$"}
+
+
+def sign_service(request: Request) -> SignService:
+    service: SignService = request.app.state.sign
+    return service
+
+
+def sign_access(request: Request) -> SignAccess:
+    access: SignAccess = request.app.state.sign_access
+    return access
+
+
+def browser_of(user_agent: str) -> tuple[str, str]:
+    """(browser name, version) as Euler reports them, read off the User-Agent."""
+    for token, name in _BROWSERS:
+        match = re.search(rf"\b{token}/([\d.]+)", user_agent)
+        if match:
+            return name, match.group(1)
+    match = re.search(r"Version/([\d.]+).*Safari/", user_agent)
+    return ("safari", match.group(1)) if match else ("unknown", "")
+
+
+async def try_sign(
+    service: SignService, url: str | None, user_agent: str | None
+) -> tuple[SignedUrl, bool] | Failure:
+    """The signed URL (and whether it was cached), or the failure to answer."""
+    if not url:
+        return failure(400, INVALID_URL, "`url` is required")
+    try:
+        return await service.sign(url, user_agent)
+    except InvalidTikTokUrl as exc:
+        return failure(400, INVALID_URL, str(exc))
+    except SignerUnavailable as exc:
+        return failure(exc.status, UNAVAILABLE, exc.message)
+    except SignerError as exc:
+        return failure(exc.status, SIGNING_FAILED, exc.message)
+
+
+def tokens_of(signed: SignedUrl) -> dict[str, str]:
+    tokens = {
+        "msToken": signed.ms_token,
+        "X-Bogus": signed.x_bogus,
+        "x-tt-params": signed.x_tt_params,
+    }
+    if signed.signature != signed.x_bogus:  # the browser signer's page signature
+        tokens["_signature"] = signed.signature
+    return tokens
+
+
+def sign_url_answer(signed: SignedUrl) -> dict[str, Any]:
+    name, version = browser_of(signed.user_agent)
+    return {
+        "code": 200,
+        "message": "OK",
+        "response": {
+            "signedUrl": signed.signed_url,
+            "userAgent": signed.user_agent,
+            "browserName": name,
+            "browserVersion": version,
+            "tokens": tokens_of(signed),
+            "requestHeaders": {"User-Agent": signed.user_agent},
+            "cookies": [],
+        },
+    }
+
+
+class SignUrlResponse(BaseModel):
+    code: int
+    message: str
+    response: dict[str, Any]
+
+
+_SIGN_ERRORS = documented(400, 401, 429, 502, 503, 504)
+
+
+def bad_body(exc: BadBody) -> Failure:
+    """A body that does not fit its model: "Invalid TikTok URL" when `url` is the problem."""
+    error = INVALID_URL if exc.field in (None, "url") else INVALID_REQUEST
+    return failure(400, error, exc.message)
+
+
+async def _sign_url(request: Request) -> JSONResponse:
+    try:
+        body = await parse_body(request, SignUrlBody, form_model=SignUrlForm)
+    except BadBody as exc:
+        return bad_body(exc).response()
+    result = await try_sign(sign_service(request), body.url, body.userAgent)
+    if isinstance(result, Failure):
+        return result.response()
+    return JSONResponse(sign_url_answer(result[0]))
+
+
+@router.post(
+    "/webcast/sign_url",
+    summary="Sign a TikTok URL (Euler v1; JSON or form body)",
+    response_model=SignUrlResponse,
+    responses=_SIGN_ERRORS,
+    openapi_extra=request_body(SignUrlBody, form=SignUrlForm),
+)
+async def webcast_sign_url(request: Request) -> JSONResponse:
+    """`response.signedUrl` carries msToken and X-Bogus; `response.tokens` lists them with
+    x-tt-params (and `_signature` from the browser signer)."""
+    return await _sign_url(request)
+
+
+@router.post("/webcast/sign_url/", include_in_schema=False)
+async def webcast_sign_url_slash(request: Request) -> JSONResponse:
+    return await _sign_url(request)  # TikTokLive 6.x adds the slash
+
+
+@router.post(
+    "/tiktok/sign_url",
+    summary="Sign a TikTok URL (Euler v2)",
+    response_model=SignUrlResponse,
+    responses=_SIGN_ERRORS,
+    openapi_extra=request_body(SignUrlBody),
+)
+async def tiktok_sign_url(request: Request) -> JSONResponse:
+    return await _sign_url(request)
+
+
+# -- rate limits -----------------------------------------------------------------------------
+
+
+def _window(quota: Quota) -> dict[str, Any]:
+    if quota.limit is None:
+        return {"max": -1, "remaining": -1, "reset_at": None}  # -1: unlimited
+    reset = datetime.fromtimestamp(quota.reset_at, UTC).isoformat()
+    return {"max": quota.limit, "remaining": quota.remaining, "reset_at": reset}
+
+
+def rate_limits_answer(caller: Caller, quota: Quota) -> dict[str, Any]:
+    windows: dict[str, Any] = {"day": None, "hour": None, "minute": None}
+    windows[quota.label if quota.label in windows else "hour"] = _window(quota)
+    return {
+        "code": 200,
+        "message": "OK",
+        **windows,
+        "load_shedding": {"at": None, "chance": 0},
+        "limit_label": quota.label,
+        "authenticated": caller.kind == "key",
+        "plan": caller.plan,
+        "unlimited": quota.limit is None,
+    }
+
+
+async def _rate_limits(request: Request) -> JSONResponse:
+    caller: Caller = request.state.sign_caller
+    quota: Quota = request.state.sign_quota
+    return JSONResponse(rate_limits_answer(caller, quota))
+
+
+@router.get(
+    "/webcast/rate_limits",
+    summary="The caller's limits and what is left (Euler v1; spends nothing)",
+    responses=documented(401),
+)
+async def webcast_rate_limits(request: Request) -> JSONResponse:
+    return await _rate_limits(request)
+
+
+@router.get(
+    "/accounts/me/rate_limits",
+    summary="The caller's limits and what is left (Euler v2; spends nothing)",
+    responses=documented(400, 401),
+)
+async def account_rate_limits(
+    request: Request,
+    type: str = Query(default="WEBCAST", json_schema_extra=_LIMIT_TYPES),
+) -> JSONResponse:
+    if type not in _LIMIT_TYPES["enum"]:
+        return error_response(400, INVALID_REQUEST, f"`type` must be one of {_LIMIT_TYPES['enum']}")
+    return await _rate_limits(request)
+
+
+# -- room lookups ----------------------------------------------------------------------------
+
+
+def lookups(request: Request) -> Lookups:
+    service = sign_service(request)
+    return Lookups(
+        web_url=service.hosts.web_url,
+        webcast_url=service.hosts.webcast_url,
+        timeout=service.settings.http_timeout,
+        verify=service.hosts.verify,
+    )
+
+
+def _username(raw: str) -> str | JSONResponse:
+    try:
+        if not re.fullmatch(_USERNAME["pattern"], raw.removeprefix("@")):
+            raise InvalidUsernameError(raw)
+        return normalize_username(raw)
+    except InvalidUsernameError as exc:  # no such user can exist
+        return error_response(404, "TikTok user not found", exc.message, ok=False)
+
+
+def _lookup_error(exc: LiveError) -> JSONResponse:
+    """Not found / age-restricted keep their HTTP status; a failure on TikTok's side is an
+    answered call with Euler's in-body `code` 502 and `ok: false` (the Euler clients read
+    `code` and `ok`, not the HTTP status)."""
+    if exc.status_code in (403, 404, 409):
+        return error_response(
+            exc.status_code, exc.default_message, exc.message, ok=False, routes_attempted=[]
+        )
+    body = error_body(502, exc.default_message, exc.message, ok=False, routes_attempted=[])
+    return JSONResponse(body, status_code=200)
+
+
+_LOOKUP_ERRORS = documented(401, 403, 404, 429)
+
+
+async def _room_id(request: Request, unique_id: str) -> JSONResponse:
+    name = _username(unique_id)
+    if isinstance(name, JSONResponse):
+        return name
+    try:
+        found = await lookups(request).room(name)
+    except LiveError as exc:
+        return _lookup_error(exc)
+    return JSONResponse(
+        {
+            "code": 200,
+            "ok": True,
+            "message": "OK" if found.is_live else "The user is not live",
+            "room_id": str(found.room_id) if found.room_id else None,
+            "is_live": found.is_live,
+            "routes_attempted": found.routes_attempted,
+            "source": found.source,
+        }
+    )
+
+
+@router.get(
+    "/webcast/room_id",
+    summary="A streamer's room id and live state (Euler v1)",
+    responses=_LOOKUP_ERRORS,
+)
+async def webcast_room_id(
+    request: Request, unique_id: str = Query(alias="uniqueId", json_schema_extra=_USERNAME)
+) -> JSONResponse:
+    return await _room_id(request, unique_id)
+
+
+@router.get(
+    "/webcast/anchors/{unique_id}/room_id",
+    summary="A streamer's room id and live state (Euler v2)",
+    responses=_LOOKUP_ERRORS,
+)
+async def anchor_room_id(
+    request: Request, unique_id: str = Path(json_schema_extra=_USERNAME)
+) -> JSONResponse:
+    return await _room_id(request, unique_id)
+
+
+async def _room_info(request: Request, unique_id: str) -> JSONResponse:
+    name = _username(unique_id)
+    if isinstance(name, JSONResponse):
+        return name
+    try:
+        found, info = await lookups(request).room_info(name)
+    except LiveError as exc:
+        return _lookup_error(exc)
+    return JSONResponse(
+        {
+            "code": 200,
+            "ok": True,
+            "message": "OK" if found.is_live else "The user is not live",
+            "routes_attempted": found.routes_attempted,
+            "data": room_info_payload(found, info),
+        }
+    )
+
+
+@router.get(
+    "/webcast/room_info",
+    summary="A streamer's profile and room (Euler v1)",
+    responses=_LOOKUP_ERRORS,
+)
+async def webcast_room_info(
+    request: Request, unique_id: str = Query(alias="uniqueId", json_schema_extra=_USERNAME)
+) -> JSONResponse:
+    return await _room_info(request, unique_id)
+
+
+@router.get(
+    "/webcast/anchors/{unique_id}/room_info",
+    summary="A streamer's profile and room (Euler v2)",
+    responses=_LOOKUP_ERRORS,
+)
+async def anchor_room_info(
+    request: Request, unique_id: str = Path(json_schema_extra=_USERNAME)
+) -> JSONResponse:
+    return await _room_info(request, unique_id)
+
+
+@router.post(
+    "/webcast/bulk_live_check",
+    summary=f"Live state of up to {MAX_BULK_IDS} users by numeric id",
+    responses=documented(400, 401, 429),
+    openapi_extra=request_body(BulkLiveCheckBody),
+)
+async def bulk_live_check(request: Request) -> JSONResponse:
+    try:
+        body = await parse_body(request, BulkLiveCheckBody)
+    except BadBody as exc:
+        return error_response(400, INVALID_REQUEST, exc.message)
+    try:
+        data = await lookups(request).bulk_live_check([int(i) for i in body.user_numeric_ids])
+    except LiveError as exc:
+        return _lookup_error(exc)
+    return JSONResponse({"code": 200, "message": "OK", "response": {"data": data}})
