@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
+from allin.auth.runtime import install_auth
 from allin.core.checks import database_check, redis_check
 from allin.core.clock import clock
 from allin.core.config import Settings, get_settings
@@ -17,6 +18,7 @@ from allin.core.handlers import install_exception_handlers
 from allin.core.health import HealthRegistry
 from allin.core.logging import CORRELATION_HEADER, Category, configure_logging, get_logger
 from allin.core.middleware import BodySizeLimitMiddleware, CorrelationIdMiddleware
+from allin.core.ratelimit import install_rate_limiter
 from allin.core.router import router as health_router
 from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_exception_handlers(app)
     install_docs(app)
     app.include_router(health_router)
+    install_rate_limiter(app)
+    install_auth(app)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -9,12 +9,14 @@ import typer
 from rich.console import Console
 
 from allin import __version__
+from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 console = Console()
 
 

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from allin.auth.durations import Duration, MillisDuration
+from allin.core.ratelimit import RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
 
@@ -34,6 +38,35 @@ class Settings(BaseSettings):
     migrate_on_startup: bool = True
     health_check_timeout: float = Field(default=2.0, gt=0)
     http_timeout: float = Field(default=15.0, gt=0)
+
+    # --- auth ---
+    public_url: str | None = None  # base of links in mails; default http://{host}:{port}
+    password_hash_profile: Literal["owasp", "test"] = "owasp"  # noqa: S105 ("test": tests only)
+    jwt_issuer: str = "allin"
+    jwt_audience: str = "allin-api"
+    jwt_expires_in: Duration = timedelta(minutes=15)
+    refresh_token_expires_in: Duration = timedelta(days=7)
+    session_max_age: MillisDuration = timedelta(days=30)  # absolute; bare numbers are ms
+    session_store: Literal["database", "redis"] = "database"
+    refresh_cookie: bool = True
+    verify_token_expires_in: Duration = timedelta(hours=24)
+    reset_token_expires_in: Duration = timedelta(hours=1)
+    email_backend: Literal["console", "smtp"] = "console"
+    smtp_host: str = "localhost"
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_tls: Literal["none", "starttls", "tls"] = "starttls"
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_ca_file: Path | None = None
+    smtp_timeout: float = Field(default=10.0, gt=0)
+    mail_from: str = "AllIN <no-reply@localhost>"
+    rate_limit_enabled: bool = True
+    rate_limit_login_ip: RateLimitString = "30/minute"
+    rate_limit_login_account: RateLimitString = "5/5 minutes"  # failed logins per email
+    rate_limit_register_ip: RateLimitString = "10/hour"
+    rate_limit_email_ip: RateLimitString = "10/hour"  # forgot-password + resend, per IP
+    rate_limit_email_account: RateLimitString = "3/hour"  # the same, per email address
+    redis_key_prefix: str = "allin"
 
     @field_validator("cors_origins", mode="before")
     @classmethod

@@ -1,8 +1,9 @@
 """Every domain's models, imported so Alembic's metadata sees all tables."""
 
+from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
 
 metadata = Base.metadata
 
-__all__ = ["AppSetting", "metadata"]
+__all__ = ["ApiKey", "AppSetting", "AuthSession", "EmailToken", "RefreshToken", "User", "metadata"]
