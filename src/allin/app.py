@@ -24,6 +24,7 @@ from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
+from allin.live.router import router as live_router
 
 log = get_logger(Category.CORE)
 
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(health_router)
     install_rate_limiter(app)
     install_auth(app)
+    app.include_router(live_router)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -68,6 +68,23 @@ class Settings(BaseSettings):
     rate_limit_email_account: RateLimitString = "3/hour"  # the same, per email address
     redis_key_prefix: str = "allin"
 
+    # --- live ---
+    live_batch_size: int = Field(default=500, ge=1, le=5000)  # events per INSERT
+    live_flush_interval: float = Field(default=0.05, gt=0)  # max seconds an event waits
+    live_max_pending: int = Field(default=50_000, ge=1)  # writer back-pressure
+    live_store_raw: bool = True  # keep each event's protobuf bytes
+    live_sse_heartbeat: float = Field(default=15.0, gt=0)
+    live_subscriber_queue: int = Field(default=1_000, ge=1)  # batches per SSE client
+    live_node_heartbeat: float = Field(default=10.0, gt=0)
+    live_stale_after: float = Field(default=45.0, gt=0)  # a silent node's sessions resume
+    live_resume_on_startup: bool = True
+    live_resume_window: float = Field(default=6 * 3600, ge=0)  # older interruptions stay
+    live_reconnect_attempts: int = Field(default=3, ge=0)
+    live_max_captures: int = Field(default=1_000, ge=1)
+    live_diamond_usd: float = Field(default=0.005, ge=0)  # creator value of one diamond
+    live_watch_interval: float = Field(default=60.0, gt=0)
+    live_watch_jitter: float = Field(default=0.2, ge=0, le=1)  # fraction of the interval
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -3,6 +3,7 @@
 from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
+from allin.live import models as live_models  # noqa: F401  # LIVE tables
 
 metadata = Base.metadata
 
