@@ -25,6 +25,7 @@ from allin.core.tasks import drain_background_tasks
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
 from allin.live.router import router as live_router
+from allin.sign.router import router as sign_router
 
 log = get_logger(Category.CORE)
 
@@ -75,6 +76,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_rate_limiter(app)
     install_auth(app)
     app.include_router(live_router)
+    app.include_router(sign_router)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
     if settings.cors_origins:

@@ -12,11 +12,15 @@ from allin import __version__
 from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
+from allin.live.cli import app as live_app
+from allin.simulator.live.cli import app as simulator_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
 db_app = typer.Typer(help="Database migrations.")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(live_app, name="live")
+app.add_typer(simulator_app, name="simulator")
 console = Console()
 
 

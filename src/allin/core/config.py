@@ -85,6 +85,18 @@ class Settings(BaseSettings):
     live_watch_interval: float = Field(default=60.0, gt=0)
     live_watch_jitter: float = Field(default=0.2, ge=0, le=1)  # fraction of the interval
 
+    # --- live client ---
+    # TikTok's hosts (point them at `allin simulator serve` to test without TikTok).
+    tiktok_web_url: str = "https://www.tiktok.com"
+    tiktok_webcast_url: str = "https://webcast.tiktok.com/webcast"
+    # The EulerStream-compatible sign provider the LIVE client asks for its first fetch.
+    sign_url: str = "https://api.eulerstream.com"
+    sign_api_key: SecretStr | None = None
+    live_max_reconnects: int = Field(default=10, ge=0)
+    live_backoff_base: float = Field(default=1.0, gt=0)
+    live_backoff_max: float = Field(default=30.0, gt=0)
+    live_polling_fallback: bool = True
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:

@@ -1,0 +1,101 @@
+"""The EulerStream-compatible fetch routes: v1 `/webcast/fetch` (with and without the slash
+Python 6.x adds) and v2 `/webcast/rooms/{room_id}/connect` (Node >= 2.4). Errors are Euler's
+`{code, message}` JSON, which both reference clients parse, not AllIN's envelope."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from allin.core.logging import Category, get_logger
+from allin.sign.fetch import (
+    FetchedWebcast,
+    FetchError,
+    PassThroughSigner,
+    WebcastFetcher,
+    WebcastSigner,
+    parse_query,
+)
+
+log = get_logger(Category.SIGN)
+router = APIRouter(tags=["sign"])
+FetcherFactory = Callable[[Request], WebcastFetcher]
+PROTOBUF = "application/protobuf"
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {PROTOBUF: {}}, "description": "Raw ProtoMessageFetchResult"},
+    429: {"description": "Rate limited: JSON {code, message, limit_label}"},
+    500: {"description": "JSON {code, message}"},
+}
+
+
+def fetcher_for(request: Request) -> WebcastFetcher:
+    """`app.state.webcast_fetcher_factory` if set (the simulator sets one), else TikTok's
+    configured hosts with `app.state.webcast_signer` (pass-through until real signers land)."""
+    factory: FetcherFactory | None = getattr(request.app.state, "webcast_fetcher_factory", None)
+    if factory is not None:
+        return factory(request)
+    settings = request.app.state.settings
+    signer: WebcastSigner = getattr(request.app.state, "webcast_signer", None) or (
+        PassThroughSigner()
+    )
+    return WebcastFetcher(
+        webcast_url=settings.tiktok_webcast_url,
+        web_url=settings.tiktok_web_url,
+        signer=signer,
+        timeout=settings.http_timeout,
+    )
+
+
+async def _answer(request: Request, room_id: str | None = None) -> Response:
+    request_id = uuid.uuid4().hex
+    try:
+        query = parse_query(request.query_params, room_id)
+        fetched = await fetcher_for(request).fetch(query)
+    except FetchError as exc:
+        log.warning("webcast fetch failed", status=exc.status, reason=exc.message)
+        return JSONResponse(
+            {"code": exc.status, "message": exc.message},
+            status_code=exc.status,
+            headers={"X-Request-Id": request_id},
+        )
+    return _protobuf(fetched, request_id)
+
+
+def _protobuf(fetched: FetchedWebcast, request_id: str) -> Response:
+    return Response(
+        content=fetched.body,
+        media_type=PROTOBUF,
+        headers={
+            "X-Set-TT-Cookie": fetched.tt_cookie_header(),
+            "x-room-id": str(fetched.room_id),
+            "X-Request-Id": request_id,
+            "X-Agent-Id": "allin",
+        },
+    )
+
+
+@router.get(
+    "/webcast/fetch", summary="Fetch a room's first webcast payload (Euler v1)", responses=RESPONSES
+)
+async def webcast_fetch(request: Request) -> Response:
+    """Query: `room_id` (or `unique_id`), `cursor`, `user_agent`, `client_enter`; `client`,
+    `platform`, `country` and API keys are accepted and ignored."""
+    return await _answer(request)
+
+
+@router.get("/webcast/fetch/", include_in_schema=False)
+async def webcast_fetch_slash(request: Request) -> Response:
+    return await _answer(request)
+
+
+@router.get(
+    "/webcast/rooms/{room_id}/connect",
+    summary="Fetch a room's first webcast payload (Euler v2)",
+    responses=RESPONSES,
+)
+async def webcast_room_connect(request: Request, room_id: str) -> Response:
+    return await _answer(request, room_id)
