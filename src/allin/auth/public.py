@@ -27,6 +27,12 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/reset-password",
         "GET /api/auth/setup",
         "POST /api/auth/setup",
+        # dashboard: the page shell and its files (all data comes from the API above)
+        "GET /",
+        "GET /app",
+        "GET /app/{page:path}",
+        "GET /assets/vendor/plotly.min.js",
+        "MOUNT /assets",
     }
 )
 

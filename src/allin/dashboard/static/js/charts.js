@@ -1,0 +1,132 @@
+// Charts with Plotly, loaded on demand from this server (the `plotly` Python package ships
+// plotly.min.js; the app serves it). Pages without charts never download it.
+
+import { config } from "./config.js";
+import { h } from "./dom.js";
+
+let loading = null;
+
+export function loadPlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  loading ||= new Promise((resolve, reject) => {
+    const script = document.createElement("script");
+    script.src = config.plotly;
+    script.async = true;
+    script.onload = () => resolve(window.Plotly);
+    script.onerror = () => {
+      loading = null;
+      reject(new Error("The chart library could not be loaded"));
+    };
+    document.head.append(script);
+  });
+  return loading;
+}
+
+function cssVar(name, fallback) {
+  const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+  return value || fallback;
+}
+
+function baseLayout(yTitle) {
+  const text = cssVar("--muted", "#6b7280");
+  const grid = cssVar("--line", "#e5e7eb");
+  return {
+    autosize: true,
+    height: 220,
+    margin: { l: 48, r: 12, t: 8, b: 36 },
+    paper_bgcolor: "rgba(0,0,0,0)",
+    plot_bgcolor: "rgba(0,0,0,0)",
+    font: { family: cssVar("--font", "system-ui, sans-serif"), size: 12, color: text },
+    xaxis: { type: "date", gridcolor: grid, linecolor: grid, zeroline: false, fixedrange: true },
+    yaxis: { title: { text: yTitle }, gridcolor: grid, zeroline: false, rangemode: "tozero", fixedrange: true },
+    showlegend: false,
+    bargap: 0.15,
+  };
+}
+
+const MINUTE_MS = 60_000;
+const BAR_MS = 50_000; // per-minute bars, with a gap between them
+
+// At least a few minutes wide, so a young session's first minute is not a wall of colour.
+function timeRange(x, bars) {
+  if (!x.length) return undefined;
+  let start = Infinity;
+  let end = -Infinity;
+  for (const d of x) {
+    start = Math.min(start, d.getTime());
+    end = Math.max(end, d.getTime());
+  }
+  if (bars) {
+    start -= MINUTE_MS / 2;
+    end += MINUTE_MS / 2;
+  }
+  if (end - start < 5 * MINUTE_MS) end = start + 5 * MINUTE_MS;
+  return [new Date(start), new Date(end)];
+}
+
+const PLOT_CONFIG = { displayModeBar: false, responsive: true, staticPlot: false };
+
+// A chart inside a <figure> with a caption and a text summary for screen readers.
+export function chartFigure(title, id) {
+  const plot = h("div", { class: "chart-plot", id, role: "img", "aria-label": title });
+  const summary = h("p", { class: "visually-hidden", "aria-live": "off" });
+  const status = h("p", { class: "chart-status muted" }, "Loading chart…");
+  const figure = h("figure", { class: "chart card" }, h("figcaption", {}, title), status, plot, summary);
+  return { figure, plot, summary, status };
+}
+
+export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", color, label }) {
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (error) {
+    chart.status.textContent = error.message;
+    return;
+  }
+  chart.status.hidden = true;
+  const colour = color || cssVar("--accent", "#e11d48");
+  const trace =
+    kind === "bar"
+      ? { type: "bar", x, y, width: BAR_MS, marker: { color: colour }, hovertemplate: "%{x|%H:%M}<br>%{y:,}<extra></extra>" }
+      : {
+          type: "scatter",
+          mode: "lines",
+          x,
+          y,
+          line: { color: colour, width: 2, shape: "hv" },
+          fill: "tozeroy",
+          fillcolor: `${colour}22`,
+          hovertemplate: "%{x|%H:%M:%S}<br>%{y:,}<extra></extra>",
+        };
+  const layout = baseLayout(yTitle);
+  layout.xaxis.range = timeRange(x, kind === "bar");
+  await Plotly.react(chart.plot, [trace], layout, PLOT_CONFIG);
+  if (label) chart.summary.textContent = label;
+}
+
+export async function drawBars(chart, { labels, values, color }) {
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (error) {
+    chart.status.textContent = error.message;
+    return;
+  }
+  chart.status.hidden = true;
+  const layout = baseLayout("");
+  layout.xaxis = { ...layout.xaxis, type: "category" };
+  const trace = {
+    type: "bar",
+    x: labels,
+    y: values,
+    marker: { color: color || cssVar("--accent", "#e11d48") },
+    hovertemplate: "%{x}: %{y:,}<extra></extra>",
+  };
+  await Plotly.react(chart.plot, [trace], layout, PLOT_CONFIG);
+  chart.summary.textContent = labels.map((l, i) => `${l}: ${values[i]}`).join(", ");
+}
+
+export function purge(...charts) {
+  if (!window.Plotly) return;
+  for (const chart of charts) window.Plotly.purge(chart.plot);
+}

@@ -1,0 +1,182 @@
+"""The stack the browser tests drive: the real app on loopback, capturing through the real
+LIVE client from the built-in TikTok simulator (its always-live `demo_streamer`), in a thread
+with its own event loop so the tests can use Playwright's synchronous API."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from allin.app import create_app
+from allin.core.config import Settings
+from allin.live.capture import (
+    OpenedStream,
+    StreamerNotFoundError,
+    StreamerOfflineError,
+    StreamerProfile,
+)
+from allin.live.client import LiveClient, LiveClientOptions
+from allin.live.errors import UserNotFoundError, UserOfflineError
+from allin.live.protocol import LiveEvent
+from allin.simulator.live.server import run_simulator
+from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
+from tests.support.server import serve
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "correct horse battery staple"
+
+
+class _ClientSource:
+    """A LiveClient's event stream as the capture manager's EventSource."""
+
+    def __init__(self, client: LiveClient, stream: AsyncIterator[LiveEvent], first: LiveEvent):
+        self._client = client
+        self._stream = stream
+        self._first: LiveEvent | None = first
+
+    async def events(self) -> AsyncIterator[LiveEvent]:
+        if self._first is not None:
+            first, self._first = self._first, None
+            yield first
+        async for event in self._stream:
+            yield event
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+class SimulatorSources:
+    """The capture manager's SourceFactory over the real LiveClient and the simulator."""
+
+    def __init__(self, simulator: Simulator, options: LiveClientOptions) -> None:
+        self.simulator = simulator
+        self.options = options
+
+    async def open(self, username: str) -> OpenedStream:
+        client = LiveClient(username, options=self.options)
+        stream = client.events()
+        try:
+            first = await anext(stream)
+        except UserOfflineError as exc:
+            raise StreamerOfflineError(details={"username": username}) from exc
+        except UserNotFoundError as exc:
+            raise StreamerNotFoundError(details={"username": username}) from exc
+        room = self.simulator.room(username)
+        profile = StreamerProfile(
+            username=username,
+            user_id=str(room.user_id) if room else None,
+            display_name=room.nickname if room else None,
+            follower_count=48_200,
+            bio=room.title if room else None,
+        )
+        return OpenedStream(profile, str(client.room_id), _ClientSource(client, stream, first))
+
+    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
+        rooms = {name: self.simulator.room(name) for name in usernames}
+        return {name: room.is_live() for name, room in rooms.items() if room is not None}
+
+
+@dataclass
+class Stack:
+    base_url: str
+    app: Any
+    simulator: Simulator
+    loop: asyncio.AbstractEventLoop
+
+    def api(self) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=10)
+
+    def create_admin(self) -> None:
+        with self.api() as http:
+            if http.get("/api/auth/setup").json()["data"]["needs_setup"]:
+                body = {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "display_name": "Ada"}
+                http.post("/api/auth/setup", json=body).raise_for_status()
+
+    def token(self) -> str:
+        with self.api() as http:
+            response = http.post(
+                "/api/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+            )
+            response.raise_for_status()
+            token: str = response.json()["data"]["access_token"]
+            return token
+
+
+def stack_settings(tmp: Path) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        env="test",
+        data_dir=tmp / "var",
+        database_url=f"sqlite+aiosqlite:///{tmp / 'allin.db'}",
+        log_format="json",
+        log_level="WARNING",
+        redis_url=None,
+        secret_key="test-secret-key-not-for-production",
+        password_hash_profile="test",
+        rate_limit_enabled=False,
+        live_flush_interval=0.02,
+        live_sse_heartbeat=1.0,
+        live_watch_interval=3600,
+    )
+
+
+async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict[str, Any]) -> None:
+    async with AsyncExitStack() as stack:
+        simulator = Simulator()
+        running = await stack.enter_async_context(run_simulator(simulator, log_level="warning"))
+        urls = running.urls
+        options = LiveClientOptions(
+            web_url=urls.web,
+            webcast_url=urls.webcast,
+            sign_url=urls.sign,
+            backoff_base=0.05,
+            backoff_max=0.5,
+            timeout=5,
+        )
+        app = create_app(stack_settings(tmp))
+        app.state.live_sources = SimulatorSources(simulator, options)
+        app.state.live_demo_username = DEMO_STREAMER
+        base_url = await stack.enter_async_context(serve(app))
+        out.update(base_url=base_url, app=app, simulator=simulator)
+        ready.set()
+        await stop.wait()
+
+
+@contextmanager
+def running_stack(tmp: Path) -> Iterator[Stack]:
+    """Simulator + app served in a background thread until the block exits."""
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+    stop = asyncio.Event()
+    out: dict[str, Any] = {}
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(_run(tmp, ready, stop, out))
+        except BaseException as exc:  # surfaced to the test below
+            errors.append(exc)
+            ready.set()
+        finally:
+            loop.close()
+
+    thread = threading.Thread(target=target, name="dashboard-stack", daemon=True)
+    thread.start()
+    ready.wait(30)
+    if errors or "base_url" not in out:
+        raise RuntimeError("the dashboard test stack did not start") from (
+            errors[0] if errors else None
+        )
+    try:
+        yield Stack(out["base_url"], out["app"], out["simulator"], loop)
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(20)
