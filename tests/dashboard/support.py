@@ -25,8 +25,9 @@ from allin.live.capture import (
 from allin.live.client import LiveClient, LiveClientOptions
 from allin.live.errors import UserNotFoundError, UserOfflineError
 from allin.live.protocol import LiveEvent
+from allin.simulator.live.scenario import DEFAULT_RATES, Scenario
 from allin.simulator.live.server import run_simulator
-from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
+from allin.simulator.live.simulator import DEMO_STREAMER, Simulator, SimulatorConfig
 from tests.support.server import serve
 
 ADMIN_EMAIL = "admin@example.com"
@@ -129,7 +130,10 @@ def stack_settings(tmp: Path) -> Settings:
 
 async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict[str, Any]) -> None:
     async with AsyncExitStack() as stack:
-        simulator = Simulator()
+        # A busy stream (4x the default rates): events arrive fast, tests stay short.
+        rates = {kind: rate * 4 for kind, rate in DEFAULT_RATES.items()}
+        scenario = Scenario(rates=rates, viewer_interval=1.0)
+        simulator = Simulator(SimulatorConfig(demo_scenario=scenario))
         running = await stack.enter_async_context(run_simulator(simulator, log_level="warning"))
         urls = running.urls
         options = LiveClientOptions(
@@ -149,6 +153,14 @@ async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict
         await stop.wait()
 
 
+def _cancel_leftovers(loop: asyncio.AbstractEventLoop) -> None:
+    """Tasks the servers left behind (SSE watchers) end with the loop, not as warnings."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+
+
 @contextmanager
 def running_stack(tmp: Path) -> Iterator[Stack]:
     """Simulator + app served in a background thread until the block exits."""
@@ -166,6 +178,7 @@ def running_stack(tmp: Path) -> Iterator[Stack]:
             errors.append(exc)
             ready.set()
         finally:
+            _cancel_leftovers(loop)
             loop.close()
 
     thread = threading.Thread(target=target, name="dashboard-stack", daemon=True)

@@ -75,7 +75,14 @@ export function chartFigure(title, id) {
   return { figure, plot, summary, status };
 }
 
-export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", color, label }) {
+export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", color, label, empty = "No data yet." }) {
+  if (!x.length) {
+    chart.status.hidden = false;
+    chart.status.textContent = empty;
+    chart.plot.hidden = true;
+    return;
+  }
+  chart.plot.hidden = false;
   let Plotly;
   try {
     Plotly = await loadPlotly();
@@ -90,7 +97,8 @@ export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", colo
       ? { type: "bar", x, y, width: BAR_MS, marker: { color: colour }, hovertemplate: "%{x|%H:%M}<br>%{y:,}<extra></extra>" }
       : {
           type: "scatter",
-          mode: "lines",
+          mode: x.length < 30 ? "lines+markers" : "lines", // a young series still shows its points
+          marker: { color: colour, size: 5 },
           x,
           y,
           line: { color: colour, width: 2, shape: "hv" },
@@ -113,14 +121,19 @@ export async function drawBars(chart, { labels, values, color }) {
     return;
   }
   chart.status.hidden = true;
+  // Horizontal: category names stay readable however many there are.
   const layout = baseLayout("");
-  layout.xaxis = { ...layout.xaxis, type: "category" };
+  layout.height = Math.max(160, 28 * labels.length + 48);
+  layout.margin = { l: 96, r: 16, t: 4, b: 28 };
+  layout.xaxis = { gridcolor: layout.xaxis.gridcolor, zeroline: false, fixedrange: true, rangemode: "tozero" };
+  layout.yaxis = { type: "category", autorange: "reversed", fixedrange: true, automargin: true };
   const trace = {
     type: "bar",
-    x: labels,
-    y: values,
+    orientation: "h",
+    x: values,
+    y: labels,
     marker: { color: color || cssVar("--accent", "#e11d48") },
-    hovertemplate: "%{x}: %{y:,}<extra></extra>",
+    hovertemplate: "%{y}: %{x:,}<extra></extra>",
   };
   await Plotly.react(chart.plot, [trace], layout, PLOT_CONFIG);
   chart.summary.textContent = labels.map((l, i) => `${l}: ${values[i]}`).join(", ");

@@ -11,7 +11,7 @@ export const CATEGORIES = [
   { key: "join", label: "Joins", types: ["join"] },
   { key: "follow", label: "Follows", types: ["follow"] },
   { key: "share", label: "Shares", types: ["share"] },
-  { key: "subscribe", label: "Subscriptions", types: ["subscribe"] },
+  { key: "subscribe", label: "Subs", types: ["subscribe"] },
   { key: "viewers", label: "Viewers", types: ["room_user"] },
   { key: "other", label: "Other", types: [] },
 ];
@@ -143,7 +143,7 @@ export class EventFeed {
   matches(event) {
     if (this.enabled && !this.enabled.has(categoryOf(event.type))) return false;
     if (!this.text) return true;
-    const haystack = `${event.unique_id || ""} ${event.nickname || ""} ${describe(event)}`.toLowerCase();
+    const haystack = `${actor(event)} ${event.nickname || ""} ${describe(event)}`.toLowerCase();
     return haystack.includes(this.text);
   }
 

@@ -211,7 +211,7 @@ class LiveView {
     this.loadAnalytics();
     this.timers.push(setInterval(() => this.loadAnalytics(), ANALYTICS_EVERY_MS));
     this.timers.push(setInterval(() => this.tick(), 1000));
-    this.timers.push(setInterval(() => this.drawCharts(), CHARTS_EVERY_MS));
+    this.timers.push(setInterval(() => this.drawCharts(), CHARTS_EVERY_MS / 4));
   }
 
   stop() {
@@ -240,6 +240,7 @@ class LiveView {
       this.analytics = data;
       this.renderGifters();
       this.dirty = true;
+      this.drawnAt = 0; // fresh analytics: draw now
       this.drawCharts();
     } catch (error) {
       mergeLocal(this.local, before); // nothing is lost: try again next time
@@ -327,11 +328,15 @@ class LiveView {
   }
 
   drawCharts() {
+    // At most one redraw per CHARTS_EVERY_MS, soon after something changed.
     const a = this.analytics;
     if (!a || !this.dirty || document.hidden) return;
+    if (Date.now() - (this.drawnAt || 0) < CHARTS_EVERY_MS) return;
+    this.drawnAt = Date.now();
     this.dirty = false;
     this.renderGifters();
     const viewers = a.viewers_timeline.map((p) => [new Date(p.minute).getTime(), p.value]).concat(this.local.viewers);
+    if (!viewers.length && this.totals.viewers) viewers.push([Date.now(), this.totals.viewers]);
     viewers.sort((p, q) => p[0] - q[0]);
     const minutes = new Map(a.events_per_minute.map((p) => [new Date(p.minute).getTime(), p.value]));
     for (const [minute, count] of this.local.minutes) minutes.set(minute, (minutes.get(minute) || 0) + count);

@@ -43,7 +43,7 @@ export async function render(ctx) {
         { class: "grid-3" },
         charts.types.figure,
         ranking("Top gifters", analytics.top_gifters, (g) => [num(g.diamonds), diamond(g.diamonds)], "No gifts."),
-        ranking("Top chatters", analytics.top_chatters, (c) => `${num(c.messages)} messages`, "No chat."),
+        ranking("Top chatters", analytics.top_chatters, (c) => `${num(c.messages)} message${c.messages === 1 ? "" : "s"}`, "No chat."),
       ),
       topGifts(analytics.top_gifts),
       eventBrowser(session.id),
@@ -113,7 +113,11 @@ function summaryStats(session, a) {
     stat("Peak viewers", num(a.peak_viewers), { id: "stat-peak" }),
     stat("Likes", num(a.likes), { id: "stat-likes" }),
     stat("Diamonds", num(a.diamonds), { id: "stat-diamonds", hint: `≈ ${usd(a.estimated_usd)}` }),
-    stat("Events / min", num(a.average_events_per_minute), { id: "stat-rate" }),
+    // A rate over less than a minute says little: wait for the first full minute.
+    stat("Events / min", a.duration_seconds >= 60 ? num(a.average_events_per_minute) : "—", {
+      id: "stat-rate",
+      hint: a.duration_seconds >= 60 ? null : "after a minute",
+    }),
     stat("Chats", num(a.counts.chat || 0), { id: "stat-chat" }),
     stat("Gifts", num(a.counts.gift || 0), { id: "stat-gift" }),
     stat("Follows", num(a.counts.follow || 0), { id: "stat-follow" }),
@@ -175,7 +179,7 @@ function localToIso(value) {
 }
 
 function eventBrowser(sessionId) {
-  const type = field({ label: "Type", name: "type", type: "select" });
+  const type = field({ label: "Event type", name: "type", type: "select" });
   type.control.append(h("option", { value: "" }, "All types"), ...CATEGORIES.filter((c) => c.types.length).map((c) => h("option", { value: c.types.join(",") }, c.label)));
   const user = field({ label: "User", name: "user", attrs: { placeholder: "@handle or user id" } });
   const text = field({ label: "Text", name: "q", type: "search", attrs: { placeholder: "Words in the message" } });
