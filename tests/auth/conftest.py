@@ -9,7 +9,7 @@ from allin.core.config import Settings
 from tests.auth.mail import Mailbox, SmtpServer
 
 
-def auth_test_settings(smtp_port: int, **overrides: Any) -> dict[str, Any]:
+def auth_test_settings(smtp_port: int, /, **overrides: Any) -> dict[str, Any]:
     values: dict[str, Any] = {
         "password_hash_profile": "test",
         "email_backend": "smtp",
@@ -42,7 +42,9 @@ def auth_settings(
     """Settings for this test's database and SMTP server, with overrides."""
 
     def factory(**overrides: Any) -> Settings:
-        return make_settings(database_url=database_url, **auth_test_settings(smtp.port, **overrides))
+        return make_settings(
+            database_url=database_url, **auth_test_settings(smtp.port, **overrides)
+        )
 
     return factory
 

@@ -1,8 +1,8 @@
 """Test helpers other domains can import: make users and sign them in.
 
-    from tests.auth.helpers import signed_in
-    alice = await signed_in(client, app)           # an ACTIVE user with a fresh login
-    await client.get("/api/things", headers=alice.headers)
+from tests.auth.helpers import signed_in
+alice = await signed_in(client, app)           # an ACTIVE user with a fresh login
+await client.get("/api/things", headers=alice.headers)
 """
 
 from __future__ import annotations

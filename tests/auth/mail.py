@@ -60,9 +60,9 @@ class Mailbox:
         with self.lock:
             return [r for r in self.received if address in r.recipients]
 
-    async def wait_for(self, address: str, count: int = 1, timeout: float = 5.0) -> Received:
+    async def wait_for(self, address: str, count: int = 1, seconds: float = 5.0) -> Received:
         """The `count`-th mail to `address`, waiting for it to arrive."""
-        for _ in range(int(timeout / 0.02)):
+        for _ in range(int(seconds / 0.02)):
             mails = self.to(address)
             if len(mails) >= count:
                 return mails[count - 1]
@@ -76,6 +76,7 @@ class SmtpServer:
         *,
         tls_context: ssl.SSLContext | None = None,
         require_starttls: bool = False,
+        implicit_tls: ssl.SSLContext | None = None,
         credentials: tuple[str, str] | None = None,
     ) -> None:
         self.mailbox = Mailbox()
@@ -88,7 +89,7 @@ class SmtpServer:
             if tls_context is None:
                 kwargs["auth_require_tls"] = False
         self.controller = Controller(
-            self.mailbox, hostname="127.0.0.1", port=self.port, **kwargs
+            self.mailbox, hostname="127.0.0.1", port=self.port, ssl_context=implicit_tls, **kwargs
         )
 
     def __enter__(self) -> SmtpServer:

@@ -12,6 +12,14 @@ from tests.auth.mail import Mailbox
 async def test_register_verify_login_refresh_reuse(
     client: httpx.AsyncClient, mailbox: Mailbox
 ) -> None:
+    await full_flow(client, mailbox)
+
+
+async def test_refresh_from_cookie_and_logout(client: httpx.AsyncClient, app: FastAPI) -> None:
+    await cookie_refresh_and_logout(client, app)
+
+
+async def full_flow(client: httpx.AsyncClient, mailbox: Mailbox) -> None:
     email = unique_email()
     registered = await client.post(
         "/api/auth/register",
@@ -72,7 +80,7 @@ async def test_register_verify_login_refresh_reuse(
     assert again.json()["data"]["session_id"] != first["session_id"]
 
 
-async def test_refresh_from_cookie_and_logout(client: httpx.AsyncClient, app: FastAPI) -> None:
+async def cookie_refresh_and_logout(client: httpx.AsyncClient, app: FastAPI) -> None:
     email = unique_email()
     await create_user(app, email)
     tokens = await login(client, email)
@@ -94,3 +102,20 @@ async def test_refresh_from_cookie_and_logout(client: httpx.AsyncClient, app: Fa
     assert after.status_code == 401 and after.json()["error"]["code"] == "AUTH_004"
     missing = await client.post("/api/auth/refresh")
     assert missing.status_code == 401 and missing.json()["error"]["code"] == "AUTH_004"
+
+
+async def test_resend_verification(
+    client: httpx.AsyncClient, app: FastAPI, mailbox: Mailbox
+) -> None:
+    pending, active = unique_email(), unique_email()
+    await client.post("/api/auth/register", json={"email": pending, "password": PASSWORD})
+    await create_user(app, active)
+    _, first = (await mailbox.wait_for(pending, 1)).link()
+    for email in (pending, active, unique_email()):
+        response = await client.post("/api/auth/resend-verification", json={"email": email})
+        assert response.status_code == 202
+    _, second = (await mailbox.wait_for(pending, 2)).link()
+    stale = await client.post("/api/auth/verify-email", json={"token": first})
+    assert stale.json()["error"]["code"] == "AUTH_007"  # the new link replaced it
+    assert (await client.post("/api/auth/verify-email", json={"token": second})).is_success
+    assert mailbox.to(active) == []

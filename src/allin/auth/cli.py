@@ -8,7 +8,6 @@ from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 
 from allin.auth.models import Role, User, UserStatus
@@ -99,18 +98,20 @@ def list_users(
             query = query.where(User.status == status)
         return list(await service.db.scalars(query))
 
-    table = Table("email", "name", "role", "plan", "status", "created", "id")
-    for user in _run(action):
-        table.add_row(
-            user.email,
-            user.display_name,
-            user.role,
-            user.plan,
-            user.status,
-            user.created_at.strftime("%Y-%m-%d %H:%M"),
-            str(user.id),
+    # Plain aligned lines: readable, and grep/awk-friendly (no wrapping in narrow terminals).
+    users = _run(action)
+    width = max([len(u.email) for u in users] + [5])
+    console.print(
+        f"{'email':<{width}}  role   plan      status                created           id"
+    )
+    for u in users:
+        created = u.created_at.strftime("%Y-%m-%d %H:%M")
+        console.print(
+            f"{u.email:<{width}}  {u.role:<5}  {u.plan:<8}  {u.status:<20}  {created}  {u.id}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
         )
-    console.print(table)
 
 
 def _set_status(email: str, status: UserStatus) -> None:

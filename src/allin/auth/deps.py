@@ -90,7 +90,7 @@ async def _principal_optional(
         return Principal(key.user, "api_key", api_key=key)
     claims = decode_access_token(settings, raw)
     user = await db.get(User, claims.user_id)
-    if user is None or claims.session_id is None:
+    if user is None:
         raise InvalidTokenError("Access token invalid")
     # A revoked session (logout, reuse, password reset, suspension) kills its access
     # tokens at once, not only when they expire (ASVS 7.4.1).

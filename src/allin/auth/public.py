@@ -33,6 +33,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /app/{page:path}",
         "GET /assets/vendor/plotly.min.js",
         "MOUNT /assets",
+        # live: the WebSocket authenticates in its handler (browsers cannot send headers)
+        "WEBSOCKET /api/sessions/{session_id}/ws",
     }
 )
 

@@ -12,7 +12,7 @@ import hmac
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
@@ -23,7 +23,7 @@ from allin.core.config import Settings
 
 ALGORITHM = "HS256"
 ACCESS_TOKEN_USE = "access"  # noqa: S105
-_REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti"]
+_REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "sid"]
 _LEEWAY_SECONDS = 5
 
 
@@ -44,15 +44,17 @@ def jwt_key(settings: Settings) -> bytes:
 @dataclass(frozen=True, slots=True)
 class AccessClaims:
     user_id: uuid.UUID
-    session_id: uuid.UUID | None
+    session_id: uuid.UUID
     jti: str
     issued_at: datetime
     expires_at: datetime
 
 
 def create_access_token(
-    settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID | None
+    settings: Settings, user_id: uuid.UUID, session_id: uuid.UUID
 ) -> tuple[str, datetime]:
+    """A JWT for `user_id`, bound to login session `session_id` (revoking the session
+    revokes the token)."""
     now = utcnow()
     expires = now + settings.jwt_expires_in
     claims: dict[str, Any] = {
@@ -63,9 +65,8 @@ def create_access_token(
         "exp": int(expires.timestamp()),
         "jti": uuid.uuid4().hex,
         "token_use": ACCESS_TOKEN_USE,  # ASVS 9.2.2: not a refresh or link token
+        "sid": str(session_id),
     }
-    if session_id is not None:
-        claims["sid"] = str(session_id)
     token = jwt.encode(claims, jwt_key(settings), algorithm=ALGORITHM, headers={"typ": "JWT"})
     return token, expires
 
@@ -90,8 +91,7 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
         raise InvalidTokenError("Not an access token")
     try:
         user_id = uuid.UUID(str(claims["sub"]))
-        sid = claims.get("sid")
-        session_id = uuid.UUID(str(sid)) if sid is not None else None
+        session_id = uuid.UUID(str(claims["sid"]))
     except ValueError:
         raise InvalidTokenError("Access token invalid") from None
     return AccessClaims(
@@ -104,8 +104,6 @@ def decode_access_token(settings: Settings, token: str) -> AccessClaims:
 
 
 def _from_epoch(value: Any) -> datetime:
-    from datetime import UTC
-
     return datetime.fromtimestamp(int(value), UTC)
 
 

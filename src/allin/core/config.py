@@ -69,7 +69,19 @@ class Settings(BaseSettings):
     redis_key_prefix: str = "allin"
 
     # --- live ---
-    live_batch_size: int = Field(default=500, ge=1, le=5000)  # events per INSERT
+    # TikTok's hosts (point them at `allin simulator serve` to test without TikTok).
+    tiktok_web_url: str = "https://www.tiktok.com"
+    tiktok_webcast_url: str = "https://webcast.tiktok.com/webcast"
+    # The EulerStream-compatible sign provider the LIVE client asks for its first fetch.
+    sign_url: str = "https://api.eulerstream.com"
+    sign_api_key: SecretStr | None = None
+    live_max_reconnects: int = Field(default=10, ge=0)
+    live_backoff_base: float = Field(default=1.0, gt=0)
+    live_backoff_max: float = Field(default=30.0, gt=0)
+    live_polling_fallback: bool = True
+
+    # --- live capture ---
+    live_batch_size: int = Field(default=1000, ge=1, le=5000)  # events per INSERT
     live_flush_interval: float = Field(default=0.05, gt=0)  # max seconds an event waits
     live_max_pending: int = Field(default=50_000, ge=1)  # writer back-pressure
     live_store_raw: bool = True  # keep each event's protobuf bytes
@@ -84,18 +96,6 @@ class Settings(BaseSettings):
     live_diamond_usd: float = Field(default=0.005, ge=0)  # creator value of one diamond
     live_watch_interval: float = Field(default=60.0, gt=0)
     live_watch_jitter: float = Field(default=0.2, ge=0, le=1)  # fraction of the interval
-
-    # --- live client ---
-    # TikTok's hosts (point them at `allin simulator serve` to test without TikTok).
-    tiktok_web_url: str = "https://www.tiktok.com"
-    tiktok_webcast_url: str = "https://webcast.tiktok.com/webcast"
-    # The EulerStream-compatible sign provider the LIVE client asks for its first fetch.
-    sign_url: str = "https://api.eulerstream.com"
-    sign_api_key: SecretStr | None = None
-    live_max_reconnects: int = Field(default=10, ge=0)
-    live_backoff_base: float = Field(default=1.0, gt=0)
-    live_backoff_max: float = Field(default=30.0, gt=0)
-    live_polling_fallback: bool = True
 
     @field_validator("cors_origins", mode="before")
     @classmethod

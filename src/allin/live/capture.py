@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import and_, or_, select, update
@@ -22,28 +21,21 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
-from allin.core.errors import AppError, ConflictError, NotFoundError, ServiceUnavailableError
+from allin.core.config import Settings
+from allin.core.errors import AppError, ConflictError, ServiceUnavailableError
 from allin.core.logging import Category, get_logger
+from allin.live.client import LiveClient, LiveClientOptions
+from allin.live.errors import UserNotFoundError, UserOfflineError
 from allin.live.hub import LocalHub, StatusChange
 from allin.live.models import LiveSession, SessionStatus, Streamer
-from allin.live.protocol import ControlCode, ControlEvent, GiftEvent, LiveEvent
-from allin.live.storage import EventRecord, EventWriter, SessionTally
+from allin.live.protocol import ControlCode, ControlEvent, LiveEvent
+from allin.live.storage import EventMapper, EventWriter, SessionTally
+from allin.live.web import OFFLINE_STATUS, TikTokWeb
 
 log = get_logger(Category.LIVE)
 
 
 # -- errors ------------------------------------------------------------------------------------
-
-
-class StreamerOfflineError(AppError):
-    code = "LIVE_USER_OFFLINE"
-    status_code = 409
-    default_message = "This user is not live right now"
-
-
-class StreamerNotFoundError(NotFoundError):
-    code = "LIVE_USER_NOT_FOUND"
-    default_message = "No TikTok user with this username"
 
 
 class AlreadyCapturingError(ConflictError):
@@ -56,7 +48,10 @@ class CaptureLimitError(ServiceUnavailableError):
     default_message = "This server runs as many captures as it is allowed to"
 
 
-GONE_CODES = frozenset({StreamerOfflineError.code, StreamerNotFoundError.code})
+# The LIVE client's typed errors: "not live" (409) and "no such user" (404).
+StreamerOfflineError = UserOfflineError
+StreamerNotFoundError = UserNotFoundError
+GONE_CODES = frozenset({UserOfflineError.code, UserNotFoundError.code})
 
 
 def is_gone(exc: BaseException) -> bool:
@@ -68,7 +63,8 @@ def is_gone(exc: BaseException) -> bool:
 
 
 class EventSource(Protocol):
-    """A connected LIVE: its events until the stream ends (the iterator stops)."""
+    """A connected LIVE: its events until the stream ends (the iterator stops). A source may
+    also have an `end_reason` attribute, read when the iterator stops."""
 
     def events(self) -> AsyncIterator[LiveEvent]: ...
 
@@ -112,108 +108,102 @@ class SourceFactory(Protocol):
     async def live_status(self, usernames: list[str]) -> dict[str, bool]: ...
 
 
-# -- events -> records -------------------------------------------------------------------------
-
-
-class _Recent:
-    """A bounded memory of keys (message ids, gift streaks)."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self.items: OrderedDict[Any, int] = OrderedDict()
-
-    def get(self, key: Any) -> int | None:
-        return self.items.get(key)
-
-    def put(self, key: Any, value: int = 0) -> None:
-        self.items[key] = value
-        self.items.move_to_end(key)
-        if len(self.items) > self._size:
-            self.items.popitem(last=False)
-
-
-class EventMapper:
-    """Typed events -> stored records for one capture: drops repeated messages and counts
-    each gift streak once (every event stores only the diamonds and items it adds)."""
-
-    def __init__(self, *, store_raw: bool = True, memory: int = 10_000) -> None:
-        self._store_raw = store_raw
-        self._seen = _Recent(memory)
-        self._streaks = _Recent(memory)
-
-    def record(self, event: LiveEvent) -> EventRecord | None:
-        if event.msg_id:
-            if self._seen.get(event.msg_id) is not None:
-                return None
-            self._seen.put(event.msg_id)
-        user = event.user
-        record = EventRecord(
-            type=event.type,
-            created_at=_event_time(event.create_time),
-            msg_id=event.msg_id or None,
-            user_id=str(user.user_id) if user is not None and user.user_id else None,
-            unique_id=(user.unique_id or None) if user is not None else None,
-            nickname=(user.nickname or None) if user is not None else None,
-            message=_message(event),
-            raw=(event.raw or None) if self._store_raw else None,
-            data=event.to_dict(),
-        )
-        self._add_amounts(event, record)
-        return record
-
-    def _add_amounts(self, event: LiveEvent, record: EventRecord) -> None:
-        match event.type:
-            case "gift":
-                assert isinstance(event, GiftEvent)
-                items = self._gift_items(event)
-                record.gift_id = event.gift_id or None
-                record.gift_name = event.gift.name if event.gift is not None else None
-                record.repeat_count = event.repeat_count
-                record.gift_count = items
-                record.diamonds = items * event.diamond_count
-            case "like":
-                record.like_count = max(0, getattr(event, "count", 0))
-            case "room_user":
-                record.viewer_count = max(0, getattr(event, "viewer_count", 0))
-
-    def _gift_items(self, event: GiftEvent) -> int:
-        if not event.streakable:
-            return max(event.repeat_count, 1)
-        user_id = event.user.user_id if event.user is not None else 0
-        key = (event.group_id, user_id, event.gift_id)
-        counted = self._streaks.get(key) or 0
-        if event.repeat_count > counted:
-            self._streaks.put(key, event.repeat_count)
-        return max(0, event.repeat_count - counted)
-
-
-def _event_time(create_time_ms: int) -> datetime:
-    if create_time_ms > 0:
-        return datetime.fromtimestamp(create_time_ms / 1000, UTC)
-    return utcnow()
-
-
-_MESSAGE_ATTRIBUTES = {
-    "chat": "content",
-    "question": "content",
-    "caption": "text",
-    "poll": "title",
-    "goal": "description",
-    "control": "tips",
-}
-
-
-def _message(event: LiveEvent) -> str | None:
-    name = _MESSAGE_ATTRIBUTES.get(event.type)
-    value = getattr(event, name, None) if name else None
-    return value or None
-
-
 def end_reason(event: LiveEvent) -> str | None:
     """The session's end reason if this event ends the stream."""
     if isinstance(event, ControlEvent) and event.code in (ControlCode.ENDED, ControlCode.SUSPENDED):
         return event.reason or "stream_ended"
     return None
+
+
+# -- the real TikTok LIVE client as a source ----------------------------------------------
+
+
+class ClientSource:
+    """An EventSource over one `LiveClient` (which reconnects by itself)."""
+
+    def __init__(self, client: LiveClient) -> None:
+        self.client = client
+
+    def events(self) -> AsyncIterator[LiveEvent]:
+        return self.client.events()
+
+    async def close(self) -> None:
+        await self.client.close()
+
+    @property
+    def end_reason(self) -> str | None:
+        return self.client.close_reason
+
+
+class ClientSources:
+    """Connects through TikTok (or the simulator, wherever the settings point): resolves the
+    room and checks it is live *before* a session exists, so "offline" is a clear error."""
+
+    def __init__(self, options: LiveClientOptions, *, concurrency: int = 8) -> None:
+        self.options = options
+        self._limit = asyncio.Semaphore(concurrency)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ClientSources:
+        return cls(LiveClientOptions.from_settings(settings))
+
+    def _web(self) -> TikTokWeb:
+        o = self.options
+        return TikTokWeb(
+            web_url=o.web_url,
+            webcast_url=o.webcast_url,
+            profile=o.profile,
+            timeout=o.timeout,
+            verify=o.verify,
+        )
+
+    async def open(self, username: str) -> OpenedStream:
+        async with self._limit, self._web() as web:
+            room_id = await web.fetch_room_id(username)
+            if not await web.check_alive(room_id):
+                raise UserOfflineError(username)
+            info = await web.fetch_room_info(room_id, username)
+        if info.get("status") == OFFLINE_STATUS:
+            raise UserOfflineError(username)
+        # Already resolved and checked: the client skips straight to the sign provider.
+        options = replace(self.options, room_id=room_id, fetch_room_info=False)
+        client = LiveClient(username, options=options)
+        return OpenedStream(profile_from_room(username, info), str(room_id), ClientSource(client))
+
+    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
+        """TikTok has no bulk check by username: one room-id lookup each (a few at a time),
+        then one check per room. Unknown users and failed checks are left out."""
+        results = await asyncio.gather(*(self._is_live(name) for name in usernames))
+        return {
+            name: live for name, live in zip(usernames, results, strict=True) if live is not None
+        }
+
+    async def _is_live(self, username: str) -> bool | None:
+        try:
+            async with self._limit, self._web() as web:
+                return await web.check_alive(await web.fetch_room_id(username))
+        except UserOfflineError:
+            return False
+        except AppError:
+            return None
+
+
+def profile_from_room(username: str, info: dict[str, Any]) -> StreamerProfile:
+    """The streamer's profile from TikTok's room info (`owner`)."""
+    owner = info.get("owner") if isinstance(info.get("owner"), dict) else {}
+    assert isinstance(owner, dict)
+    avatars = (owner.get("avatar_thumb") or {}).get("url_list") or []
+    follow = owner.get("follow_info") or {}
+    followers = follow.get("follower_count") if isinstance(follow, dict) else None
+    return StreamerProfile(
+        username=username,
+        user_id=str(owner.get("id_str") or owner.get("id") or "") or None,
+        display_name=owner.get("nickname") or None,
+        follower_count=followers if isinstance(followers, int) else None,
+        bio=owner.get("bio_description") or None,
+        avatar_url=avatars[0] if avatars else None,
+        extra={"room_title": info.get("title"), "viewers": info.get("user_count")},
+    )
 
 
 # -- the manager -------------------------------------------------------------------------------
@@ -467,9 +457,7 @@ class CaptureManager:
             opened = await self.sources.open(session.streamer_username)
         except Exception as exc:
             self._keys.pop(key, None)
-            reason = (
-                "ended_while_down" if isinstance(exc, StreamerOfflineError) else "resume_failed"
-            )
+            reason = "ended_while_down" if is_gone(exc) else "resume_failed"
             await self._set_status([session.id], SessionStatus.ENDED, reason, ended=True)
             await self._hub.publish_status(session.id, StatusChange(SessionStatus.ENDED, reason))
             log.info("session not resumed", session=str(session.id), reason=reason)
@@ -520,7 +508,7 @@ class CaptureManager:
                     reason = end_reason(event)
                     if reason is not None:
                         return reason
-                return "stream_ended"
+                return getattr(capture.source, "end_reason", None) or "stream_ended"
             except Exception as exc:
                 if is_gone(exc):
                     return "stream_ended"

@@ -132,6 +132,7 @@ class LiveClient:
         self._rng = random.Random(self.options.seed)  # noqa: S311 - jitter, not security
         self._running = False
         self._stop = asyncio.Event()
+        self._close_reason = "closed"
         self._ws: ClientConnection | None = None
 
     async def __aenter__(self) -> Self:
@@ -173,6 +174,7 @@ class LiveClient:
             raise RuntimeError("this client is already running")
         self._running = True
         self._stop.clear()
+        self._close_reason = "closed"
         try:
             async with aclosing(self._session()) as stream:
                 async for event in stream:
@@ -182,7 +184,7 @@ class LiveClient:
         finally:
             self._running = False
             if self.connection is not None:
-                self.connection.close("closed")
+                self.connection.close(self._close_reason)
                 self.status.close_reason = self.connection.end_reason
             self.status.state = (
                 State.CLOSED.value if self.connection is None else (self.connection.state.value)
@@ -190,9 +192,9 @@ class LiveClient:
 
     async def close(self, reason: str = "closed") -> None:
         """Stops the client from any task; `events()` then finishes."""
+        # The running loop owns the connection state; it sees the flag and finishes.
+        self._close_reason = reason
         self._stop.set()
-        if self.connection is not None:
-            self.connection.close(reason)
         ws = self._ws
         if ws is not None:
             await ws.close()
@@ -319,18 +321,26 @@ class LiveClient:
             self.status.connected_at = clock.monotonic()
             self._set_state(State.CONNECTED.value)
             heartbeats = asyncio.create_task(self._heartbeats(ws, conn))
-            while not conn.finished:
+            while not conn.finished and not self._stop.is_set():
                 try:
-                    data = await asyncio.wait_for(ws.recv(), conn.stall_timeout)
+                    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
+                    async with asyncio.timeout(conn.stall_timeout):
+                        data = await ws.recv()
                 except TimeoutError as exc:
                     raise _ConnectionLost("no frames: stalled") from exc
-                if isinstance(data, str):
+                if isinstance(data, str) or self._stop.is_set():
                     continue
                 outcome = conn.receive(data)
+                lost: ConnectionClosed | None = None
                 if outcome.ack is not None:
-                    await ws.send(outcome.ack)
+                    try:
+                        await ws.send(outcome.ack)
+                    except ConnectionClosed as exc:
+                        lost = exc  # the frame's events still count: the cursor moved
                 for event in outcome.events:
                     yield event
+                if lost is not None:
+                    raise lost
         except ConnectionClosed as exc:
             if not self._stop.is_set():
                 raise _ConnectionLost(f"closed: {exc.rcvd.code if exc.rcvd else 1006}") from exc
@@ -353,6 +363,10 @@ class LiveClient:
                 ping_interval=None,  # TikTok answers no pings; it wants "hb" frames
                 open_timeout=self.options.timeout,
                 max_size=None,
+                # Never stop reading the socket because the consumer is slow: TikTok's rate
+                # is low, and a paused reader would also stall the closing handshake.
+                max_queue=None,
+                close_timeout=2.0,
                 ssl=_ssl_context(self.options.verify) if url.startswith("wss:") else None,
             )
         except InvalidStatus as exc:
@@ -405,7 +419,8 @@ class LiveClient:
     async def _sleep(self, seconds: float) -> bool:
         """Sleeps unless close() is called first; returns whether it was."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stop.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._stop.wait()
         return self._stop.is_set()
 
     def _set_state(self, state: str) -> None:

@@ -78,6 +78,10 @@ class LocalHub:
     async def close(self) -> None:
         self._subscribers.clear()
 
+    def wants(self, session_id: uuid.UUID) -> bool:
+        """Whether publishing this session's events reaches anyone."""
+        return session_id in self._subscribers
+
     def subscriber_count(self, session_id: uuid.UUID | None = None) -> int:
         if session_id is not None:
             return len(self._subscribers.get(session_id, ()))
@@ -139,6 +143,9 @@ class RedisHub(LocalHub):
         self._ready: dict[str, asyncio.Future[None]] = {}  # resolved by Redis' confirmation
         self._lock = asyncio.Lock()
         self._reader: asyncio.Task[None] | None = None
+
+    def wants(self, session_id: uuid.UUID) -> bool:
+        return True  # subscribers in other processes are invisible from here
 
     def channel(self, session_id: uuid.UUID) -> str:
         return f"{self._prefix}:{session_id}"

@@ -85,14 +85,17 @@ class LiveSession(TimestampMixin, Base):
 
 
 class LiveEventRow(Base):
-    """One stored event; its integer id is the SSE event id (monotonic within a session)."""
+    """One stored event; its integer id is the SSE event id (monotonic within a session).
+
+    Indexes serve the queries (session scans by id, type filters, user filters, time ranges)
+    and nothing else: each one costs every insert (an index on the @handle halved SQLite's
+    insert rate; handles are resolved to user ids instead)."""
 
     __tablename__ = "live_events"
     __table_args__ = (
         Index("ix_live_events_session_id_id", "session_id", "id"),
         Index("ix_live_events_session_type_id", "session_id", "type", "id"),
         Index("ix_live_events_session_user_id", "session_id", "user_id"),
-        Index("ix_live_events_session_unique_id", "session_id", "unique_id"),
         Index("ix_live_events_session_created", "session_id", "created_at"),
     )
 

@@ -24,7 +24,7 @@ from allin.auth.models import User
 from allin.auth.runtime import auth_runtime
 from allin.core.deps import DbSession
 from allin.core.errors import AppError, BadRequestError
-from allin.core.schemas import Envelope, PageMeta, ok
+from allin.core.schemas import Envelope, ErrorEnvelope, PageMeta, ok
 from allin.live import analytics
 from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename, export_stream
 from allin.live.models import LiveSession
@@ -52,10 +52,31 @@ from allin.live.service import (
     live_service,
     query_events,
     replay_session,
+    resolve_user,
 )
 from allin.live.watchlist import add_entry, list_entries, remove_entry
 
-router = APIRouter(prefix="/api", tags=["live"], lifespan=live_lifespan)
+
+def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    return {code: {"model": ErrorEnvelope, "description": text} for code, text in codes}
+
+
+router = APIRouter(
+    prefix="/api",
+    tags=["live"],
+    lifespan=live_lifespan,
+    responses=_errors(
+        (401, "Not signed in, or the token/key is invalid"),
+        (403, "Account suspended or not verified"),
+        (404, "No such session (or not yours)"),
+    ),
+)
+_START_ERRORS = _errors(
+    (409, "Not live (LIVE_USER_OFFLINE) or already capturing (LIVE_ALREADY_CAPTURING)"),
+    (429, "TikTok or the sign provider rate-limited us"),
+    (502, "TikTok answered something unusable"),
+    (503, "Capture limit reached, or TikTok unreachable"),
+)
 
 SessionId = Annotated[uuid.UUID, "session"]
 Page = Annotated[int, Query(ge=1, le=100_000)]
@@ -119,7 +140,12 @@ async def _owned(db: AsyncSession, session_id: uuid.UUID, user: Any) -> LiveSess
 # -- sessions ----------------------------------------------------------------------------------
 
 
-@router.post("/sessions", status_code=201, summary="Start capturing a streamer's LIVE")
+@router.post(
+    "/sessions",
+    status_code=201,
+    summary="Start capturing a streamer's LIVE",
+    responses=_START_ERRORS,
+)
 async def create_session(
     body: SessionCreate, request: Request, user: CurrentUser
 ) -> Envelope[SessionOut]:
@@ -181,7 +207,8 @@ async def get_events(
     order: Literal["asc", "desc"] = "asc",
 ) -> Envelope[list[EventOut]]:
     await _owned(db, session_id, user)
-    filters = EventFilter(_types(types), user_filter, q, since, until)
+    user_ids = await resolve_user(db, session_id, user_filter) if user_filter else None
+    filters = EventFilter(_types(types), user_ids, q, since, until)
     events, next_cursor = await query_events(
         db, session_id, filters, cursor=cursor, limit=limit, order=order
     )
@@ -418,7 +445,12 @@ async def get_streamer_detail(
 # -- watchlist ---------------------------------------------------------------------------------
 
 
-@router.post("/watchlist", status_code=201, summary="Capture a streamer whenever they go live")
+@router.post(
+    "/watchlist",
+    status_code=201,
+    summary="Capture a streamer whenever they go live",
+    responses=_errors((409, "Already on your watchlist, or the watchlist is full")),
+)
 async def watch(body: WatchlistCreate, db: DbSession, user: CurrentUser) -> Envelope[WatchlistOut]:
     entry = await add_entry(db, user.id, body.username)
     return ok(WatchlistOut.of(entry))

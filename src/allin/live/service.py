@@ -22,9 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
 from allin.core.config import Settings
-from allin.core.errors import NotFoundError, ServiceUnavailableError
+from allin.core.errors import NotFoundError
+from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
-from allin.live.capture import CaptureConfig, CaptureManager, OpenedStream, SourceFactory
+from allin.live.capture import CaptureConfig, CaptureManager, ClientSources, SourceFactory
 from allin.live.export import iter_events
 from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
@@ -44,6 +45,7 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
         sources = default_sources(app.state.settings)
     service = LiveService(app.state.settings, app.state.engine, app.state.session_factory, sources)
     app.state.live = service
+    app.state.health.register("live", service.health)
     await service.start()
     try:
         yield
@@ -51,18 +53,8 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.stop()
 
 
-class _NoSource:
-    """Until a LIVE client is configured: every connect attempt says so clearly."""
-
-    async def open(self, username: str) -> OpenedStream:
-        raise ServiceUnavailableError("No TikTok LIVE source is configured on this server")
-
-    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
-        return {}
-
-
 def default_sources(settings: Settings) -> SourceFactory:
-    return _NoSource()
+    return ClientSources.from_settings(settings)
 
 
 def live_service(app: Any) -> LiveService:
@@ -96,6 +88,7 @@ class LiveService:
             flush_interval=settings.live_flush_interval,
             max_pending=settings.live_max_pending,
             on_stored=self.hub.publish,
+            wants=self.hub.wants,
         )
         self.captures = CaptureManager(
             session_factory=session_factory,
@@ -137,6 +130,20 @@ class LiveService:
         await self.captures.shutdown()
         await self.writer.close()
         await self.hub.close()
+
+    async def health(self) -> ServiceHealth:
+        """Degraded when the writer stopped or events pile up (the database is too slow)."""
+        info = {
+            "captures": self.captures.active_count,
+            "pending_events": self.writer.pending,
+            "subscribers": self.hub.subscriber_count(),
+            "node": self.captures.node_id,
+        }
+        if not self.writer.running:
+            return ServiceHealth(Status.UNHEALTHY, detail="event writer stopped", info=info)
+        if self.writer.pending > self.settings.live_max_pending // 2:
+            return ServiceHealth(Status.DEGRADED, detail="events are queueing", info=info)
+        return ServiceHealth(Status.HEALTHY, info=info)
 
     async def end_session(self, db: AsyncSession, session: LiveSession) -> LiveSession:
         """DELETE: stops the capture (here or, via the database, on its node)."""
@@ -194,8 +201,10 @@ async def list_sessions(
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
+    """Event filters. `user_ids` comes from `resolve_user` (an id or an @handle)."""
+
     types: frozenset[str] | None = None
-    user: str | None = None
+    user_ids: tuple[str, ...] | None = None
     q: str | None = None
     since: datetime | None = None
     until: datetime | None = None
@@ -203,9 +212,8 @@ class EventFilter:
     def apply(self, statement: Select[Any]) -> Select[Any]:
         if self.types:
             statement = statement.where(E.type.in_(sorted(self.types)))
-        if self.user:
-            handle = self.user.removeprefix("@")
-            statement = statement.where(or_(E.user_id == handle, E.unique_id == handle))
+        if self.user_ids is not None:
+            statement = statement.where(E.user_id.in_(self.user_ids))
         if self.q:
             statement = statement.where(E.message.icontains(self.q, autoescape=True))
         if self.since:
@@ -217,6 +225,21 @@ class EventFilter:
     def matches(self, event: dict[str, Any]) -> bool:
         """For live events: only the type filter applies to streams."""
         return not self.types or event["type"] in self.types
+
+
+async def resolve_user(db: AsyncSession, session_id: uuid.UUID, user: str) -> tuple[str, ...]:
+    """The user ids meant by `user`: a numeric id, and/or the id behind an @handle seen in
+    this session (one lookup, so the @handle column needs no index)."""
+    handle = user.removeprefix("@").lower()
+    ids = [user] if user.isdigit() else []
+    found = await db.scalar(
+        select(E.user_id)
+        .where(E.session_id == session_id, E.unique_id == handle, E.user_id.is_not(None))
+        .limit(1)
+    )
+    if found is not None and found not in ids:
+        ids.append(found)
+    return tuple(ids)
 
 
 _EVENT_COLUMNS = (

@@ -10,22 +10,25 @@ carries the id it can resume from.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveEventRow, LiveSession
+from allin.live.protocol import GiftEvent, LiveEvent
 
 log = get_logger(Category.LIVE)
 
@@ -188,6 +191,7 @@ class EventWriter:
         flush_interval: float = 0.05,
         max_pending: int = 50_000,
         on_stored: StoredCallback | None = None,
+        wants: Callable[[uuid.UUID], bool] | None = None,
         retry_delay: float = 0.5,
     ) -> None:
         self._engine = engine
@@ -195,6 +199,7 @@ class EventWriter:
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._on_stored = on_stored
+        self._wants = wants  # is anyone listening to this session? (skips building events)
         self._retry_delay = retry_delay
         self._pending: deque[Pending] = deque()
         self._tallies: dict[uuid.UUID, SessionTally] = {}
@@ -206,6 +211,8 @@ class EventWriter:
         self._flush_target = 0  # flush() waits for events up to this sequence number
         self._oldest_at = 0.0  # when the oldest pending event arrived (monotonic)
         self._task: asyncio.Task[None] | None = None
+        self._checkpoints: asyncio.Task[None] | None = None
+        self._conn: AsyncConnection | None = None  # the writer's own connection
         self._closed = False
         self.batches_written = 0
 
@@ -214,6 +221,8 @@ class EventWriter:
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="live-event-writer")
+            if self._engine.dialect.name == "sqlite":
+                self._checkpoints = asyncio.create_task(self._checkpoint_loop())
 
     async def close(self) -> None:
         """Writes everything accepted so far, then stops."""
@@ -222,10 +231,12 @@ class EventWriter:
         with suppress(WriterClosedError):
             await self.flush()
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._checkpoints):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+        await self._disconnect()
 
     # -- sessions ----------------------------------------------------------------------------
 
@@ -241,6 +252,10 @@ class EventWriter:
     @property
     def pending(self) -> int:
         return len(self._pending)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done() and not self._closed
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -338,17 +353,53 @@ class EventWriter:
     async def _insert(
         self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]
     ) -> list[int]:
-        rows = [record.row(session_id) for session_id, record in batch]
-        async with self._engine.begin() as conn:
-            ids = await insert_returning_ids(conn, rows)
-            await _update_sessions(conn, tallies)
+        conn = await self._connection()
+        try:
+            async with conn.begin():
+                ids = await insert_returning_ids(conn, batch)
+                await _update_sessions(conn, tallies)
+        except Exception:
+            await self._disconnect()  # a broken connection is replaced on the retry
+            raise
         return ids
+
+    async def _connection(self) -> AsyncConnection:
+        if self._conn is None:
+            conn = await self._engine.connect()
+            if self._engine.dialect.name == "sqlite":
+                # Checkpoints (which fsync) run beside the writer, not inside its commits.
+                await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                await conn.commit()
+            self._conn = conn
+        return self._conn
+
+    async def _disconnect(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        with suppress(Exception):
+            if self._engine.dialect.name == "sqlite":  # back to the pool as it came
+                await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+            await conn.close()
+
+    async def _checkpoint_loop(self, every: float = 1.0) -> None:
+        """SQLite: copy the WAL into the database from another connection, so the writer's
+        commits never stall on a checkpoint; PASSIVE never blocks the writer."""
+        while True:
+            await asyncio.sleep(every)
+            try:
+                async with self._engine.connect() as conn:
+                    await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception as exc:
+                log.debug("wal checkpoint skipped", error=str(exc))
 
     async def _publish(self, batch: list[Pending], ids: list[int]) -> None:
         if self._on_stored is None:
             return
         by_session: dict[uuid.UUID, list[dict[str, Any]]] = {}
         for (session_id, record), event_id in zip(batch, ids, strict=True):
+            if self._wants is not None and not self._wants(session_id):
+                continue
             row = record.row(session_id)
             by_session.setdefault(session_id, []).append(public_event(event_id, row))
         for session_id, events in by_session.items():
@@ -368,32 +419,216 @@ def max_batch_rows(dialect: str) -> int:
     return SQLITE_MAX_PARAMETERS // len(EVENTS.c) if dialect == "sqlite" else 10_000
 
 
-async def insert_returning_ids(conn: AsyncConnection, rows: list[dict[str, Any]]) -> list[int]:
-    """One multi-row `INSERT ... RETURNING id`; the ids in the order of `rows`.
+async def insert_returning_ids(conn: AsyncConnection, batch: list[Pending]) -> list[int]:
+    """One multi-row `INSERT ... RETURNING id`; the ids in the order of `batch`.
 
     PostgreSQL: SQLAlchemy orders the RETURNING rows by a sentinel (INSERT ... SELECT ...
     ORDER BY). SQLite does not promise RETURNING order, but an INTEGER PRIMARY KEY gets
     max(rowid) + 1 for each row in VALUES order under the write lock, so the ids are
     consecutive and ascending in row order: sorting them restores the pairing (checked)."""
-    options = {"insertmanyvalues_page_size": max(len(rows), 1)}
+    if not batch:
+        return []
     if conn.dialect.name == "sqlite":
-        result = await conn.execute(
-            insert(EVENTS).returning(EVENTS.c.id), rows, execution_options=options
-        )
+        result = await conn.exec_driver_sql(_sqlite_insert(len(batch)), _sqlite_values(batch))
         ids = sorted(row[0] for row in result)
-        if ids and ids[-1] - ids[0] + 1 != len(ids):
+        if ids[-1] - ids[0] + 1 != len(ids):
             raise RuntimeError("SQLite assigned non-consecutive event ids")
         return ids
+    rows = [record.row(session_id) for session_id, record in batch]
     statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
+    options = {"insertmanyvalues_page_size": len(rows)}
     result = await conn.execute(statement, rows, execution_options=options)
     return [row[0] for row in result]
 
 
+# SQLite's hot path skips SQLAlchemy's per-value processing (a third of the write cost) and
+# binds what SQLAlchemy would have stored: UUIDs as 32 hex digits, datetimes as
+# 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), JSON as text. Rows read back through the models.
+_ROW_COLUMNS = (
+    "session_id",
+    "type",
+    "msg_id",
+    "user_id",
+    "unique_id",
+    "nickname",
+    "message",
+    "gift_id",
+    "gift_name",
+    "diamonds",
+    "gift_count",
+    "repeat_count",
+    "like_count",
+    "viewer_count",
+    "created_at",
+    "raw",
+    "data",
+)
+
+
+@lru_cache(maxsize=16)
+def _sqlite_insert(count: int) -> str:
+    one = "(" + ",".join("?" * len(_ROW_COLUMNS)) + ")"
+    columns = ", ".join(_ROW_COLUMNS)
+    values = ",".join([one] * count)
+    # Only constant column names and placeholders: nothing from outside reaches the SQL.
+    return f"INSERT INTO live_events ({columns}) VALUES {values} RETURNING id"  # noqa: S608
+
+
+def _sqlite_values(batch: list[Pending]) -> tuple[Any, ...]:
+    values: list[Any] = []
+    for session_id, r in batch:
+        values.extend(
+            (
+                session_id.hex,
+                r.type,
+                r.msg_id,
+                r.user_id,
+                r.unique_id,
+                r.nickname,
+                r.message,
+                r.gift_id,
+                r.gift_name,
+                r.diamonds,
+                r.gift_count,
+                r.repeat_count,
+                r.like_count,
+                r.viewer_count,
+                _sqlite_datetime(r.created_at),
+                r.raw,
+                json.dumps(r.data),
+            )
+        )
+    return tuple(values)
+
+
+def _sqlite_datetime(value: datetime) -> str:
+    value = value.astimezone(UTC)
+    return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
+
+
+_TALLY_COLUMNS = (
+    "counters",
+    "total_events",
+    "total_likes",
+    "total_diamonds",
+    "peak_viewers",
+    "current_viewers",
+    "heartbeat_at",
+    "updated_at",
+)
+# One statement for every session a batch touched (executemany), not one UPDATE each:
+# with 1,000 streams a batch touches hundreds of sessions.
+_UPDATE_TALLIES = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("t_id"))
+    .values({name: bindparam(f"t_{name}") for name in _TALLY_COLUMNS})
+)
+
+
 async def _update_sessions(conn: AsyncConnection, tallies: dict[uuid.UUID, SessionTally]) -> None:
     now = utcnow()
+    params = []
     for session_id, tally in tallies.items():
-        await conn.execute(
-            update(SESSIONS)
-            .where(SESSIONS.c.id == session_id)
-            .values(**tally.values(), heartbeat_at=now, updated_at=now)
+        values = {**tally.values(), "heartbeat_at": now, "updated_at": now}
+        params.append({"t_id": session_id, **{f"t_{k}": v for k, v in values.items()}})
+    if params:
+        await conn.execute(_UPDATE_TALLIES, params)
+
+
+# -- typed events -> records ------------------------------------------------------------------
+
+
+class _Recent:
+    """A bounded memory of keys (message ids, gift streaks)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self.items: OrderedDict[Any, int] = OrderedDict()
+
+    def get(self, key: Any) -> int | None:
+        return self.items.get(key)
+
+    def put(self, key: Any, value: int = 0) -> None:
+        self.items[key] = value
+        self.items.move_to_end(key)
+        if len(self.items) > self._size:
+            self.items.popitem(last=False)
+
+
+class EventMapper:
+    """Typed events -> stored records for one capture: drops repeated messages and counts
+    each gift streak once (every event stores only the diamonds and items it adds).
+    `memory` bounds what it remembers per capture (the LIVE client dedups too), so a
+    thousand captures do not each hold tens of thousands of ids."""
+
+    def __init__(self, *, store_raw: bool = True, memory: int = 2_000) -> None:
+        self._store_raw = store_raw
+        self._seen = _Recent(memory)
+        self._streaks = _Recent(memory)
+
+    def record(self, event: LiveEvent) -> EventRecord | None:
+        if event.msg_id:
+            if self._seen.get(event.msg_id) is not None:
+                return None
+            self._seen.put(event.msg_id)
+        user = event.user
+        record = EventRecord(
+            type=event.type,
+            created_at=_event_time(event.create_time),
+            msg_id=event.msg_id or None,
+            user_id=str(user.user_id) if user is not None and user.user_id else None,
+            unique_id=(user.unique_id or None) if user is not None else None,
+            nickname=(user.nickname or None) if user is not None else None,
+            message=_message(event),
+            raw=(event.raw or None) if self._store_raw else None,
+            data=event.to_dict(),
         )
+        self._add_amounts(event, record)
+        return record
+
+    def _add_amounts(self, event: LiveEvent, record: EventRecord) -> None:
+        match event.type:
+            case "gift":
+                assert isinstance(event, GiftEvent)
+                items = self._gift_items(event)
+                record.gift_id = event.gift_id or None
+                record.gift_name = event.gift.name if event.gift is not None else None
+                record.repeat_count = event.repeat_count
+                record.gift_count = items
+                record.diamonds = items * event.diamond_count
+            case "like":
+                record.like_count = max(0, getattr(event, "count", 0))
+            case "room_user":
+                record.viewer_count = max(0, getattr(event, "viewer_count", 0))
+
+    def _gift_items(self, event: GiftEvent) -> int:
+        if not event.streakable:
+            return max(event.repeat_count, 1)
+        user_id = event.user.user_id if event.user is not None else 0
+        key = (event.group_id, user_id, event.gift_id)
+        counted = self._streaks.get(key) or 0
+        if event.repeat_count > counted:
+            self._streaks.put(key, event.repeat_count)
+        return max(0, event.repeat_count - counted)
+
+
+def _event_time(create_time_ms: int) -> datetime:
+    if create_time_ms > 0:
+        return datetime.fromtimestamp(create_time_ms / 1000, UTC)
+    return utcnow()
+
+
+_MESSAGE_ATTRIBUTES = {
+    "chat": "content",
+    "question": "content",
+    "caption": "text",
+    "poll": "title",
+    "goal": "description",
+    "control": "tips",
+}
+
+
+def _message(event: LiveEvent) -> str | None:
+    name = _MESSAGE_ATTRIBUTES.get(event.type)
+    value = getattr(event, name, None) if name else None
+    return value or None

@@ -145,9 +145,9 @@ class FakeSources:
 
     async def open(self, username: str) -> OpenedStream:
         if username in self.missing:
-            raise StreamerNotFoundError(details={"username": username})
+            raise StreamerNotFoundError(username)
         if username not in self.live:
-            raise StreamerOfflineError(details={"username": username})
+            raise StreamerOfflineError(username)
         source = ScriptedSource(self.prefill.get(username))
         self.opened.setdefault(username, []).append(source)
         profile = StreamerProfile(

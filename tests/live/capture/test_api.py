@@ -294,3 +294,11 @@ async def test_streamers(client: httpx.AsyncClient, alice: Any, app: FastAPI) ->
         await client.get("/api/streamers/unknown_one", headers=alice.headers)
     ).status_code == 404
     assert (await client.get("/api/streamers/bad%20name", headers=alice.headers)).status_code == 400
+
+
+async def test_live_health_check(client: httpx.AsyncClient, alice: Any) -> None:
+    await start(client, alice)
+    response = await client.get("/api/health/live")
+    assert response.status_code == 200
+    data = response.json()["data"]
+    assert data["status"] == "healthy" and data["captures"] == 1 and data["pending_events"] == 0

@@ -7,8 +7,9 @@ from datetime import UTC, datetime
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allin.live.capture import EventMapper, end_reason
+from allin.live.capture import end_reason
 from allin.live.protocol import GiftInfo
+from allin.live.storage import EventMapper
 from tests.live.capture.support import (
     BASE_MS,
     LION,

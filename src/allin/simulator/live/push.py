@@ -100,8 +100,9 @@ def _admit(
         return Rejection("illegal room_id", "417")
     start = decode_cursor(params.get("cursor", ""))
     if start is None or start > room.due(sim.now_ms()):
-        start = session.index
-    return room, start
+        return room, session.index
+    # A replay repeats only what this session's fetch already delivered.
+    return room, max(session.first_index, start - sim.config.replay_on_resume)
 
 
 class PushConnection:
@@ -167,7 +168,9 @@ class PushConnection:
         timeout = self.sim.config.effective_heartbeat_timeout
         while True:
             try:
-                message = await asyncio.wait_for(self.websocket.receive(), timeout)
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel.
+                async with asyncio.timeout(timeout):
+                    message = await self.websocket.receive()
             except TimeoutError:
                 return "payload_handler_hb"  # no heartbeat: TikTok's close reason
             except WebSocketDisconnect:
@@ -265,7 +268,8 @@ class PushConnection:
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), max(0.0, seconds))
+            async with asyncio.timeout(max(0.0, seconds)):
+                await self._wake.wait()
         self._wake.clear()
 
     def _stalled(self) -> bool:

@@ -39,6 +39,7 @@ class SimulatorConfig:
     max_batch: int = 100
     session_ttl: float = 30.0  # s a fetch's push session (route_params) stays valid
     close_grace: float = 1.0  # s the socket stays open after the stream ended
+    replay_on_resume: int = 0  # fault: a resumed socket repeats this many delivered events
     ca_file: str | None = None  # our TLS certificate, for the built-in sign side
 
     @property
@@ -52,6 +53,7 @@ class PushSession:
 
     room_id: int
     index: int
+    first_index: int  # where the fetch's own messages began
     ttwid: str
     user_agent: str
     expires_at: float
@@ -113,12 +115,14 @@ class Simulator:
 
     # -- push sessions ---------------------------------------------------------------------
 
-    def issue_session(self, room: Room, index: int, ttwid: str, user_agent: str) -> str:
+    def issue_session(
+        self, room: Room, index: int, ttwid: str, user_agent: str, *, first_index: int
+    ) -> str:
         now = clock.monotonic()
         self.sessions = {k: s for k, s in self.sessions.items() if s.expires_at > now}
         token = secrets.token_urlsafe(24)
         self.sessions[token] = PushSession(
-            room.room_id, index, ttwid, user_agent, now + self.config.session_ttl
+            room.room_id, index, first_index, ttwid, user_agent, now + self.config.session_ttl
         )
         return token
 

@@ -219,7 +219,8 @@ async def im_fetch(request: Request) -> Response:
     if start is None or start > available:
         start = max(0, available - sim.config.history)
     end = min(available, start + sim.config.max_batch)
-    token = sim.issue_session(room, end, ttwid, request.headers.get("user-agent", ""))
+    user_agent = request.headers.get("user-agent", "")
+    token = sim.issue_session(room, end, ttwid, user_agent, first_index=start)
     scheme = "wss" if request.url.scheme == "https" else "ws"
     body = encode_fetch_result(
         [item.event for item in room.events[start:end]],
