@@ -1,12 +1,12 @@
-"""The stack the browser tests drive: the real app on loopback, capturing through the real
-LIVE client from the built-in TikTok simulator (its always-live `demo_streamer`), in a thread
-with its own event loop so the tests can use Playwright's synchronous API."""
+"""The stack the browser tests drive: the real app on loopback, capturing through its own LIVE
+client from the built-in TikTok simulator (its always-live `demo_streamer`), in a thread with
+its own event loop so the tests can use Playwright's synchronous API."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,72 +16,13 @@ import httpx
 
 from allin.app import create_app
 from allin.core.config import Settings
-from allin.live.capture import (
-    OpenedStream,
-    StreamerNotFoundError,
-    StreamerOfflineError,
-    StreamerProfile,
-)
-from allin.live.client import LiveClient, LiveClientOptions
-from allin.live.errors import UserNotFoundError, UserOfflineError
-from allin.live.protocol import LiveEvent
 from allin.simulator.live.scenario import DEFAULT_RATES, Scenario
-from allin.simulator.live.server import run_simulator
-from allin.simulator.live.simulator import DEMO_STREAMER, Simulator, SimulatorConfig
+from allin.simulator.live.server import SimulatorUrls, run_simulator
+from allin.simulator.live.simulator import Simulator, SimulatorConfig
 from tests.support.server import serve
 
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "correct horse battery staple"
-
-
-class _ClientSource:
-    """A LiveClient's event stream as the capture manager's EventSource."""
-
-    def __init__(self, client: LiveClient, stream: AsyncIterator[LiveEvent], first: LiveEvent):
-        self._client = client
-        self._stream = stream
-        self._first: LiveEvent | None = first
-
-    async def events(self) -> AsyncIterator[LiveEvent]:
-        if self._first is not None:
-            first, self._first = self._first, None
-            yield first
-        async for event in self._stream:
-            yield event
-
-    async def close(self) -> None:
-        await self._client.close()
-
-
-class SimulatorSources:
-    """The capture manager's SourceFactory over the real LiveClient and the simulator."""
-
-    def __init__(self, simulator: Simulator, options: LiveClientOptions) -> None:
-        self.simulator = simulator
-        self.options = options
-
-    async def open(self, username: str) -> OpenedStream:
-        client = LiveClient(username, options=self.options)
-        stream = client.events()
-        try:
-            first = await anext(stream)
-        except UserOfflineError as exc:
-            raise StreamerOfflineError(details={"username": username}) from exc
-        except UserNotFoundError as exc:
-            raise StreamerNotFoundError(details={"username": username}) from exc
-        room = self.simulator.room(username)
-        profile = StreamerProfile(
-            username=username,
-            user_id=str(room.user_id) if room else None,
-            display_name=room.nickname if room else None,
-            follower_count=48_200,
-            bio=room.title if room else None,
-        )
-        return OpenedStream(profile, str(client.room_id), _ClientSource(client, stream, first))
-
-    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
-        rooms = {name: self.simulator.room(name) for name in usernames}
-        return {name: room.is_live() for name, room in rooms.items() if room is not None}
 
 
 @dataclass
@@ -110,7 +51,8 @@ class Stack:
             return token
 
 
-def stack_settings(tmp: Path) -> Settings:
+def stack_settings(tmp: Path, urls: SimulatorUrls) -> Settings:
+    """The app as `make run` configures it, with TikTok's hosts pointed at the simulator."""
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         env="test",
@@ -125,6 +67,12 @@ def stack_settings(tmp: Path) -> Settings:
         live_flush_interval=0.02,
         live_sse_heartbeat=1.0,
         live_watch_interval=3600,
+        tiktok_web_url=urls.web,
+        tiktok_webcast_url=urls.webcast,
+        sign_url=urls.sign,
+        live_backoff_base=0.05,
+        live_backoff_max=0.5,
+        http_timeout=5,
     )
 
 
@@ -135,18 +83,7 @@ async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict
         scenario = Scenario(rates=rates, viewer_interval=1.0)
         simulator = Simulator(SimulatorConfig(demo_scenario=scenario))
         running = await stack.enter_async_context(run_simulator(simulator, log_level="warning"))
-        urls = running.urls
-        options = LiveClientOptions(
-            web_url=urls.web,
-            webcast_url=urls.webcast,
-            sign_url=urls.sign,
-            backoff_base=0.05,
-            backoff_max=0.5,
-            timeout=5,
-        )
-        app = create_app(stack_settings(tmp))
-        app.state.live_sources = SimulatorSources(simulator, options)
-        app.state.live_demo_username = DEMO_STREAMER
+        app = create_app(stack_settings(tmp, running.urls))
         base_url = await stack.enter_async_context(serve(app))
         out.update(base_url=base_url, app=app, simulator=simulator)
         ready.set()

@@ -6,13 +6,40 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
+from allin.app import create_app
+from allin.core.config import Settings
 from allin.dashboard.assets import STATIC_DIR, plotly_bundle
-from allin.dashboard.router import PLOTLY_PATH, features
+from allin.dashboard.router import PLOTLY_PATH, demo_username, features, render_shell
+from tests.support.server import serve_in_thread
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI, httpx.Client]]:
+    """One app served for the whole module: these tests only read pages and files."""
+    tmp = tmp_path_factory.mktemp("site")
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        env="test",
+        data_dir=tmp / "var",
+        database_url=f"sqlite+aiosqlite:///{tmp / 'allin.db'}",
+        log_format="json",
+        secret_key="test-secret-key-not-for-production",
+    )
+    app = create_app(settings)
+    with serve_in_thread(app) as base_url, httpx.Client(base_url=base_url) as http:
+        yield app, http
+
+
+@pytest.fixture
+def client(site: tuple[FastAPI, httpx.Client]) -> httpx.Client:
+    return site[1]
+
 
 CONFIG = re.compile(r'<script id="allin-config" type="application/json">(.*?)</script>', re.S)
 JS_DIR = STATIC_DIR / "js"
@@ -28,8 +55,8 @@ def embedded_config(html: str) -> dict[str, object]:
 @pytest.mark.parametrize(
     "path", ["/", "/app", "/app/sessions", "/app/live/0d8f4c3e-1111-4a4a-9b9b-123456789abc"]
 )
-async def test_every_page_gets_the_shell(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path)
+def test_every_page_gets_the_shell(client: httpx.Client, path: str) -> None:
+    response = client.get(path)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     csp = response.headers["content-security-policy"]
@@ -39,14 +66,15 @@ async def test_every_page_gets_the_shell(client: httpx.AsyncClient, path: str) -
     assert '<main id="main"' in response.text
 
 
-async def test_the_shell_describes_the_server(client: httpx.AsyncClient) -> None:
-    config = embedded_config((await client.get("/")).text)
+def test_the_shell_describes_the_server(client: httpx.Client) -> None:
+    config = embedded_config(client.get("/").text)
     assert config["plotly"] == f"{PLOTLY_PATH}?v={plotly_bundle().version}"
     assert config["features"] == {
         "live": True,
         "watchlist": True,
         "api_keys": True,
         "sign_usage": False,
+        "sign_limits": False,
         "rate_limits": False,
         "integration_guide": False,
     }
@@ -54,16 +82,37 @@ async def test_the_shell_describes_the_server(client: httpx.AsyncClient) -> None
     assert config["refresh_cookie"] is True
 
 
-async def test_config_cannot_close_its_script_element(
-    client: httpx.AsyncClient, app: FastAPI
-) -> None:
+def test_config_cannot_close_its_script_element(make_settings: Callable[..., Settings]) -> None:
+    app = create_app(make_settings())
     app.state.live_demo_username = "</script><script>alert(1)</script>"
-    html = (await client.get("/app")).text
+    html = render_shell(app)
     assert "<script>alert(1)" not in html
     assert embedded_config(html)["demo_username"] == "</script><script>alert(1)</script>"
 
 
-def test_a_sign_usage_route_lights_up_the_sign_page(app: FastAPI) -> None:
+@pytest.mark.parametrize(
+    ("web_url", "expected"),
+    [
+        ("http://127.0.0.1:8090", "demo_streamer"),
+        ("http://localhost:8090", "demo_streamer"),
+        ("https://[::1]:8443", "demo_streamer"),
+        ("https://www.tiktok.com", None),
+        ("http://10.0.0.5:8090", None),
+    ],
+)
+def test_the_simulator_offers_its_demo_stream(
+    make_settings: Callable[..., Settings], web_url: str, expected: str | None
+) -> None:
+    app = create_app(make_settings(tiktok_web_url=web_url))
+    assert demo_username(app) == expected
+    app.state.live_demo_username = "someone_else"
+    assert demo_username(app) == "someone_else"
+
+
+def test_a_sign_usage_route_lights_up_the_sign_page(
+    make_settings: Callable[..., Settings],
+) -> None:
+    app = create_app(make_settings())
     assert features(app)["sign_usage"] is False
     sign = APIRouter()
 
@@ -75,51 +124,51 @@ def test_a_sign_usage_route_lights_up_the_sign_page(app: FastAPI) -> None:
     assert features(app)["sign_usage"] is True
 
 
-async def test_shell_references_only_existing_local_files(client: httpx.AsyncClient) -> None:
-    html = (await client.get("/")).text
+def test_shell_references_only_existing_local_files(client: httpx.Client) -> None:
+    html = client.get("/").text
     references = re.findall(r'(?:src|href)="([^"#]+)"', html)
     assert references
     for reference in references:
         assert reference.startswith("/"), f"{reference} is not on this server"
         if reference.startswith("/app"):
             continue
-        response = await client.get(reference)
+        response = client.get(reference)
         assert response.status_code == 200, reference
 
 
-async def test_static_files_revalidate(client: httpx.AsyncClient) -> None:
-    first = await client.get("/assets/js/main.js")
+def test_static_files_revalidate(client: httpx.Client) -> None:
+    first = client.get("/assets/js/main.js")
     assert first.status_code == 200
     assert "javascript" in first.headers["content-type"]
     assert first.headers["cache-control"] == "no-cache"
     assert first.headers["x-content-type-options"] == "nosniff"
-    again = await client.get("/assets/js/main.js", headers={"If-None-Match": first.headers["etag"]})
+    again = client.get("/assets/js/main.js", headers={"If-None-Match": first.headers["etag"]})
     assert again.status_code == 304
 
 
 @pytest.mark.parametrize(
     "path", ["/assets/../router.py", "/assets/%2e%2e/router.py", "/assets/js/nope.js", "/assets/"]
 )
-async def test_nothing_outside_the_static_directory(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path)
+def test_nothing_outside_the_static_directory(client: httpx.Client, path: str) -> None:
+    response = client.get(path)
     assert response.status_code == 404
     assert "install_dashboard" not in response.text
 
 
-async def test_plotly_is_served_from_the_package_gzipped(client: httpx.AsyncClient) -> None:
+def test_plotly_is_served_from_the_package_gzipped(client: httpx.Client) -> None:
     package_file = plotly_bundle().path.read_bytes()
-    response = await client.get(PLOTLY_PATH, headers={"Accept-Encoding": "gzip"})
+    response = client.get(PLOTLY_PATH, headers={"Accept-Encoding": "gzip"})
     assert response.status_code == 200
     assert response.headers["content-encoding"] == "gzip"
     assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
     assert response.content == package_file  # httpx decodes the gzip body
     assert int(response.headers["content-length"]) < len(package_file) // 2
-    cached = await client.get(PLOTLY_PATH, headers={"If-None-Match": response.headers["etag"]})
+    cached = client.get(PLOTLY_PATH, headers={"If-None-Match": response.headers["etag"]})
     assert cached.status_code == 304
 
 
-async def test_plotly_without_gzip(client: httpx.AsyncClient) -> None:
-    response = await client.get(PLOTLY_PATH, headers={"Accept-Encoding": "identity"})
+def test_plotly_without_gzip(client: httpx.Client) -> None:
+    response = client.get(PLOTLY_PATH, headers={"Accept-Encoding": "identity"})
     assert response.status_code == 200
     assert "content-encoding" not in response.headers
     assert response.content == plotly_bundle().path.read_bytes()

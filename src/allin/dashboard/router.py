@@ -7,9 +7,11 @@ from the authenticated JSON API, so nothing here needs a session.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import FileResponse, HTMLResponse
@@ -24,6 +26,7 @@ from allin.dashboard.assets import (
     plotly_bundle,
     static_version,
 )
+from allin.simulator.live.simulator import DEMO_STREAMER
 
 ASSETS_PREFIX = "/assets"
 PLOTLY_PATH = f"{ASSETS_PREFIX}/vendor/plotly.min.js"
@@ -60,6 +63,7 @@ FEATURE_ROUTES: dict[str, str] = {
     "watchlist": "/api/watchlist",
     "api_keys": "/api/auth/api-keys",
     "sign_usage": "/api/sign/usage",
+    "sign_limits": "/api/sign/limits",
     "rate_limits": "/webcast/rate_limits",
     "integration_guide": "/api/integration-guide",
 }
@@ -80,10 +84,29 @@ def client_config(app: FastAPI) -> dict[str, Any]:
         "version": __version__,
         "plotly": f"{PLOTLY_PATH}?v={plotly_bundle().version}",
         "refresh_cookie": bool(getattr(settings, "refresh_cookie", True)),
-        # Set by whoever wires the simulator's demo stream in (make run): a one-click connect.
-        "demo_username": getattr(app.state, "live_demo_username", None),
+        "demo_username": demo_username(app),
         "features": features(app),
     }
+
+
+def demo_username(app: FastAPI) -> str | None:
+    """The simulator's always-live streamer, offered as a one-click connect when TikTok is the
+    built-in simulator: set by whoever wires it in (`app.state.live_demo_username`), or implied
+    when TikTok's web host is a loopback address (real TikTok never is)."""
+    explicit: str | None = getattr(app.state, "live_demo_username", None)
+    if explicit:
+        return explicit
+    host = urlsplit(getattr(app.state.settings, "tiktok_web_url", "") or "").hostname or ""
+    return DEMO_STREAMER if _is_loopback(host) else None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def render_shell(app: FastAPI) -> str:

@@ -139,6 +139,35 @@ export async function drawBars(chart, { labels, values, color }) {
   chart.summary.textContent = labels.map((l, i) => `${l}: ${values[i]}`).join(", ");
 }
 
+// Requests per hour with the rate-limited ones beside them.
+export async function drawHourly(chart, { x, served, limited, label }) {
+  let Plotly;
+  try {
+    Plotly = await loadPlotly();
+  } catch (error) {
+    chart.status.textContent = error.message;
+    return;
+  }
+  chart.status.hidden = true;
+  const layout = baseLayout("requests");
+  layout.barmode = "stack";
+  layout.showlegend = true;
+  layout.legend = { orientation: "h", x: 0, y: 1.12, traceorder: "normal" };
+  layout.margin = { ...layout.margin, t: 24 };
+  const bar = (name, y, color) => ({
+    type: "bar",
+    name,
+    x,
+    y,
+    width: 3_000_000, // most of an hour
+    marker: { color },
+    hovertemplate: `%{x|%d %b %H:00}<br>%{y:,} ${name}<extra></extra>`,
+  });
+  const traces = [bar("served", served, cssVar("--accent-2", "#0891b2")), bar("429", limited, cssVar("--danger", "#b91c1c"))];
+  await Plotly.react(chart.plot, traces, layout, PLOT_CONFIG);
+  if (label) chart.summary.textContent = label;
+}
+
 export function purge(...charts) {
   if (!window.Plotly) return;
   for (const chart of charts) window.Plotly.purge(chart.plot);
