@@ -484,3 +484,36 @@ def test_username_rules_match_the_api(page: Page, stack: Stack) -> None:
             expected = None
         got = answer["username"] if answer["ok"] else None
         assert got == expected, f"{value!r}: browser {got!r}, API {expected!r}"
+
+
+EXPIRE_ACCESS_TOKEN = """() => {
+    const auth = JSON.parse(localStorage.getItem("allin.auth"));
+    auth.expires_at = 0;
+    localStorage.setItem("allin.auth", JSON.stringify(auth));
+    return auth.access_token;
+}"""
+
+
+def test_expired_access_tokens_are_renewed_once_across_tabs(
+    page: Page, stack: Stack, browser: BrowserContext, requests: RequestLog
+) -> None:
+    """Two tabs renew at once: the refresh token rotates and a reused one would end the
+    session, so the tabs must take turns (Web Locks) and share the result."""
+    sign_in(page, stack, "/app/sessions")
+    other = browser.new_page()
+    other.on("request", lambda request: requests.record(request.url))
+    try:
+        other.goto(stack.base_url + "/app/sessions")
+        expect(other.get_by_role("heading", name="Sessions")).to_be_visible()
+        old = page.evaluate(EXPIRE_ACCESS_TOKEN)
+        for tab in (page, other):  # both navigate at once, neither waits for the other
+            tab.evaluate("() => { location.href = '/app/watchlist'; }")
+        for tab in (page, other):
+            expect(tab.get_by_role("heading", name="Watchlist")).to_be_visible()
+            expect(tab.get_by_text("Nobody is watched yet.")).to_be_visible()
+        new = page.evaluate("() => JSON.parse(localStorage.getItem('allin.auth')).access_token")
+        assert new != old
+        refreshes = [url for url in requests.urls if url.endswith("/api/auth/refresh")]
+        assert len(refreshes) == 1, refreshes
+    finally:
+        other.close()
