@@ -11,7 +11,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,8 +20,6 @@ from rich.markup import escape
 from rich.text import Text
 
 from allin.core.config import get_settings
-from allin.live.client import LiveClient, LiveClientOptions
-from allin.live.errors import LiveError
 from allin.live.protocol import (
     EVENT_TYPES,
     ChatEvent,
@@ -34,6 +32,9 @@ from allin.live.protocol import (
     RoomUserEvent,
     ShareEvent,
 )
+
+if TYPE_CHECKING:
+    from allin.live.client import LiveClient, LiveClientOptions
 
 app = typer.Typer(help="Watch TikTok LIVE streams.", no_args_is_help=True)
 KNOWN_TYPES = frozenset(cls.type for cls in EVENT_TYPES)
@@ -73,6 +74,8 @@ def _parse_types(types: str | None) -> frozenset[str] | None:
 
 @asynccontextmanager
 async def _options(demo: bool) -> AsyncIterator[LiveClientOptions]:
+    from allin.live.client import LiveClientOptions
+
     if not demo:
         yield LiveClientOptions.from_settings(get_settings())
         return
@@ -93,6 +96,9 @@ async def _watch(
     demo: bool,
     limit: int | None,
 ) -> int:
+    from allin.live.client import LiveClient
+    from allin.live.errors import LiveError
+
     err = Console(stderr=True)
     try:
         async with _options(demo) as options:

@@ -48,6 +48,7 @@ from allin.live.web import (
     BrowserProfile,
     TikTokWeb,
     cookie_header,
+    tls_verify,
 )
 
 log = get_logger(Category.LIVE)
@@ -262,6 +263,9 @@ class LiveClient:
                     yield event
                 if conn.finished:
                     break
+                if not conn.push_server or not conn.cursor:
+                    # No socket offered (a fallback proxy, or a room TikTok will not push).
+                    raise WebSocketRejectedError("no push_server in the fetch result", "")
                 async with aclosing(self._websocket(conn, web)) as frames:
                     async for event in frames:
                         failures = 0
@@ -300,7 +304,22 @@ class LiveClient:
             if await self._sleep(delay):
                 break
             if self.options.check_live and not await self._still_live(web, conn):
+                # Gone while we were away: collect what was said up to the end, then stop.
+                async with aclosing(self._drain(conn, web)) as tail:
+                    async for event in tail:
+                        yield event
                 conn.close("offline")
+
+    async def _drain(self, conn: LiveConnection, web: TikTokWeb) -> AsyncGenerator[LiveEvent, None]:
+        """One last poll from the cursor (the stream's final messages, its end included)."""
+        try:
+            body = await web.fetch_im(
+                conn.room_id, cursor=conn.cursor, internal_ext=conn.internal_ext
+            )
+        except LiveError:
+            return
+        for event in conn.accept_fetch(decode_fetch_result(body)):
+            yield event
 
     async def _still_live(self, web: TikTokWeb, conn: LiveConnection) -> bool:
         try:
@@ -445,10 +464,11 @@ class LiveClient:
 
 
 def _ssl_context(verify: bool | str) -> ssl.SSLContext:
-    if isinstance(verify, str):
-        return ssl.create_default_context(cafile=verify)
+    setting = tls_verify(verify)
+    if isinstance(setting, ssl.SSLContext):
+        return setting
     context = ssl.create_default_context()
-    if not verify:
+    if not setting:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
     return context

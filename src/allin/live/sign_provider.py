@@ -21,6 +21,7 @@ from allin.live.errors import (
     SignRateLimitedError,
 )
 from allin.live.protocol import FetchResult, decode_fetch_result
+from allin.live.web import tls_verify
 
 DEFAULT_SIGN_URL = "https://api.eulerstream.com"
 DEFAULT_RETRY_AFTER = 60.0
@@ -55,7 +56,7 @@ class SignProvider:
         headers = {"Accept": "application/protobuf,application/json"}
         if api_key:
             headers["X-Api-Key"] = api_key
-        self._http = create_http_client(timeout=timeout, headers=headers, verify=verify)
+        self._http = create_http_client(timeout=timeout, headers=headers, verify=tls_verify(verify))
 
     async def __aenter__(self) -> Self:
         return self

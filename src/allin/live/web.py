@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
@@ -129,7 +130,7 @@ class TikTokWeb:
         self._rng = rng or random.Random()  # noqa: S311 - not security relevant
         origin = DEFAULT_WEB_URL
         self._http = create_http_client(
-            timeout=timeout, headers=self.profile.headers(origin), verify=verify
+            timeout=timeout, headers=self.profile.headers(origin), verify=tls_verify(verify)
         )
 
     async def __aenter__(self) -> Self:
@@ -272,3 +273,10 @@ def _room_id(value: object, username: str) -> int:
     if not text.isdigit() or int(text) == 0:
         raise UserOfflineError(username, "The user has no LIVE room (not live)")
     return int(text)
+
+
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """httpx/websockets TLS setting: on, off, or trusting one CA file (the simulator's cert)."""
+    if isinstance(verify, str):
+        return ssl.create_default_context(cafile=verify)
+    return verify

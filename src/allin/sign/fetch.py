@@ -16,7 +16,13 @@ from google.protobuf.message import DecodeError
 from allin.core.http import create_http_client
 from allin.live.errors import LiveError
 from allin.live.protocol import webcast_pb2 as pb
-from allin.live.web import DEFAULT_USER_AGENT, DEFAULT_WEB_URL, BrowserProfile, TikTokWeb
+from allin.live.web import (
+    DEFAULT_USER_AGENT,
+    DEFAULT_WEB_URL,
+    BrowserProfile,
+    TikTokWeb,
+    tls_verify,
+)
 
 SESSION_COOKIE = "ttwid"
 
@@ -104,7 +110,7 @@ class WebcastFetcher:
         room_id = query.room_id or await self._resolve_room_id(query)
         profile = BrowserProfile(user_agent=query.user_agent or DEFAULT_USER_AGENT)
         request = await self.signer.sign(self._request(room_id, query, profile))
-        async with create_http_client(timeout=self.timeout, verify=self.verify) as http:
+        async with create_http_client(timeout=self.timeout, verify=tls_verify(self.verify)) as http:
             try:
                 response = await http.get(request.url, headers=dict(request.headers))
             except httpx.HTTPError as exc:

@@ -27,8 +27,11 @@ FetcherFactory = Callable[[Request], WebcastFetcher]
 PROTOBUF = "application/protobuf"
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {PROTOBUF: {}}, "description": "Raw ProtoMessageFetchResult"},
+    400: {"description": "No usable room_id / unique_id: JSON {code, message}"},
+    404: {"description": "unique_id not found on TikTok: JSON {code, message}"},
     429: {"description": "Rate limited: JSON {code, message, limit_label}"},
-    500: {"description": "JSON {code, message}"},
+    500: {"description": "TikTok's answer was empty or not connectable: JSON {code, message}"},
+    502: {"description": "TikTok unreachable or refused: JSON {code, message}"},
 }
 
 

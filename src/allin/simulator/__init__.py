@@ -1,2 +1,5 @@
-"""Faithful simulators of the outside services AllIN talks to (TikTok LIVE first), for tests,
-demos and users' own bots."""
+"""Simulators of the third-party services AllIN talks to, for tests and local development.
+
+`allin.simulator.open_api`: TikTok's Open API (Login Kit, Display, Content Posting, upload host,
+webhooks), following the documented contract in shared/reference/tiktok-open-api.md.
+"""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 from contextlib import aclosing
 
+import httpx
 import pytest
+from fastapi import FastAPI, Request, Response
 
 from allin.live.client import LiveClient
 from allin.live.errors import (
@@ -23,11 +25,13 @@ from allin.live.protocol import (
     LiveEvent,
     UnknownEvent,
 )
+from allin.live.protocol import webcast_pb2 as pb
 from allin.simulator.live.simulator import (
     AGE_RESTRICTED_STREAMER,
     OFFLINE_STREAMER,
 )
 from tests.simulator.live.support import STREAMER, assert_contiguous, options, simulated
+from tests.support.server import serve
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -169,7 +173,9 @@ async def test_sign_rate_limit_is_typed_with_retry_after() -> None:
         assert info.value.limit_label == "minute"
         assert info.value.code == "LIVE_SIGN_RATE_LIMITED"
         # The limit was one request: the next attempt connects.
-        assert await asyncio.wait_for(take(LiveClient(STREAMER, options=options(running.urls)), 3), 10)
+        assert await asyncio.wait_for(
+            take(LiveClient(STREAMER, options=options(running.urls)), 3), 10
+        )
 
 
 async def test_rate_limit_during_reconnect_waits_and_recovers() -> None:
@@ -282,3 +288,32 @@ async def test_a_client_runs_once_at_a_time() -> None:
             await anext(first)
             with pytest.raises(RuntimeError):
                 await anext(client.events())
+
+
+async def test_a_fetch_without_push_server_is_polled() -> None:
+    """Euler's "fallback proxy" answers carried no usable socket: the client polls instead."""
+    async with simulated() as running:
+        app = FastAPI()
+
+        @app.get("/webcast/fetch")
+        async def fallback_fetch(request: Request) -> Response:
+            async with httpx.AsyncClient() as http:
+                tiktok = await http.get(
+                    running.urls.webcast + "/im/fetch/",
+                    params={"room_id": request.query_params["room_id"], "client_enter": "1"},
+                    headers={"User-Agent": request.query_params["user_agent"]},
+                )
+            result = pb.ProtoMessageFetchResult.FromString(tiktok.content)
+            result.ClearField("push_server")
+            result.route_params.clear()
+            cookie = f"ttwid={tiktok.cookies['ttwid']}"
+            return Response(result.SerializeToString(), headers={"X-Set-TT-Cookie": cookie})
+
+        async with serve(app) as sign_base:
+            client = LiveClient(STREAMER, options=options(running.urls, sign_url=sign_base))
+            received = await asyncio.wait_for(take(client, 40), 15)
+        room = running.simulator.room(STREAMER)
+        assert room is not None
+        assert_contiguous(room, received)
+        assert client.status.transport == "polling"
+        assert running.simulator.connections == []

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from allin.core.config import get_settings
-from allin.simulator.live.server import RunningSimulator, run_simulator
-from allin.simulator.live.simulator import Simulator, SimulatorConfig
-from allin.simulator.live.tls import TlsFiles, ensure_certificate
+
+if TYPE_CHECKING:
+    from allin.simulator.live.server import RunningSimulator
+    from allin.simulator.live.simulator import Simulator
+    from allin.simulator.live.tls import TlsFiles
 
 app = typer.Typer(help="The built-in TikTok LIVE simulator.", no_args_is_help=True)
 console = Console()
@@ -28,6 +30,10 @@ def serve(
     seed: Annotated[int, typer.Option(help="Seed of the demo streams")] = 0,
 ) -> None:
     """Serve TikTok's web, webcast and push sides, plus an EulerStream-compatible signer."""
+    # Imported here: `allin --help` should not pay for uvicorn and the simulator.
+    from allin.simulator.live.simulator import Simulator, SimulatorConfig
+    from allin.simulator.live.tls import ensure_certificate
+
     files = ensure_certificate(get_settings().data_dir / "simulator") if tls else None
     config = SimulatorConfig(seed=seed, ca_file=str(files.cert) if files else None)
     with contextlib.suppress(KeyboardInterrupt):
@@ -35,6 +41,8 @@ def serve(
 
 
 async def _serve(sim: Simulator, host: str, port: int, tls: TlsFiles | None) -> None:
+    from allin.simulator.live.server import run_simulator
+
     async with run_simulator(sim, host=host, port=port, tls=tls) as running:
         _print_urls(running, tls)
         await running.wait_closed()

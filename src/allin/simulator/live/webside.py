@@ -211,11 +211,13 @@ async def im_fetch(request: Request) -> Response:
     room = sim.room_by_id(int(raw)) if raw.isdigit() else None
     now = sim.now_ms()
     ttwid = request.cookies.get("ttwid") or _new_ttwid(now)
-    if room is None or not room.is_live or room.status is RoomStatus.AGE_RESTRICTED:
+    if room is None or room.status is not RoomStatus.LIVE:
         body = encode_fetch_result(now=now, fetch_interval=sim.config.fetch_interval_ms)
         return _protobuf(body, ttwid, request)
     available = room.due(now)
     start = decode_cursor(params.get("cursor", ""))
+    if room.ended:
+        return _protobuf(_tail(sim, room, start, now), ttwid, request)
     if start is None or start > available:
         start = max(0, available - sim.config.history)
     end = min(available, start + sim.config.max_batch)
@@ -236,6 +238,20 @@ async def im_fetch(request: Request) -> Response:
         is_first=params.get("client_enter") == "1",
     )
     return _protobuf(body, ttwid, request)
+
+
+def _tail(sim: Simulator, room: Room, start: int | None, now: int) -> bytes:
+    """After the end there is no socket to offer, only what a cursor had not yet seen."""
+    available = len(room.events)
+    first = available if start is None or start > available else start
+    end = min(available, first + sim.config.max_batch)
+    return encode_fetch_result(
+        [item.event for item in room.events[first:end]],
+        cursor=encode_cursor(end, now),
+        fetch_interval=sim.config.fetch_interval_ms,
+        now=now,
+        internal_ext=internal_ext(room.room_id, end, now, now),
+    )
 
 
 def _protobuf(body: bytes, ttwid: str, request: Request) -> Response:
