@@ -126,7 +126,9 @@ def page(browser: BrowserContext, stack: Stack, requests: RequestLog) -> Iterato
         yield page
     finally:
         # A fresh start for the next test: no session left in this profile.
-        page.evaluate("localStorage.clear(); sessionStorage.clear()")
+        page.evaluate(
+            "localStorage.clear(); sessionStorage.clear(); indexedDB.deleteDatabase('allin')"
+        )
         browser.clear_cookies()
         page.close()
     assert not requests.foreign(), f"requests left the app: {requests.foreign()}"

@@ -106,7 +106,7 @@ def test_first_run_creates_the_admin_then_sign_in_works(
             page.get_by_role("button", name="Sign in").click()
             expect(page.locator("#account-name")).to_have_text("Ada")
         finally:
-            page.evaluate("localStorage.clear()")
+            page.evaluate("localStorage.clear(); indexedDB.deleteDatabase('allin')")
             browser.clear_cookies()
             page.close()
         assert not requests.foreign()

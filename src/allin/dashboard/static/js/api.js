@@ -1,8 +1,9 @@
 // The JSON API client: the `{success, data, error, meta}` envelope, the access token and
 // its renewal. The refresh token lives in an HttpOnly cookie (path /api/auth) that scripts
-// cannot read; the short-lived access token is kept in localStorage so every tab shares it.
-// Refresh tokens rotate and a reused one revokes the whole session, so tabs renew one at a
-// time (Web Locks) and a tab that waited picks up the token the other one just got.
+// cannot read; the short-lived access token is shared by every tab. Refresh tokens rotate and
+// a reused one revokes the whole session, so tabs renew one at a time (Web Locks), and a tab
+// that waited takes the token the other one just got. It reads it from IndexedDB: another
+// tab's localStorage writes reach this tab asynchronously, IndexedDB's are there at once.
 
 import { config } from "./config.js";
 
@@ -29,7 +30,48 @@ function load() {
 function save(auth) {
   if (auth) localStorage.setItem(STORE_KEY, JSON.stringify(auth));
   else localStorage.removeItem(STORE_KEY);
+  return shared.write(auth);
 }
+
+// The authoritative copy for renewals (see above); every failure falls back to localStorage.
+const shared = {
+  db: null,
+  open() {
+    this.db ||= new Promise((resolve, reject) => {
+      const request = indexedDB.open("allin", 1);
+      request.onupgradeneeded = () => request.result.createObjectStore("kv");
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    return this.db;
+  },
+  async read() {
+    try {
+      const db = await this.open();
+      return await new Promise((resolve, reject) => {
+        const request = db.transaction("kv").objectStore("kv").get(STORE_KEY);
+        request.onsuccess = () => resolve(request.result ?? null);
+        request.onerror = () => reject(request.error);
+      });
+    } catch {
+      return load();
+    }
+  },
+  async write(auth) {
+    try {
+      const db = await this.open();
+      await new Promise((resolve, reject) => {
+        const tx = db.transaction("kv", "readwrite");
+        if (auth) tx.objectStore("kv").put(auth, STORE_KEY);
+        else tx.objectStore("kv").delete(STORE_KEY);
+        tx.oncomplete = resolve;
+        tx.onerror = () => reject(tx.error);
+      });
+    } catch {
+      // localStorage still has it
+    }
+  },
+};
 
 function fresh(auth) {
   return auth && auth.access_token && auth.expires_at - EARLY_MS > Date.now();
@@ -43,7 +85,7 @@ export function hasSession() {
   return Boolean(load());
 }
 
-export function storeTokens(tokens) {
+export async function storeTokens(tokens) {
   const auth = {
     access_token: tokens.access_token,
     expires_at: Date.now() + tokens.expires_in * 1000,
@@ -51,12 +93,12 @@ export function storeTokens(tokens) {
   };
   // Without the cookie (ALLIN_REFRESH_COOKIE=false) the page must keep the refresh token.
   if (!config.refresh_cookie) auth.refresh_token = tokens.refresh_token;
-  save(auth);
+  await save(auth);
   return auth;
 }
 
 export function forgetSession() {
-  save(null);
+  return save(null);
 }
 
 const listeners = new Set();
@@ -83,9 +125,12 @@ export async function accessToken({ force = false } = {}) {
   if (!force && fresh(auth)) return auth.access_token;
   const stale = auth.access_token;
   pending ||= withRefreshLock(async () => {
-    const latest = load();
-    if (!latest) return null;
-    if (fresh(latest) && latest.access_token !== stale) return latest.access_token;
+    const latest = await shared.read();
+    if (!latest || !load()) return null; // signed out meanwhile
+    if (fresh(latest) && latest.access_token !== stale) {
+      localStorage.setItem(STORE_KEY, JSON.stringify(latest)); // another tab renewed it
+      return latest.access_token;
+    }
     return renew(latest);
   }).finally(() => {
     pending = null;
@@ -109,7 +154,8 @@ async function renew(auth) {
     }
     throw toError(response, envelope);
   }
-  return storeTokens(envelope.data).access_token;
+  // Stored (IndexedDB included) before the lock is released, for the next tab in line.
+  return (await storeTokens(envelope.data)).access_token;
 }
 
 async function readEnvelope(response) {
@@ -183,7 +229,7 @@ export async function signIn(email, password) {
     body: { email, password },
     auth: false,
   });
-  storeTokens(data);
+  await storeTokens(data);
   return data.user;
 }
 

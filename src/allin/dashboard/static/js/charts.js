@@ -47,7 +47,8 @@ function baseLayout(yTitle) {
 const MINUTE_MS = 60_000;
 const BAR_MS = 50_000; // per-minute bars, with a gap between them
 
-// At least a few minutes wide, so a young session's first minute is not a wall of colour.
+// Bars: at least a few minutes wide, so a young session's first minute is not a wall of
+// colour. Lines: from the first point to the last, at least a minute.
 function timeRange(x, bars) {
   if (!x.length) return undefined;
   let start = Infinity;
@@ -60,7 +61,8 @@ function timeRange(x, bars) {
     start -= MINUTE_MS / 2;
     end += MINUTE_MS / 2;
   }
-  if (end - start < 5 * MINUTE_MS) end = start + 5 * MINUTE_MS;
+  const span = bars ? 5 * MINUTE_MS : MINUTE_MS;
+  if (end - start < span) end = start + span;
   return [new Date(start), new Date(end)];
 }
 

@@ -11,9 +11,11 @@ export async function render(ctx) {
   setTitle("Connect");
   const active = h("section", { class: "card", "aria-labelledby": "active-title" });
   const recent = h("section", { class: "card", "aria-labelledby": "recent-title" });
+  const live = hasFeature("live");
   main.append(
-    h("div", { class: "page" }, connectCard(ctx), h("div", { class: "grid-2" }, active, recent)),
+    h("div", { class: "page" }, connectCard(ctx), live ? h("div", { class: "grid-2" }, active, recent) : null),
   );
+  if (!live) return;
   await Promise.all([
     loadSessions(active, "active-title", "Live captures", { status: "active", limit: 10 }, "Nothing is being captured right now."),
     loadSessions(recent, "recent-title", "Recent sessions", { limit: 5 }, "Sessions you capture show up here."),

@@ -335,7 +335,14 @@ class LiveView {
     this.drawnAt = Date.now();
     this.dirty = false;
     this.renderGifters();
-    const viewers = a.viewers_timeline.map((p) => [new Date(p.minute).getTime(), p.value]).concat(this.local.viewers);
+    // Per-minute peaks from the analytics, then every reading received since; a minute's
+    // point never sits before the session started.
+    const started = new Date(this.session.started_at).getTime();
+    const firstLocal = this.local.viewers.length ? this.local.viewers[0][0] : Infinity;
+    const viewers = a.viewers_timeline
+      .map((p) => [Math.max(started, new Date(p.minute).getTime()), p.value])
+      .filter(([ms]) => ms < firstLocal)
+      .concat(this.local.viewers);
     if (!viewers.length && this.totals.viewers) viewers.push([Date.now(), this.totals.viewers]);
     viewers.sort((p, q) => p[0] - q[0]);
     const minutes = new Map(a.events_per_minute.map((p) => [new Date(p.minute).getTime(), p.value]));

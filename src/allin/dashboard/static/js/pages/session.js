@@ -49,8 +49,9 @@ export async function render(ctx) {
       eventBrowser(session.id),
     ),
   );
+  const started = new Date(session.started_at).getTime();
   drawSeries(charts.viewers, {
-    x: analytics.viewers_timeline.map((p) => new Date(p.minute)),
+    x: analytics.viewers_timeline.map((p) => new Date(Math.max(started, new Date(p.minute).getTime()))),
     y: analytics.viewers_timeline.map((p) => p.value),
     yTitle: "viewers",
     label: `Viewers per minute, peak ${num(analytics.peak_viewers)}.`,
