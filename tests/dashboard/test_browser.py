@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from fastapi import APIRouter, FastAPI
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, Route, expect
 
 from allin.auth.deps import CurrentUser
 from allin.live.schemas import normalise_username
@@ -517,3 +517,46 @@ def test_expired_access_tokens_are_renewed_once_across_tabs(
         assert len(refreshes) == 1, refreshes
     finally:
         other.close()
+
+
+def test_the_live_view_resumes_after_a_drop_and_an_expired_token(page: Page, stack: Stack) -> None:
+    """A stream that ends makes the browser reconnect; a 401 then (the access token in the URL
+    expired) makes the page renew it and reopen with `last_event_id`, and the feed continues
+    after the last event it showed, with no duplicate."""
+    session_id = capture_demo(stack, min_events=10)
+    headers = {"Authorization": f"Bearer {stack.token()}"}
+    with stack.api() as http:
+        summary = http.get(f"/api/sessions/{session_id}", headers=headers).json()["data"]
+        params = {"order": "desc", "limit": 1}
+        last = http.get(f"/api/sessions/{session_id}/events", params=params, headers=headers)
+    event = last.json()["data"][0]
+    calls: list[str] = []
+
+    def stream(route: Route) -> None:
+        calls.append(route.request.url)
+        if len(calls) == 1:  # one event, then the connection ends
+            body = (
+                "retry: 100\n\n"
+                f"event: session\ndata: {json.dumps(summary)}\n\n"
+                f"id: {event['id']}\ndata: {json.dumps(event)}\n\n"
+            )
+            route.fulfill(status=200, body=body, headers={"Content-Type": "text/event-stream"})
+        elif len(calls) == 2:  # the token in the URL has expired
+            route.fulfill(status=401, json={"success": False, "error": {"code": "AUTH_004"}})
+        else:
+            route.continue_()
+
+    page.route(f"**/api/sessions/{session_id}/stream**", stream)
+    try:
+        sign_in(page, stack, f"/app/live/{session_id}")
+        expect(page.locator(f'.feed-list .event[data-id="{event["id"]}"]')).to_be_attached()
+        newer = page.locator(".feed-list .event").first
+        expect(newer).not_to_have_attribute("data-id", str(event["id"]), timeout=5000)
+        expect(page.locator(".connection")).to_have_text("Receiving events")
+    finally:
+        end_capture(stack, session_id)
+    assert len(calls) >= 3, calls
+    assert f"last_event_id={event['id']}" in calls[2]  # the page's own reopening, after the 401
+    ids = page.locator(".feed-list .event").evaluate_all("rows => rows.map(r => +r.dataset.id)")
+    assert len(ids) == len(set(ids)), "an event was shown twice"
+    assert max(ids) > event["id"]
