@@ -15,7 +15,13 @@ from fastapi import APIRouter, FastAPI
 from allin.app import create_app
 from allin.core.config import Settings
 from allin.dashboard.assets import STATIC_DIR, plotly_bundle
-from allin.dashboard.router import PLOTLY_PATH, demo_username, features, render_shell
+from allin.dashboard.router import (
+    PLOTLY_PATH,
+    demo_username,
+    features,
+    install_dashboard,
+    render_shell,
+)
 from tests.support.server import serve_in_thread
 
 
@@ -82,8 +88,16 @@ def test_the_shell_describes_the_server(client: httpx.Client) -> None:
     assert config["refresh_cookie"] is True
 
 
+def bare_app(settings: Settings) -> FastAPI:
+    """Just the dashboard on an app: enough for the shell, and cheap."""
+    app = FastAPI()
+    app.state.settings = settings
+    install_dashboard(app)
+    return app
+
+
 def test_config_cannot_close_its_script_element(make_settings: Callable[..., Settings]) -> None:
-    app = create_app(make_settings())
+    app = bare_app(make_settings())
     app.state.live_demo_username = "</script><script>alert(1)</script>"
     html = render_shell(app)
     assert "<script>alert(1)" not in html
@@ -103,7 +117,7 @@ def test_config_cannot_close_its_script_element(make_settings: Callable[..., Set
 def test_the_simulator_offers_its_demo_stream(
     make_settings: Callable[..., Settings], web_url: str, expected: str | None
 ) -> None:
-    app = create_app(make_settings(tiktok_web_url=web_url))
+    app = bare_app(make_settings(tiktok_web_url=web_url))
     assert demo_username(app) == expected
     app.state.live_demo_username = "someone_else"
     assert demo_username(app) == "someone_else"
@@ -112,7 +126,7 @@ def test_the_simulator_offers_its_demo_stream(
 def test_a_sign_usage_route_lights_up_the_sign_page(
     make_settings: Callable[..., Settings],
 ) -> None:
-    app = create_app(make_settings())
+    app = bare_app(make_settings())
     assert features(app)["sign_usage"] is False
     sign = APIRouter()
 
