@@ -109,8 +109,10 @@ class BenchSource:
         *,
         rate: float | None = None,
         stamps: dict[int, float] | None = None,
+        hold: bool = False,
     ) -> None:
         self.count, self.go, self.rate, self.stamps = count, go, rate, stamps
+        self.hold = hold  # stay connected after the last event (until closed)
         self.closed = False
 
     def _event(self, i: int) -> LiveEvent:
@@ -133,6 +135,8 @@ class BenchSource:
             yield self._event(i)
             if i % 64 == 63:
                 await asyncio.sleep(0)  # share the loop between streams
+        while self.hold and not self.closed:  # noqa: ASYNC110 - a connected, quiet stream
+            await asyncio.sleep(0.1)
 
     async def _framed(self, rate: float) -> AsyncIterator[LiveEvent]:
         rng = random.Random()  # noqa: S311 - arrival jitter, not security
@@ -251,6 +255,16 @@ class _PeakRss:
         self._thread.join()
 
 
+async def _all_stored(service: LiveService, ids: list[uuid.UUID], count: int) -> None:
+    def done() -> bool:
+        return all(
+            (t := service.writer.tally(i)) is not None and t.total_events >= count for i in ids
+        )
+
+    while not done():  # noqa: ASYNC110 - polling counters
+        await asyncio.sleep(0.05)
+
+
 async def _wait_ended(service: LiveService) -> None:
     while service.captures.active_count:  # noqa: ASYNC110 - polling a counter
         await asyncio.sleep(0.01)
@@ -292,6 +306,48 @@ async def throughput(backend: str, streams: int) -> dict[str, Any]:
         "per_cpu_s": total / cpu,
         "batches": batches,
     }
+
+
+async def writer_only(backend: str, streams: int) -> dict[str, Any]:
+    """The storage stage alone: records already mapped, straight into the batched writer."""
+    async with _database(backend) as (url, _tmp):
+        await asyncio.to_thread(migrate.upgrade, url, "head")
+        engine = create_engine(url)
+        owner = await _owner(engine)
+        ids = []
+        async with create_session_factory(engine)() as db:
+            db.add(Streamer(username="w", total_sessions=streams))
+            await db.flush()
+            for _ in range(streams):
+                row = LiveSession(
+                    owner_id=owner,
+                    streamer_username="w",
+                    status="active",
+                    streamer_info={},
+                    counters={},
+                )
+                db.add(row)
+                await db.flush()
+                ids.append(row.id)
+            await db.commit()
+        mapper = EventMapper()
+        records = []
+        for i in range(EVENTS):
+            record = mapper.record(replace(TEMPLATES[i % len(TEMPLATES)], msg_id=next(_msg_ids)))
+            assert record is not None
+            records.append((ids[i % streams], record))
+        writer = EventWriter(engine, batch_size=1000)
+        for session_id in ids:
+            writer.track(session_id, SessionTally())
+        writer.start()
+        wall, cpu = time.perf_counter(), time.process_time()
+        for session_id, record in records:
+            await writer.submit(session_id, record)
+        await writer.flush()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        await writer.close()
+        await engine.dispose()
+    return {"per_s": EVENTS / wall, "per_cpu_s": EVENTS / cpu}
 
 
 # -- 2. event -> SSE latency -------------------------------------------------------------------
@@ -402,33 +458,39 @@ def _percentiles(values: list[float]) -> dict[str, float]:
 
 
 async def memory(streams: int) -> dict[str, Any]:
-    """RSS added by N idle captures (connected, waiting for events) with one subscriber each."""
+    """Python heap added by N captures (task, source, mapper, writer totals), measured with
+    tracemalloc: idle, then after each stream has captured 200 events (the per-capture
+    duplicate and gift-streak memories fill up as events flow, up to their bound)."""
+    import tracemalloc
+
     async with _database("sqlite") as (url, tmp):
         await asyncio.to_thread(migrate.upgrade, url, "head")
         engine = create_engine(url)
         go = asyncio.Event()
+        sources = BenchSources(lambda: BenchSource(200, go, hold=True))
         service = LiveService(
-            _settings(url, tmp),
-            engine,
-            create_session_factory(engine),
-            BenchSources(lambda: BenchSource(None, go)),
-            hub=LocalHub(),
+            _settings(url, tmp), engine, create_session_factory(engine), sources, hub=LocalHub()
         )
         await service.start()
         try:
             owner = await _owner(engine)
             await service.captures.start(owner, "warm_up")  # imports, compiled SQL, pools
-            before = _rss_mb()
-            sessions = await asyncio.gather(
-                *(service.captures.start(owner, f"s{i}") for i in range(streams))
-            )
-            subs = [await service.hub.subscribe(s.id) for s in sessions]
-            after = _rss_mb()
-            del subs
+            tracemalloc.start()
+            before = tracemalloc.get_traced_memory()[0]
+            sessions = [await service.captures.start(owner, f"s{i}") for i in range(streams)]
+            idle = tracemalloc.get_traced_memory()[0]
+            go.set()
+            await _all_stored(service, [s.id for s in sessions], 200)
+            busy = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
         finally:
             await service.stop()
             await engine.dispose()
-    return {"streams": streams, "kb_per_stream": (after - before) * 1000 / streams}
+    return {
+        "streams": streams,
+        "idle_kb": (idle - before) / 1000 / streams,
+        "after_kb": (busy - before) / 1000 / streams,
+    }
 
 
 # -- 4. export ---------------------------------------------------------------------------------
@@ -499,6 +561,9 @@ async def _main() -> None:
             print(
                 f"{backend:<9}{n:>6}{r['per_s']:>18,.0f}{r['per_cpu_s']:>15,.0f}{r['batches']:>9}"
             )
+        for n in (1, 1000):
+            w = await writer_only(backend, n)
+            print(f"{backend:<9}{n:>6}{w['per_s']:>18,.0f}{w['per_cpu_s']:>15,.0f}  writer only")
     print("\n2. event -> subscriber latency, SQLite (source yield -> in-process hub / SSE client)")
     header = ("N", "events/s", "hub p50", "hub p99", "SSE p50", "SSE p99", "SSE n", "CPU")
     print("".join(f"{h:>9}" for h in header))
@@ -508,10 +573,11 @@ async def _main() -> None:
         cells = [f"{n}", f"{r['rate']:,.0f}", f"{h['p50']:.1f}", f"{h['p99']:.1f}"]
         cells += [f"{s['p50']:.1f}", f"{s['p99']:.1f}", f"{s['n']}", f"{r['cpu_share']:.0%}"]
         print("".join(f"{c:>9}" for c in cells))
-    print("\n3. memory per idle stream (capture task + source + subscriber)")
-    for n in (100, 1000):
+    print("\n3. memory per stream (Python heap: capture task, source, mapper, totals)")
+    for n in (10, 100, 1000):
         r = await memory(n)
-        print(f"N={n:<6} {r['kb_per_stream']:.1f} KB/stream")
+        idle, after = r["idle_kb"], r["after_kb"]
+        print(f"N={n:<6} idle {idle:.1f} KB/stream, after 200 events {after:.1f} KB/stream")
     print(f"\n4. export of {EXPORT_EVENTS:,} events (SQLite)")
     print(f"{'format':<8}{'MB':>9}{'seconds':>9}{'events/s':>11}{'RSS growth MB':>15}")
     for r in await export(EXPORT_EVENTS):

@@ -84,6 +84,7 @@ class Settings(BaseSettings):
     live_batch_size: int = Field(default=1000, ge=1, le=5000)  # events per INSERT
     live_flush_interval: float = Field(default=0.05, gt=0)  # max seconds an event waits
     live_max_pending: int = Field(default=50_000, ge=1)  # writer back-pressure
+    live_tally_interval: float = Field(default=1.0, gt=0)  # s between writes of a total
     live_store_raw: bool = True  # keep each event's protobuf bytes
     live_sse_heartbeat: float = Field(default=15.0, gt=0)
     live_subscriber_queue: int = Field(default=1_000, ge=1)  # batches per SSE client

@@ -29,7 +29,7 @@ from allin.live.errors import UserNotFoundError, UserOfflineError
 from allin.live.hub import LocalHub, StatusChange
 from allin.live.models import LiveSession, SessionStatus, Streamer
 from allin.live.protocol import ControlCode, ControlEvent, LiveEvent
-from allin.live.storage import EventMapper, EventWriter, SessionTally
+from allin.live.storage import EventMapper, EventWriter, SessionTally, recount
 from allin.live.web import OFFLINE_STATUS, TikTokWeb
 
 log = get_logger(Category.LIVE)
@@ -462,14 +462,23 @@ class CaptureManager:
             await self._hub.publish_status(session.id, StatusChange(SessionStatus.ENDED, reason))
             log.info("session not resumed", session=str(session.id), reason=reason)
             return False
-        self._launch(session, opened.source, SessionTally.of(session))
+        async with self._db() as db:  # the row's totals may lag the events after a crash
+            tally = await recount(await db.connection(), session.id)
+        self._launch(session, opened.source, tally, recounted=True)
         await self._hub.publish_status(session.id, StatusChange(SessionStatus.ACTIVE, "resumed"))
         log.info("capture resumed", session=str(session.id), streamer=session.streamer_username)
         return True
 
     # -- running captures --------------------------------------------------------------------
 
-    def _launch(self, session: LiveSession, source: EventSource, tally: SessionTally) -> None:
+    def _launch(
+        self,
+        session: LiveSession,
+        source: EventSource,
+        tally: SessionTally,
+        *,
+        recounted: bool = False,
+    ) -> None:
         capture = _Capture(
             session_id=session.id,
             owner_id=session.owner_id,
@@ -477,7 +486,7 @@ class CaptureManager:
             source=source,
             mapper=EventMapper(store_raw=self.config.store_raw),
         )
-        self._writer.track(session.id, tally)
+        self._writer.track(session.id, tally, dirty=recounted)
         self._captures[session.id] = capture
         self._keys[(capture.owner_id, capture.username)] = session.id
         capture.task = asyncio.create_task(self._run(capture), name=f"live-capture-{session.id}")

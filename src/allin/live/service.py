@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
 from allin.core.config import Settings
+from allin.core.deps import after_commit
 from allin.core.errors import NotFoundError
 from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
@@ -87,6 +88,7 @@ class LiveService:
             batch_size=settings.live_batch_size,
             flush_interval=settings.live_flush_interval,
             max_pending=settings.live_max_pending,
+            tally_interval=settings.live_tally_interval,
             on_stored=self.hub.publish,
             wants=self.hub.wants,
         )
@@ -156,8 +158,10 @@ class LiveService:
             session.end_reason = "stopped_by_user"
             session.ended_at = now
             await db.flush()
-            await self.hub.publish_status(
-                session.id, StatusChange(SessionStatus.ENDED.value, "stopped_by_user")
+            # Streams hear of it once it is committed (their next read must agree).
+            change = StatusChange(SessionStatus.ENDED.value, "stopped_by_user")
+            after_commit(
+                db, "live-session-ended", lambda: self.hub.publish_status(session.id, change)
             )
         return session
 

@@ -2,9 +2,9 @@
 
 Capture tasks `submit()` events; one writer task inserts them in batches (when a batch is full
 or the oldest event has waited `flush_interval`), one `INSERT ... RETURNING id` statement per
-batch plus the sessions' counters in the same transaction. Only after the commit are the
-stored events handed to `on_stored` (the hub), so anything a subscriber sees is durable and
-carries the id it can resume from.
+batch. Only after the commit are the stored events handed to `on_stored` (the hub), so anything
+a subscriber sees is durable and carries the id it can resume from. Session totals ride along
+in the batches' transactions at most once per `tally_interval` per session.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from functools import lru_cache
 from itertools import islice
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -129,7 +129,7 @@ def public_event(event_id: int, values: Mapping[str, Any]) -> dict[str, Any]:
 
 @dataclass(slots=True)
 class SessionTally:
-    """A session's running totals, written with every batch that touches the session."""
+    """A session's running totals (per-type counts, likes, diamonds, viewers)."""
 
     counters: dict[str, int] = field(default_factory=dict)
     total_events: int = 0
@@ -181,15 +181,21 @@ class WriterClosedError(RuntimeError):
 
 
 class EventWriter:
-    """The one writer of `live_events` in this process. Sessions must be `track()`ed first."""
+    """The one writer of `live_events` in this process. Sessions must be `track()`ed first.
+
+    Session totals live in memory and reach `live_sessions` at most every `tally_interval`
+    per session (in the transaction of an event batch when one is due) and on `flush()`: with a
+    thousand streams, an UPDATE per session per batch would cost more than the events. After
+    a crash they are recounted from the events (`recount`)."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
-        batch_size: int = 500,
+        batch_size: int = 1000,
         flush_interval: float = 0.05,
         max_pending: int = 50_000,
+        tally_interval: float = 1.0,
         on_stored: StoredCallback | None = None,
         wants: Callable[[uuid.UUID], bool] | None = None,
         retry_delay: float = 0.5,
@@ -198,11 +204,18 @@ class EventWriter:
         self._batch_size = min(batch_size, max_batch_rows(engine.dialect.name))
         self._flush_interval = flush_interval
         self._max_pending = max_pending
+        self._tally_interval = tally_interval
         self._on_stored = on_stored
         self._wants = wants  # is anyone listening to this session? (skips building events)
         self._retry_delay = retry_delay
         self._pending: deque[Pending] = deque()
+        # Back-pressure with hysteresis: producers stop at max_pending and resume together
+        # at half of it, so a thousand streams are not woken for every batch.
+        self._room = asyncio.Event()
+        self._room.set()
         self._tallies: dict[uuid.UUID, SessionTally] = {}
+        self._dirty: set[uuid.UUID] = set()  # totals newer in memory than in the database
+        self._tally_at: dict[uuid.UUID, float] = {}  # when each was last written (monotonic)
         self._submitted = 0
         self._durable = 0  # every event up to this sequence number is committed (or dropped)
         self._progress = asyncio.Condition()
@@ -210,52 +223,57 @@ class EventWriter:
         self._kick = asyncio.Event()  # a full batch or a flush() is waiting
         self._flush_target = 0  # flush() waits for events up to this sequence number
         self._oldest_at = 0.0  # when the oldest pending event arrived (monotonic)
-        self._task: asyncio.Task[None] | None = None
-        self._checkpoints: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()  # one user of the connection at a time
         self._conn: AsyncConnection | None = None  # the writer's own connection
+        self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
         self.batches_written = 0
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="live-event-writer")
-            if self._engine.dialect.name == "sqlite":
-                self._checkpoints = asyncio.create_task(self._checkpoint_loop())
+        if not self._tasks:
+            self._tasks = [
+                asyncio.create_task(self._run(), name="live-event-writer"),
+                asyncio.create_task(self._maintain(), name="live-writer-maintenance"),
+            ]
 
     async def close(self) -> None:
-        """Writes everything accepted so far, then stops."""
+        """Writes everything accepted so far (events and totals), then stops."""
         if self._closed:
             return
         with suppress(WriterClosedError):
             await self.flush()
         self._closed = True
-        for task in (self._task, self._checkpoints):
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        for task in self._tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        self._room.set()  # wake producers still waiting for room; they find it closed
         await self._disconnect()
+
+    @property
+    def running(self) -> bool:
+        return bool(self._tasks) and not self._tasks[0].done() and not self._closed
 
     # -- sessions ----------------------------------------------------------------------------
 
-    def track(self, session_id: uuid.UUID, tally: SessionTally) -> None:
+    def track(self, session_id: uuid.UUID, tally: SessionTally, *, dirty: bool = False) -> None:
         self._tallies[session_id] = tally
+        if dirty:
+            self._dirty.add(session_id)
 
     def tally(self, session_id: uuid.UUID) -> SessionTally | None:
         return self._tallies.get(session_id)
 
     def forget(self, session_id: uuid.UUID) -> None:
         self._tallies.pop(session_id, None)
+        self._dirty.discard(session_id)
+        self._tally_at.pop(session_id, None)
 
     @property
     def pending(self) -> int:
         return len(self._pending)
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done() and not self._closed
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -264,11 +282,9 @@ class EventWriter:
         self._check_open()
         if session_id not in self._tallies:
             raise KeyError(f"session {session_id} is not tracked by the writer")
-        if len(self._pending) >= self._max_pending:
-            async with self._progress:
-                await self._progress.wait_for(
-                    lambda: self._closed or len(self._pending) < self._max_pending
-                )
+        while len(self._pending) >= self._max_pending:
+            self._room.clear()
+            await self._room.wait()
             self._check_open()
         if not self._pending:
             self._oldest_at = clock.monotonic()
@@ -279,20 +295,38 @@ class EventWriter:
             self._kick.set()
 
     async def flush(self) -> None:
-        """Returns once every event submitted before the call is committed and published."""
+        """Returns once every event submitted before the call is committed and published,
+        and every session's totals are written."""
         target = self._submitted
-        if self._durable >= target:
-            return
-        self._check_open()
-        self._flush_target = max(self._flush_target, target)
-        self._kick.set()
-        async with self._progress:
-            await self._progress.wait_for(lambda: self._closed or self._durable >= target)
         if self._durable < target:
-            raise WriterClosedError("writer closed before the flush completed")
+            self._check_open()
+            self._flush_target = max(self._flush_target, target)
+            self._kick.set()
+            async with self._progress:
+                await self._progress.wait_for(lambda: self._closed or self._durable >= target)
+            if self._durable < target:
+                raise WriterClosedError("writer closed before the flush completed")
+        await self.write_tallies(everything=True)
+
+    async def write_tallies(self, *, everything: bool = False) -> None:
+        """Writes the totals that are due (or all changed ones)."""
+        if not self._dirty:
+            return
+        async with self._lock:
+            due = self._due_tallies({}, everything=everything)
+            if not due:
+                return
+            conn = await self._connection()
+            try:
+                async with conn.begin():
+                    await _update_sessions(conn, due)
+            except Exception:
+                await self._disconnect()
+                raise
+            self._written(due)
 
     def _check_open(self) -> None:
-        if self._closed or (self._task is not None and self._task.done()):
+        if self._closed or (self._tasks and self._tasks[0].done()):
             raise WriterClosedError("the event writer is not running")
 
     async def _run(self) -> None:
@@ -320,19 +354,26 @@ class EventWriter:
         """Writes the oldest batch; False if the database failed and it must be retried."""
         batch = list(islice(self._pending, self._batch_size))
         tallies = self._tallies_after(batch)
-        try:
-            ids = await self._insert(batch, tallies)
-        except IntegrityError as exc:
-            # A session deleted under us: these events can never be stored; nobody saw them.
-            log.error("dropping unstorable events", count=len(batch), error=str(exc))
-            ids = None
-        except Exception as exc:  # database unavailable: keep the events and retry
-            log.warning("event batch failed, retrying", count=len(batch), error=str(exc))
-            return False
+        async with self._lock:
+            due = self._due_tallies(tallies)
+            try:
+                ids = await self._insert(batch, due)
+            except IntegrityError as exc:
+                # A session deleted under us: these events can never be stored; nobody saw them.
+                log.error("dropping unstorable events", count=len(batch), error=str(exc))
+                ids = None
+            except Exception as exc:  # database unavailable: keep the events and retry
+                log.warning("event batch failed, retrying", count=len(batch), error=str(exc))
+                return False
         for _ in batch:
             self._pending.popleft()
+        if len(self._pending) <= self._max_pending // 2:
+            self._room.set()
         if ids is not None:
-            self._tallies.update((sid, t) for sid, t in tallies.items() if sid in self._tallies)
+            tracked = {sid: t for sid, t in tallies.items() if sid in self._tallies}
+            self._tallies.update(tracked)
+            self._dirty.update(tracked)
+            self._written(due)
             await self._publish(batch, ids)
         self.batches_written += 1
         self._durable += len(batch)
@@ -349,6 +390,29 @@ class EventWriter:
                 tally = tallies[session_id] = current.copy()
             tally.add(record)
         return tallies
+
+    def _due_tallies(
+        self, fresh: dict[uuid.UUID, SessionTally], *, everything: bool = False
+    ) -> dict[uuid.UUID, SessionTally]:
+        """The totals to write now: changed ones not written for `tally_interval` (a new
+        session's at once), or every changed one."""
+        now = clock.monotonic()
+        due: dict[uuid.UUID, SessionTally] = {}
+        for session_id in self._dirty | fresh.keys():
+            tally = fresh.get(session_id) or self._tallies.get(session_id)
+            if tally is None or session_id not in self._tallies:
+                continue
+            last = self._tally_at.get(session_id)
+            if everything or last is None or now - last >= self._tally_interval:
+                due[session_id] = tally
+        return due
+
+    def _written(self, due: dict[uuid.UUID, SessionTally]) -> None:
+        now = clock.monotonic()
+        for session_id, tally in due.items():
+            self._tally_at[session_id] = now
+            if self._tallies.get(session_id) is tally:
+                self._dirty.discard(session_id)
 
     async def _insert(
         self, batch: list[Pending], tallies: dict[uuid.UUID, SessionTally]
@@ -367,8 +431,11 @@ class EventWriter:
         if self._conn is None:
             conn = await self._engine.connect()
             if self._engine.dialect.name == "sqlite":
-                # Checkpoints (which fsync) run beside the writer, not inside its commits.
+                # Checkpoints (which fsync) run beside the writer, not inside its commits;
+                # with many streams every insert lands on a different index page, so the
+                # writer keeps more pages in memory than SQLite's 2 MB default.
                 await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+                await conn.exec_driver_sql(f"PRAGMA cache_size=-{SQLITE_WRITER_CACHE_KB}")
                 await conn.commit()
             self._conn = conn
         return self._conn
@@ -380,18 +447,22 @@ class EventWriter:
         with suppress(Exception):
             if self._engine.dialect.name == "sqlite":  # back to the pool as it came
                 await conn.exec_driver_sql("PRAGMA wal_autocheckpoint=1000")
+                await conn.exec_driver_sql("PRAGMA cache_size=-2000")
             await conn.close()
 
-    async def _checkpoint_loop(self, every: float = 1.0) -> None:
-        """SQLite: copy the WAL into the database from another connection, so the writer's
-        commits never stall on a checkpoint; PASSIVE never blocks the writer."""
+    async def _maintain(self) -> None:
+        """Every tally interval: totals of sessions that went quiet, and on SQLite a WAL
+        checkpoint from another connection, so the writer's commits never stall on one
+        (PASSIVE never blocks the writer)."""
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(self._tally_interval)
             try:
-                async with self._engine.connect() as conn:
-                    await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                await self.write_tallies()
+                if self._engine.dialect.name == "sqlite":
+                    async with self._engine.connect() as conn:
+                        await conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
             except Exception as exc:
-                log.debug("wal checkpoint skipped", error=str(exc))
+                log.debug("writer maintenance skipped", error=str(exc))
 
     async def _publish(self, batch: list[Pending], ids: list[int]) -> None:
         if self._on_stored is None:
@@ -406,11 +477,10 @@ class EventWriter:
             try:
                 await self._on_stored(session_id, events)
             except Exception as exc:  # subscribers re-read the database; storage goes on
-                log.error(
-                    "publishing stored events failed", session=str(session_id), error=str(exc)
-                )
+                log.error("publishing events failed", session=str(session_id), error=str(exc))
 
 
+SQLITE_WRITER_CACHE_KB = 64 * 1024
 # SQLite binds at most 32766 parameters per statement; one batch must fit in one INSERT.
 SQLITE_MAX_PARAMETERS = 32_766
 
@@ -506,6 +576,38 @@ def _sqlite_datetime(value: datetime) -> str:
     return f"{value:%Y-%m-%d %H:%M:%S}.{value.microsecond:06d}"
 
 
+async def recount(conn: AsyncConnection, session_id: uuid.UUID) -> SessionTally:
+    """A session's totals from its stored events (after a crash the row may lag)."""
+    where = EVENTS.c.session_id == session_id
+    by_type = await conn.execute(
+        select(EVENTS.c.type, func.count()).where(where).group_by(EVENTS.c.type)
+    )
+    sums = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.coalesce(func.sum(EVENTS.c.like_count), 0),
+                func.coalesce(func.sum(EVENTS.c.diamonds), 0),
+                func.coalesce(func.max(EVENTS.c.viewer_count), 0),
+            ).where(where)
+        )
+    ).one()
+    current = await conn.scalar(
+        select(EVENTS.c.viewer_count)
+        .where(where, EVENTS.c.viewer_count.is_not(None))
+        .order_by(EVENTS.c.id.desc())
+        .limit(1)
+    )
+    return SessionTally(
+        counters={kind: int(n) for kind, n in by_type.all()},
+        total_events=int(sums[0]),
+        total_likes=int(sums[1]),
+        total_diamonds=int(sums[2]),
+        peak_viewers=int(sums[3]),
+        current_viewers=int(current or 0),
+    )
+
+
 _TALLY_COLUMNS = (
     "counters",
     "total_events",
@@ -561,7 +663,7 @@ class EventMapper:
     `memory` bounds what it remembers per capture (the LIVE client dedups too), so a
     thousand captures do not each hold tens of thousands of ids."""
 
-    def __init__(self, *, store_raw: bool = True, memory: int = 2_000) -> None:
+    def __init__(self, *, store_raw: bool = True, memory: int = 512) -> None:
         self._store_raw = store_raw
         self._seen = _Recent(memory)
         self._streaks = _Recent(memory)

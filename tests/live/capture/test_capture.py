@@ -228,6 +228,10 @@ async def test_shutdown_interrupts_and_the_next_process_resumes(
     assert (stored.status, stored.end_reason) == ("interrupted", "shutdown")
     assert await event_count(factory, session.id) == 8 == stored.total_events
 
+    # As after a crash, the row's totals lag the stored events: resume recounts them.
+    async with factory() as db:
+        await db.execute(update(LiveSession).values(total_events=1, counters={"chat": 1}))
+        await db.commit()
     second = make_harness()
     assert await second.manager.resume() == [session.id]
     resumed = await load(factory, session.id)

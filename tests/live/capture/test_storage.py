@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from allin.live.models import LiveEventRow, LiveSession
-from allin.live.storage import EventRecord, EventWriter, SessionTally
+from allin.live.storage import EventRecord, EventWriter, SessionTally, recount
 from tests.live.capture.support import eventually
 
 
@@ -207,3 +207,51 @@ async def test_close_writes_what_was_accepted(
         await writer.submit(session_row.id, record(i))
     await writer.close()
     assert await count_events(engine) == 12
+
+
+async def test_totals_are_written_at_most_every_interval_and_on_flush(
+    engine: AsyncEngine, factory: async_sessionmaker[AsyncSession], session_row: LiveSession
+) -> None:
+    writer = EventWriter(engine, batch_size=1, flush_interval=0.01, tally_interval=30)
+    writer.track(session_row.id, SessionTally())
+    writer.start()
+
+    async def stored_total() -> int:
+        async with factory() as db:
+            row = await db.get(LiveSession, session_row.id)
+            assert row is not None
+            await db.refresh(row)
+            return row.total_events
+
+    try:
+        await writer.submit(session_row.id, record(1))
+        await eventually(lambda: writer.batches_written == 1)
+        assert await stored_total() == 1  # a session's first totals go out at once
+        for i in range(2, 6):
+            await writer.submit(session_row.id, record(i))
+        await eventually(lambda: writer.batches_written == 5)
+        assert await stored_total() == 1  # then at most every 30 s here ...
+        await writer.flush()
+        assert await stored_total() == 5  # ... or on flush
+    finally:
+        await writer.close()
+
+
+async def test_recount_rebuilds_totals_from_the_events(
+    engine: AsyncEngine, session_row: LiveSession
+) -> None:
+    writer = EventWriter(engine, batch_size=100, flush_interval=0.01)
+    writer.track(session_row.id, SessionTally())
+    writer.start()
+    try:
+        await writer.submit(session_row.id, record(1))
+        await writer.submit(session_row.id, record(2, "like", like_count=7))
+        await writer.submit(session_row.id, record(3, "gift", diamonds=5, gift_count=5))
+        await writer.submit(session_row.id, record(4, "room_user", viewer_count=90))
+        await writer.submit(session_row.id, record(5, "room_user", viewer_count=40))
+        await writer.flush()
+        expected = writer.tally(session_row.id)
+    finally:
+        await writer.close()
+    async with engine.connect() as conn:
+        assert await recount(conn, session_row.id) == expected

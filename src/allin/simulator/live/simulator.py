@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from allin.core.clock import clock
 from allin.live.protocol import ControlCode, ControlEvent, LiveEvent, UnknownEvent
+from allin.live.protocol import webcast_pb2 as pb
 from allin.simulator.live.faults import Faults
 from allin.simulator.live.rooms import Room, RoomStatus
 from allin.simulator.live.scenario import Scenario
@@ -160,8 +161,6 @@ class Simulator:
 
     def inject_unknown(self, username: str, method: str = "WebcastCompetitionMessage") -> LiveEvent:
         """A message type no client models, carrying a readable common header."""
-        from allin.live.protocol import webcast_pb2 as pb
-
         room = self._room_or_raise(username)
         now, msg_id = self.now_ms(), self._next_injected_id()
         common = pb.CommonMessageData(

@@ -114,7 +114,6 @@ def upgrade() -> None:
         batch.create_index("ix_live_events_session_id_id", ["session_id", "id"])
         batch.create_index("ix_live_events_session_type_id", ["session_id", "type", "id"])
         batch.create_index("ix_live_events_session_user_id", ["session_id", "user_id"])
-        batch.create_index("ix_live_events_session_created", ["session_id", "created_at"])
 
     op.create_table(
         "live_watchlist",
