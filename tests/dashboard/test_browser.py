@@ -196,6 +196,13 @@ def test_connect_watch_live_filter_and_export(page: Page, stack: Stack) -> None:
     page.get_by_role("dialog").get_by_role("button", name="End capture").click()
     expect(page.locator(".live-status .badge")).to_have_text("Ended")
     expect(page.get_by_text("This session has ended")).to_be_visible()
+    # Once it has ended, the counters are exactly what was stored.
+    session_id = page.url.rsplit("/", 1)[-1]
+    with stack.api() as http:
+        headers = {"Authorization": f"Bearer {stack.token()}"}
+        stored = http.get(f"/api/sessions/{session_id}/analytics", headers=headers).json()["data"]
+    expect(page.locator("#stat-events .stat-value")).to_have_text(f"{stored['total_events']:,}")
+    expect(page.locator("#stat-likes .stat-value")).to_have_text(f"{stored['likes']:,}")
 
 
 def test_history_search_and_session_detail(page: Page, stack: Stack, recorded: str) -> None:

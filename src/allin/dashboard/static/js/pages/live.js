@@ -1,9 +1,10 @@
 // The live view of a capture: counters, viewers and events-per-minute charts, top gifters
 // and the event feed, all updated as events arrive over SSE.
 //
-// Counters start from the stream's own summary (its first message) and grow with every
-// event after it, so they are exact. Charts and rankings come from the analytics endpoint,
-// re-read every few seconds, with the events received since drawn on top.
+// Counters, charts and rankings come from the analytics endpoint (counted from the stored
+// events, so exact), re-read every few seconds, plus every event received since. The
+// stream's own summary (its first message) gives the counters until the first read: the
+// session's stored totals may trail its events by a second.
 
 import { ApiError, api } from "../api.js";
 import { avatar, errorState, exportButtons, stat, statusBadge } from "../components.js";
@@ -14,6 +15,8 @@ import { duration, num, short, usd } from "../format.js";
 import { SessionStream } from "../stream.js";
 
 const ANALYTICS_EVERY_MS = 10_000;
+const BIG_SESSION = 200_000; // events: analytics cost more, re-read them less often
+const BIG_ANALYTICS_EVERY_MS = 60_000;
 const CHARTS_EVERY_MS = 2_000;
 const HISTORY = 100;
 
@@ -209,12 +212,13 @@ class LiveView {
     });
     this.stream.open().then(() => this.loadHistory());
     this.loadAnalytics();
-    this.timers.push(setInterval(() => this.loadAnalytics(), ANALYTICS_EVERY_MS));
     this.timers.push(setInterval(() => this.tick(), 1000));
     this.timers.push(setInterval(() => this.drawCharts(), CHARTS_EVERY_MS / 4));
   }
 
   stop() {
+    this.stopped = true;
+    clearTimeout(this.nextAnalytics);
     this.stream?.close();
     for (const timer of this.timers) clearInterval(timer);
     purge(this.viewersChart, this.rateChart);
@@ -238,6 +242,7 @@ class LiveView {
     try {
       const { data } = await api(`/api/sessions/${this.session.id}/analytics`, { query: { top: 10 } });
       this.analytics = data;
+      this.rebase(data);
       this.renderGifters();
       this.dirty = true;
       this.drawnAt = 0; // fresh analytics: draw now
@@ -247,7 +252,15 @@ class LiveView {
       if (!(error instanceof ApiError && error.status === 404)) console.warn("analytics", error);
     } finally {
       this.analyticsPending = false;
+      this.scheduleAnalytics();
     }
+  }
+
+  scheduleAnalytics() {
+    clearTimeout(this.nextAnalytics);
+    if (this.stopped || this.session.status === "ended") return;
+    const big = this.totals.events > BIG_SESSION;
+    this.nextAnalytics = setTimeout(() => this.loadAnalytics(), big ? BIG_ANALYTICS_EVERY_MS : ANALYTICS_EVERY_MS);
   }
 
   applySummary(summary) {
@@ -263,6 +276,20 @@ class LiveView {
     this.renderCounters();
   }
 
+  // The counters as the analytics counted them; events received from now on add to them.
+  rebase(a) {
+    this.totals = {
+      counters: { ...a.counts },
+      events: a.total_events,
+      likes: a.likes,
+      diamonds: a.diamonds,
+      // The latest reading wins over the stored one, which may trail it.
+      viewers: this.sawViewers ? this.totals.viewers : a.current_viewers,
+      peak: Math.max(a.peak_viewers, this.totals.peak),
+    };
+    this.renderCounters();
+  }
+
   onEvents(events) {
     const t = this.totals;
     for (const event of events) {
@@ -271,6 +298,7 @@ class LiveView {
       t.likes += event.like_count || 0;
       t.diamonds += event.diamonds || 0;
       if (event.type === "room_user" && event.viewer_count != null) {
+        this.sawViewers = true;
         t.viewers = event.viewer_count;
         t.peak = Math.max(t.peak, event.viewer_count);
       }
