@@ -419,6 +419,7 @@ def test_keyboard_and_labels(page: Page, stack: Stack) -> None:
                 .map(el => el.outerHTML)"""
         )
         assert not unlabelled, f"{path}: {unlabelled}"
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), path
 
 
 def test_feed_chips_work_from_the_keyboard(page: Page, stack: Stack, recorded: str) -> None:

@@ -84,12 +84,14 @@ export function exportButtons(sessionId) {
   );
 }
 
-export function sessionRow(session) {
+// Every column, or (compact) the few that fit half a page.
+const COLUMNS = ["Streamer", "Status", "Started", "Duration", "Events", "Likes", "Diamonds", "Peak viewers"];
+const COMPACT = new Set(["Streamer", "Status", "Events"]);
+
+export function sessionRow(session, compact = false) {
   const href = session.status === "active" ? `/app/live/${session.id}` : `/app/sessions/${session.id}`;
   const info = session.streamer || {};
-  return h(
-    "tr",
-    { dataset: { session: session.id } },
+  const cells = [
     h(
       "td",
       { "data-label": "Streamer" },
@@ -107,6 +109,11 @@ export function sessionRow(session) {
     h("td", { "data-label": "Likes", class: "num" }, num(session.total_likes)),
     h("td", { "data-label": "Diamonds", class: "num" }, num(session.total_diamonds)),
     h("td", { "data-label": "Peak viewers", class: "num" }, num(session.peak_viewers)),
+  ].filter((_, i) => !compact || COMPACT.has(COLUMNS[i]));
+  return h(
+    "tr",
+    { dataset: { session: session.id } },
+    cells,
     h(
       "td",
       { class: "row-actions" },
@@ -117,7 +124,8 @@ export function sessionRow(session) {
   );
 }
 
-export function sessionTable(sessions, caption) {
+export function sessionTable(sessions, caption, { compact = false } = {}) {
+  const columns = COLUMNS.filter((label) => !compact || COMPACT.has(label));
   return h(
     "div",
     { class: "table-wrap" },
@@ -131,13 +139,11 @@ export function sessionTable(sessions, caption) {
         h(
           "tr",
           {},
-          ["Streamer", "Status", "Started", "Duration", "Events", "Likes", "Diamonds", "Peak viewers"].map((label, i) =>
-            h("th", { scope: "col", class: i >= 3 ? "num" : null }, label),
-          ),
+          columns.map((label) => h("th", { scope: "col", class: COLUMNS.indexOf(label) >= 3 ? "num" : null }, label)),
           h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions")),
         ),
       ),
-      h("tbody", {}, sessions.map(sessionRow)),
+      h("tbody", {}, sessions.map((session) => sessionRow(session, compact))),
     ),
   );
 }

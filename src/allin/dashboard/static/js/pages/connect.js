@@ -47,7 +47,7 @@ function connectCard({ navigate, query }) {
     alert.el,
   );
   if (config.demo_username) {
-    form.append(
+    preview.before(
       h(
         "p",
         { class: "demo-hint" },
@@ -168,7 +168,7 @@ async function loadSessions(section, titleId, title, query, emptyText) {
     const { data } = await api("/api/sessions", { query });
     clear(section).append(
       h("div", { class: "card-header" }, h("h2", { id: titleId }, title), h("a", { href: "/app/sessions", "data-link": true }, "All sessions")),
-      data.length ? sessionTable(data, title) : emptyState(emptyText),
+      data.length ? sessionTable(data, title, { compact: true }) : emptyState(emptyText),
     );
   } catch (error) {
     clear(section).append(h("h2", { id: titleId }, title), errorState(error));

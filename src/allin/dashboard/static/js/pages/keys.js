@@ -3,6 +3,7 @@
 
 import { ApiError, api } from "../api.js";
 import { emptyState, errorState, pageHeader } from "../components.js";
+import { hasFeature } from "../config.js";
 import { alertBox, busy, clear, confirmDialog, field, h, toast } from "../dom.js";
 import { dateTime, relative } from "../format.js";
 
@@ -34,6 +35,9 @@ export async function render(ctx) {
         { class: "card" },
         h("h2", {}, "New key"),
         h("p", { class: "muted" }, "Send it as ", h("code", {}, "Authorization: Bearer <key>"), " (or ", h("code", {}, "x-api-key"), ")."),
+        hasFeature("integration_guide")
+          ? h("p", {}, h("a", { href: "/api/integration-guide?format=html" }, "Use a key with TikTokLive or TikTok-Live-Connector"))
+          : null,
         form,
         reveal,
       ),

@@ -53,7 +53,8 @@ export async function render(ctx) {
       const value = input.control.value.trim();
       if (value) params.set(key, value);
     }
-    navigate(`/app/sessions${params.size ? `?${params}` : ""}`);
+    const search = params.toString();
+    navigate(`/app/sessions${search ? `?${search}` : ""}`);
   });
   status.control.addEventListener("change", () => form.requestSubmit());
 
