@@ -53,8 +53,8 @@ export async function render(ctx) {
       const value = input.control.value.trim();
       if (value) params.set(key, value);
     }
-    const search = params.toString();
-    navigate(`/app/sessions${search ? `?${search}` : ""}`);
+    const filters = params.toString();
+    navigate(`/app/sessions${filters ? `?${filters}` : ""}`);
   });
   status.control.addEventListener("change", () => form.requestSubmit());
 
