@@ -403,6 +403,8 @@ def test_every_request_stays_on_the_app(
 def test_keyboard_and_labels(page: Page, stack: Stack) -> None:
     sign_in(page, stack, "/app/live/00000000-0000-4000-8000-000000000000")
     expect(page.get_by_role("alert")).to_be_visible()  # a session that is not there
+    page.goto(stack.base_url + "/app/no-such-page")
+    expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     page.goto(stack.base_url + "/app/sessions")
     page.locator("main h1").wait_for()
     page.keyboard.press("Tab")
