@@ -177,7 +177,7 @@ class BenchSources:
 def _settings(url: str, data_dir: Path, **live: Any) -> Settings:
     return Settings(
         _env_file=None,
-        env="test",
+        env="development",  # as deployed (e.g. the GC freeze at start-up)
         data_dir=data_dir,
         database_url=url,
         secret_key="benchmark-secret",  # noqa: S106 - a throw-away instance
