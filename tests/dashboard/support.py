@@ -78,8 +78,8 @@ def stack_settings(tmp: Path, urls: SimulatorUrls) -> Settings:
 
 async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict[str, Any]) -> None:
     async with AsyncExitStack() as stack:
-        # A busy stream (4x the default rates): events arrive fast, tests stay short.
-        rates = {kind: rate * 4 for kind, rate in DEFAULT_RATES.items()}
+        # A busy stream (8x the default rates): events arrive fast, tests stay short.
+        rates = {kind: rate * 8 for kind, rate in DEFAULT_RATES.items()}
         scenario = Scenario(rates=rates, viewer_interval=1.0)
         simulator = Simulator(SimulatorConfig(demo_scenario=scenario))
         running = await stack.enter_async_context(run_simulator(simulator, log_level="warning"))

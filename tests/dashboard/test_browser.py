@@ -9,7 +9,7 @@ import json
 import random
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -59,6 +59,13 @@ def recorded(stack: Stack) -> str:
     session_id = capture_demo(stack, min_events=40)
     end_capture(stack, session_id)
     return session_id
+
+
+def eventually(check: Callable[[], bool], within: float = 5.0) -> None:
+    deadline = time.monotonic() + within
+    while not check():
+        assert time.monotonic() < deadline, "not within the time allowed"
+        time.sleep(0.05)
 
 
 def stat(page: Page, key: str) -> int:
@@ -140,8 +147,8 @@ def test_connect_watch_live_filter_and_export(page: Page, stack: Stack) -> None:
     expect(page.locator("#chart-viewers .main-svg").first).to_be_attached()
     expect(page.locator("#chart-rate .main-svg").first).to_be_attached()
     before = stat(page, "events")
-    expect(page.locator("#stat-events .stat-value")).not_to_have_text(str(before), timeout=5000)
-    assert stat(page, "events") > before > 0
+    assert before > 0
+    eventually(lambda: stat(page, "events") > before)  # the counters keep up with the stream
     assert stat(page, "viewers") > 0
 
     # Only chat, then chat and gifts, then everything again.
@@ -164,7 +171,7 @@ def test_connect_watch_live_filter_and_export(page: Page, stack: Stack) -> None:
     expect(page.locator('.feed-list .event[data-category="like"]').first).to_be_attached()
 
     # Text filter: one viewer's events only.
-    who = page.locator(".feed-list .event .event-user").first.inner_text()
+    who = page.locator(".feed-list .event .event-user", has_text="@").first.inner_text()
     page.get_by_label("Filter events by user or text").fill(who)
     users = page.locator(".feed-list .event .event-user").evaluate_all(
         "els => els.map(e => e.textContent)"
