@@ -27,6 +27,11 @@ function cssVar(name, fallback) {
   return value || fallback;
 }
 
+// About one date label per 110 px, so they never need tilting on a phone.
+function ticksFor(plot) {
+  return Math.max(3, Math.floor((plot.clientWidth || 600) / 110));
+}
+
 function baseLayout(yTitle) {
   const text = cssVar("--muted", "#6b7280");
   const grid = cssVar("--line", "#e5e7eb");
@@ -110,6 +115,8 @@ export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", colo
         };
   const layout = baseLayout(yTitle);
   layout.xaxis.range = timeRange(x, kind === "bar");
+  layout.xaxis.nticks = ticksFor(chart.plot);
+  layout.xaxis.tickangle = 0;
   await Plotly.react(chart.plot, [trace], layout, PLOT_CONFIG);
   if (label) chart.summary.textContent = label;
 }
