@@ -22,6 +22,7 @@ from allin.core.ratelimit import install_rate_limiter
 from allin.core.router import router as health_router
 from allin.core.schemas import ERROR_RESPONSES
 from allin.core.tasks import drain_background_tasks
+from allin.dashboard.router import install_dashboard
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
 from allin.live.router import router as live_router
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(sign_router)
     install_sign(app)
+    install_dashboard(app)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(
         RouteBodyLimitMiddleware,

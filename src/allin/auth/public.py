@@ -34,6 +34,12 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /webcast/fetch",
         "GET /webcast/fetch/",
         "GET /webcast/rooms/{room_id}/connect",
+        # dashboard: the page shell and its files (all data comes from the API above)
+        "GET /",
+        "GET /app",
+        "GET /app/{page:path}",
+        "GET /assets/vendor/plotly.min.js",
+        "MOUNT /assets",
         # live: the WebSocket authenticates in its handler (browsers cannot send headers)
         "WEBSOCKET /api/sessions/{session_id}/ws",
         # sign service: anonymous callers are metered per IP, keys optional (seed 000)
