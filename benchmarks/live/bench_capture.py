@@ -139,7 +139,7 @@ class BenchSource:
             await asyncio.sleep(0.1)
 
     async def _framed(self, rate: float) -> AsyncIterator[LiveEvent]:
-        rng = random.Random()  # noqa: S311 - arrival jitter, not security
+        rng = random.Random()
         await asyncio.sleep(rng.uniform(0, 1))
         i = 0
         while not self.closed:

@@ -3,6 +3,8 @@
 from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
+from allin.live import models as live_models  # noqa: F401  # LIVE tables
+from allin.sign.models import SignUsage
 from allin.tiktok.tables import (
     TikTokAccount,
     TikTokAnalyticsSnapshot,
@@ -10,8 +12,6 @@ from allin.tiktok.tables import (
     TikTokPublish,
     TikTokWebhookEvent,
 )
-from allin.live import models as live_models  # noqa: F401  # LIVE tables
-from allin.sign.models import SignUsage
 
 metadata = Base.metadata
 
@@ -21,12 +21,12 @@ __all__ = [
     "AuthSession",
     "EmailToken",
     "RefreshToken",
+    "SignUsage",
     "TikTokAccount",
     "TikTokAnalyticsSnapshot",
     "TikTokOAuthState",
     "TikTokPublish",
     "TikTokWebhookEvent",
-    "SignUsage",
     "User",
     "metadata",
 ]

@@ -18,7 +18,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
 from starlette.websockets import WebSocketDisconnect
 
-from allin.auth.deps import CurrentUser, resolve_principal, owned_or_404
+from allin.auth.deps import CurrentUser, owned_or_404, resolve_principal
 from allin.auth.errors import NotAuthenticatedError
 from allin.auth.models import User
 from allin.auth.runtime import auth_runtime
