@@ -7,19 +7,14 @@ import csv
 import io
 import json
 import random
+import re
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from fastapi import APIRouter, FastAPI
 from playwright.sync_api import BrowserContext, Page, Route, expect
 
-from allin.auth.deps import CurrentUser
 from allin.live.schemas import normalise_username
 from tests.dashboard.conftest import RequestLog, screenshot, sign_in
 from tests.dashboard.support import ADMIN_EMAIL, ADMIN_PASSWORD, Stack, running_stack
@@ -307,80 +302,35 @@ def test_api_key_is_shown_once_works_and_can_be_revoked(
         )
 
 
-@contextmanager
-def sign_service_routes(app: FastAPI) -> Iterator[str]:
-    """The sign service's dashboard routes (issue 6) as its branch answers them, while the block
-    runs: `/api/sign/usage` rows, `/api/sign/limits` and EulerStream's `/webcast/rate_limits`."""
-    key_id = str(uuid.uuid4())
-    hour = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    stub = APIRouter()
-
-    @stub.get("/api/sign/usage")
-    async def usage(user: CurrentUser, hours: int = 24) -> dict[str, Any]:
-        rows = [
-            (hour - timedelta(hours=1), 20, 0),
-            (hour, 10, 4),
-        ]
-        data = [
-            {
-                "api_key_id": key_id,
-                "key_name": "TikTokLive bot",
-                "key_prefix": "allin_Ab12Cd34",
-                "hour": at.isoformat(),
-                "requests": requests,
-                "rate_limited": limited,
-            }
-            for at, requests, limited in rows
-        ]
-        return {"success": True, "data": data, "error": None, "meta": None}
-
-    @stub.get("/api/sign/limits")
-    async def limits(user: CurrentUser) -> dict[str, Any]:
-        data = {
-            "signer": "algorithm",
-            "anonymous_limit": "1000/hour",
-            "plan": "free",
-            "key_limit": None,
-        }
-        return {"success": True, "data": data, "error": None, "meta": None}
-
-    @stub.get("/webcast/rate_limits")
-    async def rate_limits() -> dict[str, Any]:
-        reset = (hour + timedelta(hours=1)).isoformat()
-        return {
-            "code": 200,
-            "message": "OK",
-            "day": None,
-            "minute": None,
-            "hour": {"max": 1000, "remaining": 998, "reset_at": reset},
-        }
-
-    routes = list(app.router.routes)
-    app.include_router(stub)
-    try:
-        yield key_id
-    finally:
-        app.router.routes[:] = routes
-
-
 def test_sign_usage_page(page: Page, stack: Stack) -> None:
+    """Real usage: a key signs through the real sign service, the page charts it."""
+    headers = {"Authorization": f"Bearer {stack.token()}"}
+    with stack.api() as http:
+        created = http.post("/api/auth/api-keys", json={"name": "TikTokLive bot"}, headers=headers)
+        assert created.status_code in (200, 201), created.text
+        key = created.json()["data"]
+        for _ in range(3):
+            signed = http.post(
+                "/api/eulerstream",
+                json={"url": "https://www.tiktok.com/@testuser/live"},
+                headers={"x-api-key": key["key"]},
+            )
+            assert signed.status_code == 200, signed.text
     sign_in(page, stack, "/app/sign")
-    expect(page.locator("#sign-unavailable")).to_contain_text("not running on this server yet")
-    with sign_service_routes(stack.app) as key_id:
-        page.reload()
-        chart = page.locator(f"#chart-key-{key_id}")
-        expect(chart.locator(".main-svg").first).to_be_attached()
-        expect(page.locator(f'[data-key-totals="{key_id}"]')).to_have_text(
-            "30 requests · 4 answered 429"
-        )
-        expect(page.get_by_role("figure")).to_contain_text("TikTokLive bot (allin_Ab12Cd34…)")
-        limits = page.get_by_role("region", name="Your limits")
-        expect(limits).to_contain_text("unlimited")
-        expect(limits).to_contain_text("1000/hour per IP")
-        expect(page.get_by_role("region", name="Right now, from this address")).to_contain_text(
-            "998 of 1,000 left"
-        )
-        screenshot(page, "dashboard-sign.png")
+    expect(page.locator("#sign-unavailable")).to_have_count(0)
+    chart = page.locator(f"#chart-key-{key['id']}")
+    expect(chart.locator(".main-svg").first).to_be_attached()
+    expect(page.locator(f'[data-key-totals="{key["id"]}"]')).to_have_text(
+        "3 requests · 0 answered 429"
+    )
+    expect(page.get_by_role("figure").first).to_contain_text(f"TikTokLive bot ({key['prefix']}…)")
+    limits = page.get_by_role("region", name="Your limits")
+    expect(limits).to_contain_text("unlimited")
+    expect(limits).to_contain_text("1000/hour per IP")
+    expect(page.get_by_role("region", name="Right now, from this address")).to_contain_text(
+        re.compile(r"[\d,]+ of 1,000 left")
+    )
+    screenshot(page, "dashboard-sign.png")
 
 
 def test_every_request_stays_on_the_app(
