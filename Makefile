@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 ALLIN_HOST ?= 127.0.0.1
 ALLIN_PORT ?= 8000
+# `make run` shows the product against the built-in TikTok simulators; ALLIN_DEMO=false for real TikTok.
+ALLIN_DEMO ?= true
 
 .PHONY: install lock run test test-fast lint format proto peers bench clean
 
@@ -28,7 +30,7 @@ lock: $(BIN)/uv
 
 run: install
 	$(BIN)/allin db upgrade
-	$(BIN)/allin serve --host $(ALLIN_HOST) --port $(ALLIN_PORT)
+	ALLIN_DEMO=$(ALLIN_DEMO) $(BIN)/allin serve --host $(ALLIN_HOST) --port $(ALLIN_PORT)
 
 # The whole suite plus lint and types; database tests also run on PostgreSQL when
 # ALLIN_TEST_POSTGRES_URL is set (.ci/run sets it).

@@ -25,6 +25,7 @@ from allin.core.tasks import drain_background_tasks
 from allin.dashboard.router import install_dashboard
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
+from allin.demo import install_demo, prepare_demo
 from allin.live.router import router as live_router
 from allin.sign.install import install_sign
 from allin.sign.router import router as sign_router
@@ -58,6 +59,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    demo = None
+    if settings.demo:
+        settings, demo = prepare_demo(settings)
     configure_logging(settings.log_format, settings.log_level)
     settings.resolved_secret_key()  # generate and persist on first run, before serving
     app = FastAPI(
@@ -84,6 +88,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sign_router)
     install_sign(app)
     install_dashboard(app)
+    if demo is not None:
+        install_demo(app, demo)  # last: its simulators start before every domain
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(
         RouteBodyLimitMiddleware,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Annotated
 
 import typer
@@ -47,14 +48,26 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (ALLIN_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (ALLIN_PORT)")] = None,
     reload: Annotated[bool, typer.Option(help="Reload on code changes")] = False,
+    demo: Annotated[
+        bool | None,
+        typer.Option(help="TikTok is the built-in simulators (ALLIN_DEMO)", show_default=False),
+    ] = None,
 ) -> None:
     """Serve the API and dashboard."""
     import uvicorn
 
+    if demo is not None:  # the factory (and --reload's child) read it from the environment
+        os.environ["ALLIN_DEMO"] = "true" if demo else "false"
+        get_settings.cache_clear()
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port
     console.print(f"[bold]AllIN[/] {__version__} on [cyan]http://{host}:{port}[/]")
+    if settings.demo:
+        console.print(
+            "demo mode: TikTok is the built-in simulator; open the dashboard and connect to "
+            "[bold]demo_streamer[/] (ALLIN_DEMO=false for real TikTok)"
+        )
     uvicorn.run(
         "allin.app:create_app",
         factory=True,

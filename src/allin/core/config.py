@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Demo mode: TikTok is the built-in simulators (LIVE with `demo_streamer`, Open API) on
+    # loopback; `make run` turns it on. Ports 0 = any free port.
+    demo: bool = False
+    demo_live_port: int = Field(default=0, ge=0, le=65535)
+    demo_open_api_port: int = Field(default=0, ge=0, le=65535)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     migrate_on_startup: bool = True
     health_check_timeout: float = Field(default=2.0, gt=0)

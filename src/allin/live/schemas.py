@@ -14,7 +14,7 @@ from allin.core.schemas import StrictModel
 from allin.live.models import LiveSession, Streamer, WatchlistEntry
 
 # TikTok handles: 2-24 letters, digits, underscores and dots.
-USERNAME_RE = re.compile(r"^[a-z0-9_.]{2,24}$")
+USERNAME_RE = re.compile(r"[a-z0-9_.]{2,24}")
 _PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?tiktok\.com/@([^/?#]+)", re.IGNORECASE)
 
 
@@ -25,7 +25,7 @@ def normalise_username(value: str) -> str:
     if match:
         value = match.group(1)
     value = value.removeprefix("@").lower()
-    if not USERNAME_RE.match(value):
+    if not USERNAME_RE.fullmatch(value):
         raise ValueError("a TikTok username has 2-24 letters, digits, '_' or '.'")
     return value
 

@@ -127,7 +127,9 @@ def parse_sign_response(response: httpx.Response) -> SignedFetch:
         result=result,
         body=response.content,
         cookies=cookies,
-        room_id=int(raw_room) if raw_room.isdigit() and int(raw_room) > 0 else None,
+        room_id=int(raw_room)
+        if raw_room.isascii() and raw_room.isdigit() and int(raw_room) > 0
+        else None,
         request_id=request_id,
     )
 

@@ -361,9 +361,14 @@ async def _room_id_from_page(page: Page, unique_id: str) -> int:
     found: dict[str, Any] = await page.evaluate(_ROOM_JS)
     if "error" in found:
         raise FetchError(404, f"TikTok user not found: @{unique_id}")
-    if found.get("status") == 4 or not str(found.get("roomId", "")).isdigit():
+    if found.get("status") == 4 or not _ascii_digits(str(found.get("roomId", ""))):
         raise FetchError(409, f"The user is not live: @{unique_id}")
     return int(found["roomId"])
 
 
 __all__ = ["LAUNCH_ARGS", "BrowserConfig", "BrowserPool", "BrowserSigner", "BrowserWebcastFetcher"]
+
+
+def _ascii_digits(value: str) -> bool:
+    # str.isdigit() is true for "²", which int() refuses.
+    return value.isascii() and value.isdigit()

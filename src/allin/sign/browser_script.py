@@ -185,7 +185,11 @@ def verify_signature(
         return Verdict.INVALID
     value = unquote(found[0].partition("=")[2])
     parts = value.split(".")
-    if len(parts) != 4 or parts[0] != SIGNATURE_VERSION or not parts[2].isdigit():
+    if (
+        len(parts) != 4
+        or parts[0] != SIGNATURE_VERSION
+        or not (parts[2].isascii() and parts[2].isdigit())
+    ):
         return Verdict.INVALID
     _, nonce, raw_timestamp, _ = parts
     timestamp = int(raw_timestamp)

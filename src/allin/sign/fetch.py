@@ -191,7 +191,7 @@ def ensure_first(body: bytes) -> bytes:
 def parse_query(params: Mapping[str, str], room_id: str | None = None) -> FetchQuery:
     """Reads the Euler query leniently (unknown parameters are ignored, as Euler does)."""
     raw_room = room_id if room_id is not None else params.get("room_id", "")
-    if raw_room and not raw_room.isdigit():
+    if raw_room and not (raw_room.isascii() and raw_room.isdigit()):
         raise FetchError(400, "room_id must be numeric")
     return FetchQuery(
         room_id=int(raw_room) if raw_room and int(raw_room) > 0 else None,

@@ -191,7 +191,9 @@ class UpstreamWebcastFetcher(WebcastFetcher):
             if not cookies:
                 raise ProviderFailed("no X-Set-TT-Cookie")
             raw_room = response.headers.get("x-room-id", "")
-            room_id = int(raw_room) if raw_room.isdigit() else (query.room_id or 0)
+            room_id = (
+                int(raw_room) if raw_room.isascii() and raw_room.isdigit() else (query.room_id or 0)
+            )
             return FetchedWebcast(response.content, cookies, room_id)
 
         try:

@@ -87,7 +87,7 @@ def parse_signature_header(value: str) -> tuple[int, str]:
         if sep:
             parts[key.strip()] = item.strip()
     timestamp, signature = parts.get("t", ""), parts.get("s", "")
-    if not timestamp.isdigit() or not signature:
+    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
         raise WebhookSignatureError("Malformed TikTok-Signature header")
     return int(timestamp), signature.lower()
 

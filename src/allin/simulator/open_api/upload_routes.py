@@ -52,7 +52,7 @@ def _check_headers(request: Request, publish: Publish) -> Response | tuple[int, 
         return _answer(400, "Content-Type must be video/mp4, video/quicktime or video/webm")
     match = _RANGE.match(request.headers.get("content-range", "").strip())
     length = request.headers.get("content-length")
-    if match is None or length is None or not length.isdigit():
+    if match is None or length is None or not (length.isascii() and length.isdigit()):
         return _answer(400, "Content-Range and Content-Length are required", publish)
     start, end, total = (int(g) for g in match.groups())
     if int(length) != end - start + 1:

@@ -1,0 +1,126 @@
+"""Demo mode (`ALLIN_DEMO=true`, what `make run` uses): the product runs against the built-in
+simulators instead of TikTok, so a fresh machine with no network shows real captures at once.
+
+The LIVE simulator (web, webcast, push WebSocket and its signer, with the always-live
+`demo_streamer`) and the Open API simulator (OAuth, Display, Content Posting) are served on
+loopback ports in the app's own event loop. Their sockets are bound before the app is built,
+so every URL the settings hold is known up front and nothing reads a placeholder."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from allin.core.config import Settings
+from allin.core.logging import Category, get_logger
+from allin.simulator.live.app import create_simulator_app
+from allin.simulator.live.server import SimulatorUrls, bind
+from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
+from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
+
+log = get_logger(Category.LIVE)
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSockets:
+    live: socket.socket
+    open_api: socket.socket
+    open_api_config: SimulatorConfig
+
+    @property
+    def live_urls(self) -> SimulatorUrls:
+        return SimulatorUrls.for_base(_base(self.live))
+
+    @property
+    def open_api_url(self) -> str:
+        return _base(self.open_api)
+
+
+def _base(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://{host}:{port}"
+
+
+def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
+    """Binds the simulators' sockets and points the settings at them. Explicit TikTok
+    credentials are kept; otherwise the Open API simulator's own are used."""
+    config = SimulatorConfig(processing_delay=2.0, moderation_delay=3.0)
+    sockets = DemoSockets(
+        live=bind("127.0.0.1", settings.demo_live_port),
+        open_api=bind("127.0.0.1", settings.demo_open_api_port),
+        open_api_config=config,
+    )
+    urls = sockets.live_urls
+    update: dict[str, Any] = {
+        "tiktok_web_url": urls.web,
+        "tiktok_webcast_url": urls.webcast,
+        "sign_url": urls.sign,
+        "tiktok_api_url": sockets.open_api_url,
+        "tiktok_auth_url": sockets.open_api_url,
+    }
+    if not settings.tiktok_client_key:
+        update["tiktok_client_key"] = config.client_key
+        update["tiktok_client_secret"] = SecretStr(config.client_secret)
+    return settings.model_copy(update=update), sockets
+
+
+def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
+    """Serves the simulators for as long as the app runs (outermost: up first, down last)."""
+    app.state.live_demo_username = DEMO_STREAMER
+    app.state.demo_urls = {"live": sockets.live_urls.web, "open_api": sockets.open_api_url}
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(
+                _serve(create_simulator_app(Simulator()), sockets.live, ws_ping=False)
+            )
+            await stack.enter_async_context(
+                _serve(create_open_api_simulator(sockets.open_api_config), sockets.open_api)
+            )
+            log.info(
+                "demo simulators up",
+                live=sockets.live_urls.web,
+                open_api=sockets.open_api_url,
+                streamer=DEMO_STREAMER,
+            )
+            async with inner(app_) as state:
+                yield state
+
+    app.router.lifespan_context = lifespan
+
+
+@asynccontextmanager
+async def _serve(asgi: Any, sock: socket.socket, *, ws_ping: bool = True) -> AsyncIterator[None]:
+    config = uvicorn.Config(
+        asgi,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        ws_ping_interval=20.0 if ws_ping else None,  # TikTok's push server sends no pings
+    )
+    server = uvicorn.Server(config)
+    # A nested server must not take SIGINT/SIGTERM from the app's own server.
+    server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("a demo simulator did not start")
+            await asyncio.sleep(0.01)
+        yield
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+        sock.close()

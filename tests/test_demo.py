@@ -1,0 +1,58 @@
+"""Demo mode (`make run`): the product against the built-in simulators, over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from allin.app import create_app
+from allin.core.config import Settings
+from tests.support.server import free_port, serve
+
+PASSWORD = "Violet-harbour-lantern-2026"
+
+
+async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
+    make_settings: Callable[..., Settings],
+) -> None:
+    port = free_port()  # the OAuth redirect URI names the port we serve on
+    settings = make_settings(demo=True, rate_limit_enabled=False, port=port)
+    app = create_app(settings)
+    # Every TikTok URL now names a loopback simulator; the configured ones are gone.
+    effective = app.state.settings
+    for url in (effective.tiktok_web_url, effective.tiktok_api_url, effective.sign_url):
+        assert url.startswith("http://127.0.0.1:"), url
+    async with serve(app, port) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        health = await http.get("/api/health")
+        assert health.status_code == 200 and health.json()["status"] == "healthy"
+        admin = {"email": "owner@example.com", "password": PASSWORD, "display_name": "Owner"}
+        assert (await http.post("/api/auth/setup", json=admin)).status_code in (200, 201)
+        login = await http.post(
+            "/api/auth/login", json={"email": admin["email"], "password": PASSWORD}
+        )
+        auth = {"Authorization": f"Bearer {login.json()['data']['access_token']}"}
+
+        started = await http.post("/api/sessions", json={"username": "demo_streamer"}, headers=auth)
+        assert started.status_code == 201, started.text
+        session_id = started.json()["data"]["id"]
+        session: dict[str, Any] = {}
+        for _ in range(100):
+            session = (await http.get(f"/api/sessions/{session_id}", headers=auth)).json()["data"]
+            if session["total_events"] >= 5:
+                break
+            await asyncio.sleep(0.1)
+        assert session["total_events"] >= 5
+        assert session["streamer"]["username"] == "demo_streamer"
+
+        # The Open API simulator consents at once and redirects to our callback.
+        connect = await http.get("/api/integrations/tiktok/connect", headers=auth)
+        authorize = connect.json()["data"]["authorization_url"]
+        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
+            callback = await browser.get(authorize)
+        assert callback.status_code == 200, callback.text
+        accounts = (await http.get("/api/integrations/tiktok/accounts", headers=auth)).json()
+        assert [a["status"] for a in accounts["data"]] == ["active"]
+        await http.delete(f"/api/sessions/{session_id}", headers=auth)
