@@ -16,6 +16,7 @@ from allin.app import create_app
 from allin.core.config import Settings
 from allin.dashboard.assets import STATIC_DIR, plotly_bundle
 from allin.dashboard.router import (
+    FEATURE_ROUTES,
     PLOTLY_PATH,
     demo_username,
     features,
@@ -75,17 +76,14 @@ def test_every_page_gets_the_shell(client: httpx.Client, path: str) -> None:
 def test_the_shell_describes_the_server(client: httpx.Client) -> None:
     config = embedded_config(client.get("/").text)
     assert config["plotly"] == f"{PLOTLY_PATH}?v={plotly_bundle().version}"
-    assert config["features"] == {
-        "live": True,
-        "watchlist": True,
-        "api_keys": True,
-        "sign_usage": False,
-        "sign_limits": False,
-        "rate_limits": False,
-        "integration_guide": False,
-    }
+    assert config["features"] == dict.fromkeys(FEATURE_ROUTES, True)  # every domain is mounted
     assert config["demo_username"] is None
     assert config["refresh_cookie"] is True
+
+
+def test_features_follow_the_routes_the_app_has(make_settings: Callable[..., Settings]) -> None:
+    """A page whose API is missing is not offered: the dashboard alone has none of them."""
+    assert features(bare_app(make_settings())) == dict.fromkeys(FEATURE_ROUTES, False)
 
 
 def bare_app(settings: Settings) -> FastAPI:

@@ -408,7 +408,7 @@ async def _user_or_404(db: DbSession, user_id: uuid.UUID) -> User:
 async def admin_list_users(
     _: AdminUser,
     db: DbSession,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     status_filter: Annotated[UserStatus | None, Query(alias="status")] = None,
     q: Annotated[str | None, Query(max_length=254, description="email contains")] = None,

@@ -7,7 +7,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
@@ -24,7 +23,7 @@ from allin.auth.models import User
 from allin.auth.runtime import auth_runtime
 from allin.core.deps import DbSession
 from allin.core.errors import AppError, BadRequestError
-from allin.core.schemas import Envelope, ErrorEnvelope, PageMeta, ok
+from allin.core.schemas import Envelope, ErrorEnvelope, IsoDateTime, PageMeta, ok
 from allin.live import analytics
 from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename, export_stream
 from allin.live.models import LiveSession
@@ -158,8 +157,8 @@ async def get_sessions(
     user: CurrentUser,
     status: Literal["active", "ended", "interrupted"] | None = None,
     streamer: Annotated[str | None, Query(max_length=64)] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     page: Page = 1,
     limit: Limit = 20,
 ) -> Envelope[list[SessionOut]]:
@@ -199,8 +198,8 @@ async def get_events(
         str | None, Query(alias="user", max_length=64, description="User id or @handle")
     ] = None,
     q: Annotated[str | None, Query(max_length=200, description="Text in the message")] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     cursor: Annotated[int | None, Query(ge=0)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     order: Literal["asc", "desc"] = "asc",

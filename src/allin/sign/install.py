@@ -13,7 +13,13 @@ from fastapi import FastAPI
 from allin.core.health import ServiceHealth, Status
 from allin.core.ratelimit import rate_limiter
 from allin.sign import api, compat, guide, selftest
-from allin.sign.access import FastRoute, KeyDirectory, SignAccess, SignAccessMiddleware
+from allin.sign.access import (
+    FastRoute,
+    KeyDirectory,
+    SignAccess,
+    SignAccessMiddleware,
+    SignRoutes,
+)
 from allin.sign.service import SignService, create_service
 from allin.sign.usage import UsageRecorder
 from allin.sign.webcast_signing import AlgorithmWebcastSigner
@@ -59,6 +65,7 @@ def install_sign(app: FastAPI) -> None:
         SignAccessMiddleware,
         access=lambda: getattr(app.state, "sign_access", None),
         fast_routes=fast,
+        routes=SignRoutes(lambda: app.routes),
     )
     app.state.health.register("signer", signer_check(service))
     app.state.health_flags.append(seed_health_flags)

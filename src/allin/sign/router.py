@@ -20,6 +20,7 @@ from allin.sign.fetch import (
     WebcastSigner,
     parse_query,
 )
+from allin.sign.responses import SignError
 
 log = get_logger(Category.SIGN)
 router = APIRouter(tags=["sign"])
@@ -28,6 +29,7 @@ PROTOBUF = "application/protobuf"
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {PROTOBUF: {}}, "description": "Raw ProtoMessageFetchResult"},
     400: {"description": "No usable room_id / unique_id: JSON {code, message}"},
+    401: {"model": SignError, "description": "The API key given is invalid, expired or revoked"},
     404: {"description": "unique_id not found on TikTok: JSON {code, message}"},
     429: {"description": "Rate limited: JSON {code, message, limit_label}"},
     500: {"description": "TikTok's answer was empty or not connectable: JSON {code, message}"},
