@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import ssl
 import threading
@@ -93,6 +94,9 @@ class SmtpServer:
         )
 
     def __enter__(self) -> SmtpServer:
+        # aiosmtpd logs each connection at INFO from its own thread, sometimes after pytest
+        # has closed the captured stream ("--- Logging error ---"); its warnings still show.
+        logging.getLogger("mail.log").setLevel(logging.WARNING)
         self.controller.start()
         return self
 
