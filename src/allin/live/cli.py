@@ -668,6 +668,7 @@ async def _write_file(
             async for chunk in body:
                 file.write(chunk)
                 progress.update(task, completed=done())
+            progress.update(task, completed=done())  # the last page is counted at the end
         os.replace(partial, path)
     except OSError as exc:
         raise CliError(f"cannot write {path}: {exc.strerror or exc}") from None
