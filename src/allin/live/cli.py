@@ -106,7 +106,8 @@ async def _options(demo: bool) -> AsyncIterator[LiveClientOptions]:
     from allin.simulator.live.simulator import Simulator
 
     # The simulator's /sign side is AllIN's own fetch endpoint relaying the simulator.
-    async with run_simulator(Simulator(), log_level="warning") as running:
+    # Ctrl-C is the command's: it ends a recording cleanly, not the simulator under it.
+    async with run_simulator(Simulator(), log_level="warning", handle_signals=False) as running:
         urls = running.urls
         yield LiveClientOptions(web_url=urls.web, webcast_url=urls.webcast, sign_url=urls.sign)
 

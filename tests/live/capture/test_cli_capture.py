@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sse_starlette.sse import AppStatus
 from typer.testing import CliRunner, Result
 
 from allin.cli import app
@@ -172,6 +173,9 @@ def test_ctrl_c_flushes_and_ends_the_session(cli: Cli) -> None:
     assert len(stored) >= 3 and int(count.replace(",", "")) == len(stored)
     [listed] = cli.sessions()
     assert listed["total_events"] == len(stored) and listed["ended_at"] is not None
+    # The demo simulator's uvicorn did not take the signal too (it would have flagged every
+    # SSE stream in this process to close).
+    assert not AppStatus.should_exit
 
 
 @pytest.fixture
