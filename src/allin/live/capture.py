@@ -255,6 +255,7 @@ class CaptureManager:
         self._captures: dict[uuid.UUID, _Capture] = {}
         self._keys: dict[tuple[uuid.UUID, str], uuid.UUID | None] = {}  # None = starting
         self._heartbeat: asyncio.Task[None] | None = None
+        self._adopt = True
         self._closing = False
 
     # -- public API --------------------------------------------------------------------------
@@ -304,7 +305,17 @@ class CaptureManager:
         await asyncio.gather(capture.task, return_exceptions=True)
         return True
 
-    async def start_background(self) -> None:
+    async def wait(self, session_id: uuid.UUID) -> None:
+        """Returns when the capture of this session running here has finished (its events
+        flushed and its status written); at once if there is none."""
+        capture = self._captures.get(session_id)
+        if capture is not None and capture.task is not None:
+            await asyncio.wait({capture.task})  # never raises, nor cancels the capture
+
+    async def start_background(self, *, adopt: bool = True) -> None:
+        """Starts the heartbeat. `adopt=False` (the CLI recorder) keeps this process's
+        sessions alive without taking over sessions other nodes left behind."""
+        self._adopt = adopt
         if self._heartbeat is None:
             self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="live-heartbeat")
 
@@ -563,7 +574,8 @@ class CaptureManager:
                 log.warning("live heartbeat failed", error=str(exc))
 
     async def beat(self) -> None:
-        """Says this node is alive, stops captures ended elsewhere, adopts orphaned ones."""
+        """Says this node is alive, stops captures ended elsewhere, adopts orphaned ones
+        (unless started with `adopt=False`)."""
         now = utcnow()
         async with self._db() as db:
             await db.execute(
@@ -584,7 +596,8 @@ class CaptureManager:
             await db.commit()
         for session_id in ended_ids:
             await self.stop(session_id, reason="stopped_by_user")
-        await self.resume()
+        if self._adopt:
+            await self.resume()
 
 
 _PROFILE_FIELDS = ("user_id", "display_name", "follower_count", "bio", "avatar_url")

@@ -77,9 +77,13 @@ async def export_stream(
     session: dict[str, Any],
     raw: bool = False,
     page_size: int = 2_000,
+    progress: Callable[[int], None] | None = None,
 ) -> AsyncIterator[bytes]:
-    """The export body, chunk by chunk (one chunk per page of events)."""
+    """The export body, chunk by chunk (one chunk per page of events). `progress` hears
+    how many events each page held once that page's chunk has been taken (a progress bar)."""
     pages = iter_events(engine, session_id, raw=raw, page_size=page_size)
+    if progress is not None:
+        pages = _counted(pages, progress)
     encoders: dict[str, Callable[[], AsyncIterator[str]]] = {
         "json": lambda: _json(pages, session),
         "ndjson": lambda: _ndjson(pages),
@@ -87,6 +91,15 @@ async def export_stream(
     }
     async for text in encoders[fmt]():
         yield text.encode("utf-8")
+
+
+async def _counted(
+    pages: AsyncIterator[list[dict[str, Any]]], progress: Callable[[int], None]
+) -> AsyncIterator[list[dict[str, Any]]]:
+    async for page in pages:
+        count = len(page)  # the encoders may change the page's events in place
+        yield page
+        progress(count)
 
 
 async def _json(

@@ -122,14 +122,17 @@ class LiveService:
         )
         self.resumed: asyncio.Task[list[uuid.UUID]] | None = None
 
-    async def start(self) -> None:
+    async def start(self, *, adopt: bool = True) -> None:
+        """`adopt=False` (`allin live record`) captures only what this process starts:
+        no resuming other nodes' sessions and no watchlist, which belong to the server."""
         await self.hub.start()
         self.writer.start()
-        if self.settings.live_resume_on_startup:
+        if adopt and self.settings.live_resume_on_startup:
             # Reconnecting many streams takes a while: do not hold up start-up.
             self.resumed = asyncio.create_task(self.captures.resume(), name="live-resume")
-        await self.captures.start_background()
-        self.watcher.start()
+        await self.captures.start_background(adopt=adopt)
+        if adopt:
+            self.watcher.start()
 
     async def stop(self) -> None:
         await self.watcher.stop()
@@ -185,9 +188,11 @@ class SessionFilter:
 
 
 async def list_sessions(
-    db: AsyncSession, owner_id: uuid.UUID, filters: SessionFilter, *, page: int, limit: int
+    db: AsyncSession, owner_id: uuid.UUID | None, filters: SessionFilter, *, page: int, limit: int
 ) -> tuple[Sequence[LiveSession], int]:
-    conditions: list[Any] = [LiveSession.owner_id == owner_id]
+    """One page of sessions, newest first; `owner_id=None` (the operator's CLI) lists
+    every owner's."""
+    conditions: list[Any] = [] if owner_id is None else [LiveSession.owner_id == owner_id]
     if filters.status:
         conditions.append(LiveSession.status == filters.status)
     if filters.streamer:

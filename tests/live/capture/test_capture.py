@@ -274,6 +274,41 @@ async def test_resume_of_an_offline_streamer_ends_the_session(
     assert (stored.status, stored.end_reason) == ("ended", "ended_while_down")
 
 
+async def test_a_recorder_node_beats_for_its_own_sessions_and_adopts_none(
+    make_harness: Callable[..., Harness], sources: FakeSources, factory: Factory, owner: uuid.UUID
+) -> None:
+    dead = make_harness()
+    orphan = await dead.manager.start(owner, "demo_streamer")
+    await dead.manager.shutdown()  # interrupted, resumable by the next server
+    recorder = make_harness()
+    await recorder.manager.start_background(adopt=False)
+    own = await recorder.manager.start(owner, "other_streamer")
+    async with factory() as db:
+        await db.execute(update(LiveSession).values(heartbeat_at=utcnow() - timedelta(seconds=5)))
+        await db.commit()
+    await recorder.manager.beat()
+    assert (await load(factory, orphan.id)).status == "interrupted"
+    mine = await load(factory, own.id)
+    assert mine.heartbeat_at is not None and utcnow() - mine.heartbeat_at < timedelta(seconds=2)
+    server = make_harness()
+    await server.manager.beat()  # a server adopts it
+    assert (await load(factory, orphan.id)).capture_node == server.manager.node_id
+
+
+async def test_wait_returns_once_the_session_is_ended_and_stored(
+    harness: Harness, sources: FakeSources, factory: Factory, owner: uuid.UUID
+) -> None:
+    session = await harness.manager.start(owner, "demo_streamer")
+    waiting = asyncio.create_task(harness.manager.wait(session.id))
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    sources.source("demo_streamer").push(chat(1, "bye"), stream_end())
+    await asyncio.wait_for(waiting, 5)
+    stored = await load(factory, session.id)
+    assert stored.status == "ended" and stored.total_events == 2
+    await harness.manager.wait(session.id)  # finished: returns at once
+
+
 async def test_session_ended_elsewhere_stops_the_capture_at_the_next_beat(
     harness: Harness, factory: Factory, owner: uuid.UUID
 ) -> None:

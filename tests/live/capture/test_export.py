@@ -112,3 +112,21 @@ async def test_export_memory_does_not_grow_with_the_session(
         assert size > 5.5 * small_size
         assert peak < 1.5 * small_peak + 256 * 1024, (fmt, small_peak, peak)
         assert peak < 4 * 1024 * 1024
+
+
+async def test_progress_hears_each_page_once_it_is_taken(
+    engine: AsyncEngine, session_row: LiveSession
+) -> None:
+    await _fill(engine, session_row.id, 1_200)
+    heard: list[int] = []
+    seen_before_chunk: list[int] = []
+    chunks = export_stream(
+        engine, session_row.id, "ndjson", session={}, page_size=500, progress=heard.append
+    )
+    lines = 0
+    async for chunk in chunks:
+        seen_before_chunk.append(sum(heard))
+        lines += chunk.count(b"\n")
+    assert heard == [500, 500, 200] and lines == 1_200
+    # A page is counted after its chunk was handed out, never before.
+    assert seen_before_chunk == [0, 500, 1_000]

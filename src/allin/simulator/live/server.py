@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -91,11 +92,16 @@ async def run_simulator(
     port: int = 0,
     tls: TlsFiles | None = None,
     log_level: str = "info",
+    handle_signals: bool = True,
 ) -> AsyncIterator[RunningSimulator]:
-    """Serves `sim` in this event loop until the block exits; port 0 picks a free port."""
+    """Serves `sim` in this event loop until the block exits; port 0 picks a free port.
+    `handle_signals=False` leaves Ctrl-C to the command the simulator serves (uvicorn
+    would otherwise stop on it first, and re-raise it once stopped)."""
     logging.getLogger("uvicorn.error").addFilter(_QUIET)
     sock = bind(host, port)
     server = uvicorn.Server(_config(sim, host, tls, log_level))
+    if not handle_signals:
+        server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:
