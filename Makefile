@@ -34,7 +34,7 @@ run: install
 
 # The whole suite plus lint and types; database tests also run on PostgreSQL when
 # ALLIN_TEST_POSTGRES_URL is set (.ci/run sets it).
-test: install lint
+test: install lint peers
 	$(BIN)/pytest -q
 
 test-fast: install

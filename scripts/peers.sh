@@ -10,5 +10,7 @@ if [ ! -x .peers/python/bin/python ]; then
 fi
 "$UV" pip install -q --python .peers/python/bin/python --require-hashes -r tests/peers/python/requirements.txt
 if [ -f tests/peers/node/package-lock.json ]; then
+  command -v npm >/dev/null 2>&1 \
+    || { echo "peers: the Node judge needs Node >= 20 with npm (Debian: apt-get install nodejs npm)" >&2; exit 1; }
   (cd tests/peers/node && npm ci --silent --no-audit --no-fund)
 fi
