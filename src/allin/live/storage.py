@@ -2,7 +2,8 @@
 
 Capture tasks `submit()` events; one writer task inserts them in batches (when a batch is full
 or the oldest event has waited `flush_interval`), one `INSERT ... RETURNING id` statement per
-batch. Only after the commit are the stored events handed to `on_stored` (the hub), so anything
+batch; when full batches queue up (the writer is behind), up to 8 share one transaction.
+Only after the commit are the stored events handed to `on_stored` (the hub), so anything
 a subscriber sees is durable and carries the id it can resume from. Session totals ride along
 in the batches' transactions at most once per `tally_interval` per session.
 """
@@ -199,9 +200,11 @@ class EventWriter:
         on_stored: StoredCallback | None = None,
         wants: Callable[[uuid.UUID], bool] | None = None,
         retry_delay: float = 0.5,
+        group: int = 8,
     ) -> None:
         self._engine = engine
         self._batch_size = min(batch_size, max_batch_rows(engine.dialect.name))
+        self._group = max(1, group)  # full batches per transaction when they queue up
         self._flush_interval = flush_interval
         self._max_pending = max_pending
         self._tally_interval = tally_interval
@@ -351,14 +354,31 @@ class EventWriter:
         return len(self._pending) >= self._batch_size or self._durable < self._flush_target
 
     async def _write_batch(self) -> bool:
-        """Writes the oldest batch; False if the database failed and it must be retried."""
-        batch = list(islice(self._pending, self._batch_size))
+        """Writes the oldest batch; False if the database failed and it must be retried.
+
+        When full batches queue up behind it (the writer is behind), up to `group` of them
+        go in the same transaction, one INSERT each: a commit writes every page it touched
+        once, and with many streams each batch touches a page per stream and index, so
+        committing several batches at once writes far fewer pages per event. Nothing waits
+        for a group: it is made only of events already waiting."""
+        size = self._batch_size
+        full = len(self._pending) // size
+        count = size * min(full, self._group) if full > 1 else size
+        ok = await self._write(count)
+        if not ok and count > size:  # e.g. one batch cannot be stored: alone, as before
+            ok = await self._write(size)
+        return ok
+
+    async def _write(self, count: int) -> bool:
+        batch = list(islice(self._pending, count))
         tallies = self._tallies_after(batch)
         async with self._lock:
             due = self._due_tallies(tallies)
             try:
                 ids = await self._insert(batch, due)
             except IntegrityError as exc:
+                if count > self._batch_size:
+                    return False
                 # A session deleted under us: these events can never be stored; nobody saw them.
                 log.error("dropping unstorable events", count=len(batch), error=str(exc))
                 ids = None
@@ -375,7 +395,7 @@ class EventWriter:
             self._dirty.update(tracked)
             self._written(due)
             await self._publish(batch, ids)
-        self.batches_written += 1
+        self.batches_written += -(-len(batch) // self._batch_size)
         self._durable += len(batch)
         async with self._progress:
             self._progress.notify_all()
@@ -420,7 +440,10 @@ class EventWriter:
         conn = await self._connection()
         try:
             async with conn.begin():
-                ids = await insert_returning_ids(conn, batch)
+                ids = []
+                for start in range(0, len(batch), self._batch_size):
+                    chunk = batch[start : start + self._batch_size]
+                    ids += await insert_returning_ids(conn, chunk)
                 await _update_sessions(conn, tallies)
         except Exception:
             await self._disconnect()  # a broken connection is replaced on the retry
