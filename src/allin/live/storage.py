@@ -225,7 +225,9 @@ class EventWriter:
         self._has_items = asyncio.Event()
         self._kick = asyncio.Event()  # a full batch or a flush() is waiting
         self._flush_target = 0  # flush() waits for events up to this sequence number
-        self._oldest_at = 0.0  # when the oldest pending event arrived (monotonic)
+        # When each pending event arrived (monotonic), so that none waits for its batch much
+        # longer than the flush interval, also those that arrived during the previous write.
+        self._arrived: deque[float] = deque()
         self._lock = asyncio.Lock()  # one user of the connection at a time
         self._conn: AsyncConnection | None = None  # the writer's own connection
         self._tasks: list[asyncio.Task[None]] = []
@@ -289,9 +291,8 @@ class EventWriter:
             self._room.clear()
             await self._room.wait()
             self._check_open()
-        if not self._pending:
-            self._oldest_at = clock.monotonic()
         self._pending.append((session_id, record))
+        self._arrived.append(clock.monotonic())
         self._submitted += 1
         self._has_items.set()
         if len(self._pending) >= self._batch_size:
@@ -335,9 +336,9 @@ class EventWriter:
     async def _run(self) -> None:
         while True:
             await self._has_items.wait()
-            if not self._due():
+            if self._arrived and not self._due():
                 # Let a batch fill, but hold no event much longer than the flush interval.
-                delay = self._oldest_at + self._flush_interval - clock.monotonic()
+                delay = self._arrived[0] + self._flush_interval - clock.monotonic()
                 if delay > 0:
                     self._kick.clear()
                     with suppress(TimeoutError):
@@ -345,9 +346,7 @@ class EventWriter:
             if not await self._write_batch():
                 await asyncio.sleep(self._retry_delay)
                 continue
-            if self._pending:
-                self._oldest_at = clock.monotonic()
-            else:
+            if not self._pending:
                 self._has_items.clear()
 
     def _due(self) -> bool:
@@ -387,6 +386,7 @@ class EventWriter:
                 return False
         for _ in batch:
             self._pending.popleft()
+            self._arrived.popleft()
         if len(self._pending) <= self._max_pending // 2:
             self._room.set()
         if ids is not None:

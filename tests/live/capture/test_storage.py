@@ -149,6 +149,37 @@ async def test_flushes_by_time(engine: AsyncEngine, session_row: LiveSession) ->
         await writer.close()
 
 
+async def test_events_arriving_during_a_write_wait_only_their_interval(
+    engine: AsyncEngine, session_row: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flush clock runs from each event's arrival, not from the end of the previous
+    write: an event that came in during a slow write goes out as soon as that ends."""
+    writer = EventWriter(engine, batch_size=1000, flush_interval=0.5)
+    writer.track(session_row.id, SessionTally())
+    real_insert = writer._insert
+    stored_at: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def slow_first(batch: list[Any], *args: Any) -> list[int]:
+        if not stored_at:
+            await asyncio.sleep(0.8)
+        ids = await real_insert(batch, *args)
+        stored_at.extend(loop.time() for _ in batch)
+        return ids
+
+    monkeypatch.setattr(writer, "_insert", slow_first)
+    writer.start()
+    try:
+        start = loop.time()
+        await writer.submit(session_row.id, record(1))  # written from about 0.5 s to 1.3 s
+        await asyncio.sleep(0.6)
+        await writer.submit(session_row.id, record(2))  # due at about 1.1 s
+        await eventually(lambda: len(stored_at) == 2, within=5)
+        assert stored_at[1] - start < 1.6  # not 1.3 s + another 0.5 s
+    finally:
+        await writer.close()
+
+
 async def test_published_only_after_commit_with_database_ids(
     engine: AsyncEngine, session_row: LiveSession
 ) -> None:
