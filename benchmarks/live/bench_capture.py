@@ -1,7 +1,7 @@
 """LIVE capture in one process: events stored per second, event -> SSE latency, memory per
 stream, and a 1 M-event export, each as the number of simulated streams N grows.
 
-    .venv/bin/python -m benchmarks live.bench_capture
+    .venv/bin/python -m benchmarks.live.bench_capture
     BENCH_CAPTURE_EVENTS=200000 BENCH_EXPORT_EVENTS=1000000 BENCH_POSTGRES_URL=postgresql://...
 
 Streams are the capture manager's real path (source -> EventMapper -> batched writer ->

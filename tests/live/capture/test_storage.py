@@ -73,6 +73,69 @@ async def test_batches_by_size_with_one_statement_each(
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
 
 
+async def test_full_batches_waiting_share_one_transaction(
+    engine: AsyncEngine, session_row: LiveSession
+) -> None:
+    """A writer behind by several full batches commits them together (one INSERT each);
+    the rest waits for its clock as before."""
+    inserts: list[str] = []
+    commits: list[int] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO LIVE_EVENTS"):
+            inserts.append(statement)
+
+    def on_commit(conn: Any) -> None:
+        commits.append(len(inserts))
+
+    from sqlalchemy import event
+
+    event.listen(engine.sync_engine, "before_cursor_execute", on_execute)
+    event.listen(engine.sync_engine, "commit", on_commit)
+    writer = EventWriter(engine, batch_size=10, flush_interval=30, group=2)
+    writer.track(session_row.id, SessionTally())
+    try:
+        for i in range(35):
+            await writer.submit(session_row.id, record(i))
+        writer.start()
+        await eventually(lambda: writer.batches_written == 3)
+        assert await count_events(engine) == 30
+        assert [n for n in commits if n] == [2, 3]  # two batches, then the third alone
+        await writer.flush()
+        assert await count_events(engine) == 35
+        assert len(inserts) == 4
+    finally:
+        await writer.close()
+        event.remove(engine.sync_engine, "before_cursor_execute", on_execute)
+        event.remove(engine.sync_engine, "commit", on_commit)
+
+
+async def test_a_failed_group_is_retried_batch_by_batch(
+    engine: AsyncEngine, session_row: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    writer = EventWriter(engine, batch_size=10, flush_interval=0.01, retry_delay=0.01)
+    writer.track(session_row.id, SessionTally())
+    real_insert = writer._insert
+    sizes: list[int] = []
+
+    async def no_groups(batch: list[Any], *args: Any) -> list[int]:
+        sizes.append(len(batch))
+        if len(batch) > 10:
+            raise ConnectionError("too much at once")
+        return await real_insert(batch, *args)
+
+    monkeypatch.setattr(writer, "_insert", no_groups)
+    for i in range(30):
+        await writer.submit(session_row.id, record(i))
+    writer.start()
+    try:
+        await writer.flush()
+    finally:
+        await writer.close()
+    assert await count_events(engine) == 30
+    assert sizes[0] == 30 and sizes[1] == 10
+
+
 async def test_flushes_by_time(engine: AsyncEngine, session_row: LiveSession) -> None:
     writer = EventWriter(engine, batch_size=1000, flush_interval=0.05)
     writer.track(session_row.id, SessionTally())
@@ -82,6 +145,37 @@ async def test_flushes_by_time(engine: AsyncEngine, session_row: LiveSession) ->
             await writer.submit(session_row.id, record(i))
         await eventually(lambda: writer.batches_written == 1, within=2)
         assert await count_events(engine) == 3
+    finally:
+        await writer.close()
+
+
+async def test_events_arriving_during_a_write_wait_only_their_interval(
+    engine: AsyncEngine, session_row: LiveSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The flush clock runs from each event's arrival, not from the end of the previous
+    write: an event that came in during a slow write goes out as soon as that ends."""
+    writer = EventWriter(engine, batch_size=1000, flush_interval=0.5)
+    writer.track(session_row.id, SessionTally())
+    real_insert = writer._insert
+    stored_at: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def slow_first(batch: list[Any], *args: Any) -> list[int]:
+        if not stored_at:
+            await asyncio.sleep(0.8)
+        ids = await real_insert(batch, *args)
+        stored_at.extend(loop.time() for _ in batch)
+        return ids
+
+    monkeypatch.setattr(writer, "_insert", slow_first)
+    writer.start()
+    try:
+        start = loop.time()
+        await writer.submit(session_row.id, record(1))  # written from about 0.5 s to 1.3 s
+        await asyncio.sleep(0.6)
+        await writer.submit(session_row.id, record(2))  # due at about 1.1 s
+        await eventually(lambda: len(stored_at) == 2, within=5)
+        assert stored_at[1] - start < 1.6  # not 1.3 s + another 0.5 s
     finally:
         await writer.close()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any, ClassVar, TypeAlias
+from typing import ClassVar, TypeAlias
 
 from allin.live.protocol.models import (
     Emote,
@@ -32,8 +32,7 @@ class BaseEvent(Record):
     user: EventUser | None = None
     raw: bytes = field(default=b"", repr=False, compare=False)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"type": self.type, **Record.to_dict(self)}
+    _JSON_LEAD: ClassVar[tuple[str, ...]] = ("type",)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
@@ -23,7 +24,8 @@ ID_FIELDS = frozenset(
     }
 )
 
-_NAMES: dict[type, tuple[str, ...]] = {}
+# Rendered as they are (an int that is not an identifier too).
+_PLAIN = frozenset({str, bool, float, int, type(None)})
 
 
 def json_value(name: str, value: Any) -> Any:
@@ -45,25 +47,53 @@ def json_value(name: str, value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Record:
-    """Base of every value object and event: a generic, cached `to_dict()`."""
+    """Base of every value object and event: a generic, compiled `to_dict()`."""
 
-    # Attributes left out of to_dict() (raw bytes) and computed properties added to it.
+    # Class attributes rendered first (an event's `type`), attributes left out of to_dict()
+    # (raw bytes) and computed properties added to it.
+    _JSON_LEAD: ClassVar[tuple[str, ...]] = ()
     _JSON_EXCLUDE: ClassVar[frozenset[str]] = frozenset({"raw"})
     _JSON_EXTRA: ClassVar[tuple[str, ...]] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe processed data (ids as strings, bytes as base64)."""
-        names = _NAMES.get(type(self))
-        if names is None:
-            names = _json_names(type(self))
-        return {name: json_value(name, getattr(self, name)) for name in names}
+        render = _RENDERERS.get(type(self))
+        if render is None:
+            render = _compile_renderer(type(self))
+        return render(self)
+
+
+_RENDERERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
 
 
 def _json_names(cls: type[Record]) -> tuple[str, ...]:
-    names = tuple(f.name for f in fields(cls) if f.name not in cls._JSON_EXCLUDE)
-    names += cls._JSON_EXTRA
-    _NAMES[cls] = names
-    return names
+    names = cls._JSON_LEAD
+    names += tuple(f.name for f in fields(cls) if f.name not in cls._JSON_EXCLUDE)
+    return names + cls._JSON_EXTRA
+
+
+def _compile_renderer(cls: type[Record]) -> Callable[[Any], dict[str, Any]]:
+    """One function per class doing what `json_value` does for each attribute, with the
+    common cases (str, bool, float, None, int) inline: rendering is on every event's path.
+    Anything else (nested records, tuples, bytes, enums) goes through `json_value`."""
+    lines = []
+    for i, name in enumerate(_json_names(cls)):
+        if not name.isidentifier():  # only attribute names reach the generated source
+            raise ValueError(f"not an attribute name: {name!r}")
+        lines.append(f"    v{i} = self.{name}")
+    items = []
+    for i, name in enumerate(_json_names(cls)):
+        if name in ID_FIELDS:
+            value = f"str(v{i}) if v{i}.__class__ is int else json_value({name!r}, v{i})"
+        else:
+            value = f"v{i} if v{i}.__class__ in plain else json_value({name!r}, v{i})"
+        items.append(f"        {name!r}: {value},")
+    source = "\n".join(["def render(self):", *lines, "    return {", *items, "    }"])
+    scope: dict[str, Any] = {"json_value": json_value, "plain": _PLAIN}
+    exec(compile(source, f"<to_dict of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
+    render: Callable[[Any], dict[str, Any]] = scope["render"]
+    _RENDERERS[cls] = render
+    return render
 
 
 @dataclass(frozen=True, slots=True)
