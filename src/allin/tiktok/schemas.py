@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot, VideoStats
+from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.models import PublishStatus
 from allin.tiktok.publish import PublishRecord
 from allin.tiktok.resilience import CircuitBreaker
@@ -45,6 +45,8 @@ class DisconnectedOut(BaseModel):
 
 
 class VideoStatsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     title: str | None
     create_time: int | None
@@ -54,22 +56,12 @@ class VideoStatsOut(BaseModel):
     shares: int
     engagement_rate: float
 
-    @classmethod
-    def of(cls, stats: VideoStats) -> VideoStatsOut:
-        return cls(
-            id=stats.id,
-            title=stats.title,
-            create_time=stats.create_time,
-            views=stats.views,
-            likes=stats.likes,
-            comments=stats.comments,
-            shares=stats.shares,
-            engagement_rate=stats.engagement_rate,
-        )
 
+class AccountTotalsOut(BaseModel):
+    """An account's totals at one moment: now, or one reading of a day."""
 
-class DailyOut(BaseModel):
-    day: date
+    model_config = ConfigDict(from_attributes=True)
+
     taken_at: datetime
     followers: int | None
     following: int | None
@@ -81,54 +73,24 @@ class DailyOut(BaseModel):
     shares: int
     engagement_rate: float
 
-    @classmethod
-    def of(cls, daily: DailySnapshot) -> DailyOut:
-        return cls(
-            day=daily.day,
-            taken_at=daily.taken_at,
-            followers=daily.followers,
-            following=daily.following,
-            total_likes=daily.total_likes,
-            video_count=daily.video_count,
-            views=daily.views,
-            likes=daily.likes,
-            comments=daily.comments,
-            shares=daily.shares,
-            engagement_rate=daily.engagement_rate,
-        )
+
+class DailyOut(AccountTotalsOut):
+    day: date
 
 
-class AnalyticsOut(BaseModel):
+class AnalyticsOut(AccountTotalsOut):
     """Totals now, per video, and one reading per day for growth charts (oldest first)."""
 
-    taken_at: datetime
-    followers: int | None
-    following: int | None
-    total_likes: int | None
-    video_count: int | None
-    views: int
-    likes: int
-    comments: int
-    shares: int
-    engagement_rate: float
     videos: list[VideoStatsOut]
     history: list[DailyOut]
 
     @classmethod
     def of(cls, snapshot: AnalyticsSnapshot, history: list[DailySnapshot]) -> AnalyticsOut:
+        totals = AccountTotalsOut.model_validate(snapshot).model_dump()
         return cls(
-            taken_at=snapshot.taken_at,
-            followers=snapshot.followers,
-            following=snapshot.following,
-            total_likes=snapshot.total_likes,
-            video_count=snapshot.video_count,
-            views=snapshot.views,
-            likes=snapshot.likes,
-            comments=snapshot.comments,
-            shares=snapshot.shares,
-            engagement_rate=snapshot.engagement_rate,
-            videos=[VideoStatsOut.of(v) for v in snapshot.videos],
-            history=[DailyOut.of(d) for d in history],
+            **totals,
+            videos=[VideoStatsOut.model_validate(v) for v in snapshot.videos],
+            history=[DailyOut.model_validate(d) for d in history],
         )
 
 
