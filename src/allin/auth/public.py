@@ -49,6 +49,7 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/test/compatibility",
         "GET /api/integration-guide",
         "POST /webcast/sign_url",
+        "GET /webcast/sign_url",
         "POST /webcast/sign_url/",
         "POST /tiktok/sign_url",
         "GET /webcast/rate_limits",

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from allin.live.errors import InvalidUsernameError, LiveError
 from allin.live.usernames import normalize_username
@@ -151,6 +151,52 @@ async def webcast_sign_url(request: Request) -> JSONResponse:
 @router.post("/webcast/sign_url/", include_in_schema=False)
 async def webcast_sign_url_slash(request: Request) -> JSONResponse:
     return await _sign_url(request)  # TikTokLive 6.x adds the slash
+
+
+class LegacySignUrlResponse(BaseModel):
+    """Euler's legacy GET answer (`GetSignWebcastUrlResponse`), fields flat."""
+
+    code: int
+    message: str
+    signedUrl: str  # Euler's names, as its clients read them
+    msToken: str
+    browserVersion: str
+    browserName: str
+    signature: str = Field(alias="_signature")
+    x_bogus: str = Field(alias="X-Bogus")
+    user_agent: str = Field(alias="User-Agent")
+
+
+@router.get(
+    "/webcast/sign_url",
+    summary="Sign a TikTok URL (Euler legacy GET, TikTok-Live-Connector 1.x)",
+    response_model=LegacySignUrlResponse,
+    responses=_SIGN_ERRORS,
+)
+async def webcast_sign_url_legacy(
+    request: Request,
+    url: str | None = Query(default=None, max_length=8192, description="The TikTok URL to sign"),
+    user_agent: str | None = Query(default=None, alias="userAgent", max_length=1024),
+) -> JSONResponse:
+    """`client` and `uuc` are accepted and ignored, as Euler does."""
+    result = await try_sign(sign_service(request), url, user_agent)
+    if isinstance(result, Failure):
+        return result.response()
+    signed = result[0]
+    name, version = browser_of(signed.user_agent)
+    return JSONResponse(
+        {
+            "code": 200,
+            "message": "OK",
+            "signedUrl": signed.signed_url,
+            "msToken": signed.ms_token,
+            "browserVersion": version,
+            "browserName": name,
+            "_signature": signed.signature,
+            "X-Bogus": signed.x_bogus,
+            "User-Agent": signed.user_agent,
+        }
+    )
 
 
 @router.post(

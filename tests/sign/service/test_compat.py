@@ -55,6 +55,25 @@ async def test_sign_url(served: Callable[..., Any], path: str, form: bool) -> No
     assert_sign_url_answer(response.json())
 
 
+async def test_legacy_get_sign_url(served: Callable[..., Any]) -> None:
+    """TikTok-Live-Connector 1.x: `GET webcast/sign_url?url=…&client=ttlive-node&uuc=…`."""
+    params = {"url": SIGN_BODY["url"], "client": "ttlive-node", "uuc": "1", "userAgent": UA}
+    async with served() as (_, client):
+        response = await client.get("/webcast/sign_url", params=params)
+        refused = await client.get("/webcast/sign_url", params={"url": "https://evil.org/"})
+        missing = await client.get("/webcast/sign_url")
+    assert response.status_code == 200
+    body = response.json()
+    query = dict(parse_qsl(urlsplit(body["signedUrl"]).query))
+    assert body["code"] == 200 and body["msToken"] == query["msToken"]
+    assert body["X-Bogus"] == query["X-Bogus"] and body["signedUrl"].count("X-Bogus=") == 1
+    assert body["User-Agent"] == UA and body["_signature"]
+    assert (body["browserName"], body["browserVersion"]) == ("chrome", "131.0.0.0")
+    assert "X-RateLimit-Remaining" in response.headers  # metered like every sign route
+    assert refused.status_code == 400 and refused.json()["error"] == "Invalid TikTok URL"
+    assert missing.status_code == 400 and missing.json()["message"] == "`url` is required"
+
+
 async def test_sign_url_errors(served: Callable[..., Any]) -> None:
     async with served() as (_, client):
         invalid = await client.post("/webcast/sign_url", json={"url": "https://evil.org/"})
