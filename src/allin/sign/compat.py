@@ -175,7 +175,7 @@ class LegacySignUrlResponse(BaseModel):
 )
 async def webcast_sign_url_legacy(
     request: Request,
-    url: str | None = Query(default=None, max_length=8192, description="The TikTok URL to sign"),
+    url: str | None = Query(default=None, max_length=2048, description="The TikTok URL to sign"),
     user_agent: str | None = Query(default=None, alias="userAgent", max_length=1024),
 ) -> JSONResponse:
     """`client` and `uuc` are accepted and ignored, as Euler does."""
