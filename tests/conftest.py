@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from allin.app import create_app
 from allin.core.config import Settings
@@ -17,8 +18,10 @@ from tests.support.server import serve
 
 # Two shared cores: a wall-clock deadline per example measures the neighbours, not the code.
 # Examples still run; only the timing verdicts are off (a test may set its own).
-settings.register_profile("allin", deadline=None, suppress_health_check=[HealthCheck.too_slow])
-settings.load_profile("allin")
+hypothesis_settings.register_profile(
+    "allin", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("allin")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
