@@ -282,6 +282,17 @@ class EventWriter:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def offer(self, session_id: uuid.UUID, record: EventRecord) -> bool:
+        """Queue one event if there is room now (no coroutine per event); False when the
+        caller must `await submit()` instead, which waits for room."""
+        if len(self._pending) >= self._max_pending:
+            return False
+        self._check_open()
+        if session_id not in self._tallies:
+            raise KeyError(f"session {session_id} is not tracked by the writer")
+        self._queue(session_id, record)
+        return True
+
     async def submit(self, session_id: uuid.UUID, record: EventRecord) -> None:
         """Queue one event; waits while `max_pending` events are queued (back-pressure)."""
         self._check_open()
@@ -291,6 +302,9 @@ class EventWriter:
             self._room.clear()
             await self._room.wait()
             self._check_open()
+        self._queue(session_id, record)
+
+    def _queue(self, session_id: uuid.UUID, record: EventRecord) -> None:
         self._pending.append((session_id, record))
         self._arrived.append(clock.monotonic())
         self._submitted += 1
