@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from _json import encode_basestring_ascii, make_encoder
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
@@ -30,6 +29,7 @@ from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveEventRow, LiveSession
 from allin.live.protocol import GiftEvent, LiveEvent
+from allin.live.protocol.models import Record, json_text
 
 log = get_logger(Category.LIVE)
 
@@ -39,7 +39,11 @@ SESSIONS = cast(Table, LiveSession.__table__)
 
 @dataclass(slots=True)
 class EventRecord:
-    """One event as stored: the queryable columns, the raw bytes and the processed JSON."""
+    """One event as stored: the queryable columns, the raw bytes and the processed JSON.
+
+    The processed JSON is `data`, or, for a record mapped from a protocol event, rendered
+    from that `source` event when needed (`processed()`, `processed_json()`): storage
+    writes the text straight from the event, and the dict is only built for subscribers."""
 
     type: str
     created_at: datetime
@@ -57,6 +61,15 @@ class EventRecord:
     viewer_count: int | None = None
     raw: bytes | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    source: Record | None = field(default=None, repr=False, compare=False)
+
+    def processed(self) -> dict[str, Any]:
+        """The processed JSON (the stored `data` column)."""
+        return self.data if self.source is None else self.source.to_dict()
+
+    def processed_json(self) -> str:
+        """`processed()` as compact JSON text, as stored on SQLite."""
+        return json_text(self.data) if self.source is None else self.source.to_json()
 
     def row(self, session_id: uuid.UUID) -> dict[str, Any]:
         return {
@@ -76,7 +89,7 @@ class EventRecord:
             "viewer_count": self.viewer_count,
             "created_at": self.created_at,
             "raw": self.raw,
-            "data": self.data,
+            "data": self.processed(),
         }
 
 
@@ -590,7 +603,7 @@ _SQLITE_MAX_ROWID = 2**63 - 1
 
 def _sqlite_values(batch: list[Pending]) -> tuple[Any, ...]:
     values: list[Any] = []
-    extend, to_text, to_json = values.extend, _sqlite_datetime, json_text
+    extend, to_text = values.extend, _sqlite_datetime
     session: uuid.UUID | None = None
     session_hex = ""
     for session_id, r in batch:
@@ -614,7 +627,7 @@ def _sqlite_values(batch: list[Pending]) -> tuple[Any, ...]:
                 r.viewer_count,
                 to_text(r.created_at),
                 r.raw,
-                to_json(r.data),
+                json_text(r.data) if r.source is None else r.source.to_json(),
             )
         )
     return tuple(values)
@@ -637,23 +650,6 @@ def _sqlite_datetime(value: datetime) -> str:
         text = second.isoformat(" ")[:19]
         _last_second[0] = (second, text)  # one assignment: a pair always consistent
     return f"{text}.{value.microsecond:06d}"
-
-
-def _unserializable(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# The processed JSON of every stored event, compact. json.dumps() builds a new C encoder on
-# every call (about a third of its cost for an event's few fields): this one is made once.
-# No circular-reference check: the data are plain trees from `to_dict()`.
-_ENCODER = make_encoder(
-    None, _unserializable, encode_basestring_ascii, None, ":", ",", False, False, True
-)
-
-
-def json_text(value: Any) -> str:
-    """`json.dumps(value, separators=(",", ":"))`, faster."""
-    return "".join(_ENCODER(value, 0))
 
 
 async def recount(conn: AsyncConnection, session_id: uuid.UUID) -> SessionTally:
@@ -803,7 +799,7 @@ class EventMapper:
             nickname=nickname,
             message=_message(event),
             raw=(event.raw or None) if self._store_raw else None,
-            data=event.to_dict(),
+            source=event,  # its JSON is rendered when stored (and published)
         )
         if event.type in _AMOUNT_TYPES:
             self._add_amounts(event, record)
