@@ -104,6 +104,8 @@ def _json_other(name: str, value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, Record):
         return value.to_json()
+    if kind is tuple and not value:
+        return "[]"
     return json_text(json_value(name, value))
 
 
@@ -138,9 +140,10 @@ def _compile_renderer(cls: type[Record]) -> Callable[[Any], dict[str, Any]]:
 
 
 def _compile_writer(cls: type[Record]) -> Callable[[Any], str]:
-    """One function per class writing `to_dict()`'s JSON text directly: str attributes
-    inline, everything else through `_json_other` (ints, None, bools, nested records) or,
-    for the rest, `json_text(json_value(...))`, so the text is the same as the dict's."""
+    """One function per class writing `to_dict()`'s JSON text directly: str and int
+    attributes inline, everything else through `_json_other` (None, bools, nested records,
+    empty tuples) or, for the rest, `json_text(json_value(...))`, so the text is the same
+    as the dict's."""
     names = _json_names(cls)
     lines = []
     for i, name in enumerate(names):
@@ -150,11 +153,23 @@ def _compile_writer(cls: type[Record]) -> Callable[[Any], str]:
     parts = []
     for i, name in enumerate(names):
         key = encode_basestring_ascii(name) + ":"  # an identifier: no quote, brace or escape
-        value = f"esc(v{i}) if v{i}.__class__ is str else other({name!r}, v{i})"
+        v = f"v{i}"
+        if name in ID_FIELDS:  # as a string; an int's digits need no escaping
+            value = f"""'"' + int_repr({v}) + '"' if {v}.__class__ is int else """
+            value += f"other({name!r}, {v})"
+        else:
+            value = (
+                f"esc({v}) if {v}.__class__ is str else "
+                f"int_repr({v}) if {v}.__class__ is int else other({name!r}, {v})"
+            )
         parts.append(("," if i else "{{") + key + "{" + value + "}")
     body = "".join(parts) + "}}" if names else "{{}}"
     source = "\n".join(["def write(self):", *lines, f"    return f'''{body}'''"])
-    scope: dict[str, Any] = {"esc": encode_basestring_ascii, "other": _json_other}
+    scope: dict[str, Any] = {
+        "esc": encode_basestring_ascii,
+        "int_repr": int.__repr__,
+        "other": _json_other,
+    }
     exec(compile(source, f"<to_json of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
     write: Callable[[Any], str] = scope["write"]
     _WRITERS[cls] = write
