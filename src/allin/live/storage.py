@@ -1,8 +1,9 @@
 """Batched, durable event storage.
 
-Capture tasks `submit()` events; one writer task inserts them in batches (when a batch is full
-or the oldest event has waited `flush_interval`), one `INSERT ... RETURNING id` statement per
-batch; when full batches queue up (the writer is behind), up to 8 share one transaction.
+Capture tasks `offer()` or `submit()` events; one writer task inserts them in batches (when a
+batch is full or the oldest event has waited `flush_interval`), one multi-row INSERT per batch
+(with `RETURNING id` on PostgreSQL; on SQLite the ids follow from the last rowid); when full
+batches queue up (the writer is behind), up to 8 share one transaction.
 Only after the commit are the stored events handed to `on_stored` (the hub), so anything
 a subscriber sees is durable and carries the id it can resume from. Session totals ride along
 in the batches' transactions at most once per `tally_interval` per session.
