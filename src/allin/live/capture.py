@@ -520,11 +520,13 @@ class CaptureManager:
         failures = 0
         while True:
             try:
+                to_record, offer = capture.mapper.record, self._writer.offer
+                session_id = capture.session_id
                 async for event in capture.source.events():
                     failures = 0
-                    record = capture.mapper.record(event)
-                    if record is not None:
-                        await self._writer.submit(capture.session_id, record)
+                    record = to_record(event)
+                    if record is not None and not offer(session_id, record):
+                        await self._writer.submit(session_id, record)  # waits for room
                     reason = end_reason(event)
                     if reason is not None:
                         return reason

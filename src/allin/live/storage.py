@@ -1,8 +1,9 @@
 """Batched, durable event storage.
 
-Capture tasks `submit()` events; one writer task inserts them in batches (when a batch is full
-or the oldest event has waited `flush_interval`), one `INSERT ... RETURNING id` statement per
-batch; when full batches queue up (the writer is behind), up to 8 share one transaction.
+Capture tasks `offer()` or `submit()` events; one writer task inserts them in batches (when a
+batch is full or the oldest event has waited `flush_interval`), one multi-row INSERT per batch
+(with `RETURNING id` on PostgreSQL; on SQLite the ids follow from the last rowid); when full
+batches queue up (the writer is behind), up to 8 share one transaction.
 Only after the commit are the stored events handed to `on_stored` (the hub), so anything
 a subscriber sees is durable and carries the id it can resume from. Session totals ride along
 in the batches' transactions at most once per `tally_interval` per session.
@@ -12,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from _json import encode_basestring_ascii, make_encoder
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import suppress
@@ -30,6 +30,7 @@ from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveEventRow, LiveSession
 from allin.live.protocol import GiftEvent, LiveEvent
+from allin.live.protocol.models import Record, json_text
 
 log = get_logger(Category.LIVE)
 
@@ -39,7 +40,11 @@ SESSIONS = cast(Table, LiveSession.__table__)
 
 @dataclass(slots=True)
 class EventRecord:
-    """One event as stored: the queryable columns, the raw bytes and the processed JSON."""
+    """One event as stored: the queryable columns, the raw bytes and the processed JSON.
+
+    The processed JSON is `data`, or, for a record mapped from a protocol event, rendered
+    from that `source` event when needed (`processed()`, `processed_json()`): storage
+    writes the text straight from the event, and the dict is only built for subscribers."""
 
     type: str
     created_at: datetime
@@ -57,6 +62,15 @@ class EventRecord:
     viewer_count: int | None = None
     raw: bytes | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    source: Record | None = field(default=None, repr=False, compare=False)
+
+    def processed(self) -> dict[str, Any]:
+        """The processed JSON (the stored `data` column)."""
+        return self.data if self.source is None else self.source.to_dict()
+
+    def processed_json(self) -> str:
+        """`processed()` as compact JSON text, as stored on SQLite."""
+        return json_text(self.data) if self.source is None else self.source.to_json()
 
     def row(self, session_id: uuid.UUID) -> dict[str, Any]:
         return {
@@ -76,7 +90,7 @@ class EventRecord:
             "viewer_count": self.viewer_count,
             "created_at": self.created_at,
             "raw": self.raw,
-            "data": self.data,
+            "data": self.processed(),
         }
 
 
@@ -282,6 +296,17 @@ class EventWriter:
 
     # -- writing -----------------------------------------------------------------------------
 
+    def offer(self, session_id: uuid.UUID, record: EventRecord) -> bool:
+        """Queue one event if there is room now (no coroutine per event); False when the
+        caller must `await submit()` instead, which waits for room."""
+        if len(self._pending) >= self._max_pending:
+            return False
+        self._check_open()
+        if session_id not in self._tallies:
+            raise KeyError(f"session {session_id} is not tracked by the writer")
+        self._queue(session_id, record)
+        return True
+
     async def submit(self, session_id: uuid.UUID, record: EventRecord) -> None:
         """Queue one event; waits while `max_pending` events are queued (back-pressure)."""
         self._check_open()
@@ -291,6 +316,9 @@ class EventWriter:
             self._room.clear()
             await self._room.wait()
             self._check_open()
+        self._queue(session_id, record)
+
+    def _queue(self, session_id: uuid.UUID, record: EventRecord) -> None:
         self._pending.append((session_id, record))
         self._arrived.append(clock.monotonic())
         self._submitted += 1
@@ -513,20 +541,24 @@ def max_batch_rows(dialect: str) -> int:
 
 
 async def insert_returning_ids(conn: AsyncConnection, batch: list[Pending]) -> list[int]:
-    """One multi-row `INSERT ... RETURNING id`; the ids in the order of `batch`.
+    """One multi-row INSERT; the ids in the order of `batch`.
 
-    PostgreSQL: SQLAlchemy orders the RETURNING rows by a sentinel (INSERT ... SELECT ...
-    ORDER BY). SQLite does not promise RETURNING order, but an INTEGER PRIMARY KEY gets
-    max(rowid) + 1 for each row in VALUES order under the write lock, so the ids are
-    consecutive and ascending in row order: sorting them restores the pairing (checked)."""
+    PostgreSQL: `INSERT ... RETURNING id`, SQLAlchemy orders the RETURNING rows by a
+    sentinel (INSERT ... SELECT ... ORDER BY). SQLite: no RETURNING (its rows cost about
+    0.7 µs per event to produce and read back). An INTEGER PRIMARY KEY without AUTOINCREMENT
+    gets max(rowid) + 1 for each row in VALUES order, and one statement holds the database's
+    single write lock from its first row to its last, so no other connection or process
+    can insert between them: the ids are the `len(batch)` integers ending at the statement's
+    last rowid. SQLite falls back to random rowids only once the largest possible rowid is
+    taken; that is refused rather than mis-paired."""
     if not batch:
         return []
     if conn.dialect.name == "sqlite":
         result = await conn.exec_driver_sql(_sqlite_insert(len(batch)), _sqlite_values(batch))
-        ids = sorted(row[0] for row in result)
-        if ids[-1] - ids[0] + 1 != len(ids):
-            raise RuntimeError("SQLite assigned non-consecutive event ids")
-        return ids
+        last = result.lastrowid
+        if last is None or last >= _SQLITE_MAX_ROWID - len(batch):
+            raise RuntimeError("SQLite event ids are near the largest rowid")
+        return list(range(last - len(batch) + 1, last + 1))
     rows = [record.row(session_id) for session_id, record in batch]
     statement = insert(EVENTS).returning(EVENTS.c.id, sort_by_parameter_order=True)
     options = {"insertmanyvalues_page_size": len(rows)}
@@ -564,16 +596,23 @@ def _sqlite_insert(count: int) -> str:
     columns = ", ".join(_ROW_COLUMNS)
     values = ",".join([one] * count)
     # Only constant column names and placeholders: nothing from outside reaches the SQL.
-    return f"INSERT INTO live_events ({columns}) VALUES {values} RETURNING id"  # noqa: S608
+    return f"INSERT INTO live_events ({columns}) VALUES {values}"  # noqa: S608
+
+
+_SQLITE_MAX_ROWID = 2**63 - 1
 
 
 def _sqlite_values(batch: list[Pending]) -> tuple[Any, ...]:
     values: list[Any] = []
-    extend, to_text, to_json = values.extend, _sqlite_datetime, json_text
+    extend, to_text = values.extend, _sqlite_datetime
+    session: uuid.UUID | None = None
+    session_hex = ""
     for session_id, r in batch:
+        if session_id is not session:  # events come in runs per stream: hex once per run
+            session, session_hex = session_id, session_id.hex
         extend(
             (
-                session_id.hex,
+                session_hex,
                 r.type,
                 r.msg_id,
                 r.user_id,
@@ -589,33 +628,29 @@ def _sqlite_values(batch: list[Pending]) -> tuple[Any, ...]:
                 r.viewer_count,
                 to_text(r.created_at),
                 r.raw,
-                to_json(r.data),
+                json_text(r.data) if r.source is None else r.source.to_json(),
             )
         )
     return tuple(values)
 
 
+# The last whole second converted and its text: isoformat() with a timespec costs 0.7 µs,
+# most of an event's binding, and events of one second share it.
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_last_second: list[tuple[datetime, str]] = [(_EPOCH, "1970-01-01 00:00:00")]
+
+
 def _sqlite_datetime(value: datetime) -> str:
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC, as SQLAlchemy stores a DATETIME on SQLite."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.isoformat(" ", "microseconds")[:26]  # without the "+00:00"
-
-
-def _unserializable(value: Any) -> Any:
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-# The processed JSON of every stored event, compact. json.dumps() builds a new C encoder on
-# every call (about a third of its cost for an event's few fields): this one is made once.
-# No circular-reference check: the data are plain trees from `to_dict()`.
-_ENCODER = make_encoder(
-    None, _unserializable, encode_basestring_ascii, None, ":", ",", False, False, True
-)
-
-
-def json_text(value: Any) -> str:
-    """`json.dumps(value, separators=(",", ":"))`, faster."""
-    return "".join(_ENCODER(value, 0))
+    second, text = _last_second[0]
+    since = value - second
+    if since.days or since.seconds:  # not within the cached second
+        second = value.replace(microsecond=0)
+        text = second.isoformat(" ")[:19]
+        _last_second[0] = (second, text)  # one assignment: a pair always consistent
+    return f"{text}.{value.microsecond:06d}"
 
 
 async def recount(conn: AsyncConnection, session_id: uuid.UUID) -> SessionTally:
@@ -765,7 +800,7 @@ class EventMapper:
             nickname=nickname,
             message=_message(event),
             raw=(event.raw or None) if self._store_raw else None,
-            data=event.to_dict(),
+            source=event,  # its JSON is rendered when stored (and published)
         )
         if event.type in _AMOUNT_TYPES:
             self._add_amounts(event, record)

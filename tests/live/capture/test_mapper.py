@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from allin.live.capture import end_reason
 from allin.live.protocol import GiftInfo
+from allin.live.protocol.models import json_text
 from allin.live.storage import EventMapper
 from tests.live.capture.support import (
     BASE_MS,
@@ -34,8 +35,10 @@ def test_chat_record_has_columns_raw_and_processed_data() -> None:
     assert record.unique_id == "viewer_007" and record.nickname == "Viewer 7"
     assert record.created_at == datetime.fromtimestamp((BASE_MS + 1500) / 1000, UTC)
     assert record.raw == event.raw and record.raw
-    assert record.data["content"] == "hello there"
-    assert record.data["msg_id"] == str(event.msg_id)  # 64-bit ids as strings
+    data = record.processed()
+    assert data["content"] == "hello there"
+    assert data["msg_id"] == str(event.msg_id)  # 64-bit ids as strings
+    assert record.processed_json() == json_text(data)
 
 
 def test_raw_bytes_can_be_left_out() -> None:

@@ -67,7 +67,10 @@ async def test_batches_by_size_with_one_statement_each(
         await writer.flush()
         assert await count_events(engine) == 25
         assert writer.batches_written == 3
-        assert len(statements) == 3 and all("RETURNING" in s.upper() for s in statements)
+        assert len(statements) == 3
+        # PostgreSQL reads the ids back; SQLite derives them from the statement's last rowid.
+        returning = engine.dialect.name != "sqlite"
+        assert all(("RETURNING" in s.upper()) == returning for s in statements)
     finally:
         await writer.close()
         event.remove(engine.sync_engine, "before_cursor_execute", on_execute)

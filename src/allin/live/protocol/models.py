@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from _json import encode_basestring_ascii, make_encoder
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar
@@ -62,8 +63,50 @@ class Record:
             render = _compile_renderer(type(self))
         return render(self)
 
+    def to_json(self) -> str:
+        """`to_dict()` as compact JSON text (`json_text(self.to_dict())`), without
+        building the dict: what storage writes for every event."""
+        write = _WRITERS.get(type(self))
+        if write is None:
+            write = _compile_writer(type(self))
+        return write(self)
+
 
 _RENDERERS: dict[type, Callable[[Any], dict[str, Any]]] = {}
+_WRITERS: dict[type, Callable[[Any], str]] = {}
+
+
+def _unserializable(value: Any) -> Any:
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+# Compact JSON as `json.dumps(value, separators=(",", ":"))` writes it (ASCII, NaN allowed),
+# with one C encoder made once: json.dumps() builds a new one on every call. No check for
+# circular references: the data are plain trees from `to_dict()`.
+_ENCODER = make_encoder(
+    None, _unserializable, encode_basestring_ascii, None, ":", ",", False, False, True
+)
+
+
+def json_text(value: Any) -> str:
+    """`json.dumps(value, separators=(",", ":"))`, faster."""
+    return "".join(_ENCODER(value, 0))
+
+
+def _json_other(name: str, value: Any) -> str:
+    """The JSON text of one attribute that is not a str (the generated writers' slow path)."""
+    kind = value.__class__
+    if kind is int:
+        return f'"{value}"' if name in ID_FIELDS else int.__repr__(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if isinstance(value, Record):
+        return value.to_json()
+    if kind is tuple and not value:
+        return "[]"
+    return json_text(json_value(name, value))
 
 
 def _json_names(cls: type[Record]) -> tuple[str, ...]:
@@ -94,6 +137,43 @@ def _compile_renderer(cls: type[Record]) -> Callable[[Any], dict[str, Any]]:
     render: Callable[[Any], dict[str, Any]] = scope["render"]
     _RENDERERS[cls] = render
     return render
+
+
+def _compile_writer(cls: type[Record]) -> Callable[[Any], str]:
+    """One function per class writing `to_dict()`'s JSON text directly: str and int
+    attributes inline, everything else through `_json_other` (None, bools, nested records,
+    empty tuples) or, for the rest, `json_text(json_value(...))`, so the text is the same
+    as the dict's."""
+    names = _json_names(cls)
+    lines = []
+    for i, name in enumerate(names):
+        if not name.isidentifier():  # only attribute names reach the generated source
+            raise ValueError(f"not an attribute name: {name!r}")
+        lines.append(f"    v{i} = self.{name}")
+    parts = []
+    for i, name in enumerate(names):
+        key = encode_basestring_ascii(name) + ":"  # an identifier: no quote, brace or escape
+        v = f"v{i}"
+        if name in ID_FIELDS:  # as a string; an int's digits need no escaping
+            value = f"""'"' + int_repr({v}) + '"' if {v}.__class__ is int else """
+            value += f"other({name!r}, {v})"
+        else:
+            value = (
+                f"esc({v}) if {v}.__class__ is str else "
+                f"int_repr({v}) if {v}.__class__ is int else other({name!r}, {v})"
+            )
+        parts.append(("," if i else "{{") + key + "{" + value + "}")
+    body = "".join(parts) + "}}" if names else "{{}}"
+    source = "\n".join(["def write(self):", *lines, f"    return f'''{body}'''"])
+    scope: dict[str, Any] = {
+        "esc": encode_basestring_ascii,
+        "int_repr": int.__repr__,
+        "other": _json_other,
+    }
+    exec(compile(source, f"<to_json of {cls.__qualname__}>", "exec"), scope)  # noqa: S102
+    write: Callable[[Any], str] = scope["write"]
+    _WRITERS[cls] = write
+    return write
 
 
 @dataclass(frozen=True, slots=True)
