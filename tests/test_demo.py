@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,12 +12,13 @@ import httpx
 from allin.app import create_app
 from allin.core.config import Settings
 from tests.support.server import free_port, serve
+from tests.tiktok.conftest import make_video
 
 PASSWORD = "Violet-harbour-lantern-2026"
 
 
 async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
-    make_settings: Callable[..., Settings],
+    make_settings: Callable[..., Settings], tmp_path: Path
 ) -> None:
     port = free_port()  # the OAuth redirect URI names the port we serve on
     settings = make_settings(demo=True, rate_limit_enabled=False, port=port)
@@ -55,4 +57,24 @@ async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
         assert callback.status_code == 200, callback.text
         accounts = (await http.get("/api/integrations/tiktok/accounts", headers=auth)).json()
         assert [a["status"] for a in accounts["data"]] == ["active"]
+
+        # A post goes all the way: the simulator's clock moves it on, and the post id comes
+        # only by the webhook it signs and sends to our route.
+        base = f"/api/integrations/tiktok/{accounts['data'][0]['id']}"
+        video = make_video(tmp_path / "demo.mp4")
+        posted = await http.post(
+            f"{base}/publish",
+            headers=auth,
+            files={"file": (video.name, video.read_bytes(), "video/mp4")},
+            data={"privacy_level": "PUBLIC_TO_EVERYONE", "title": "demo"},
+        )
+        assert posted.status_code == 202, posted.text
+        publish: dict[str, Any] = {}
+        for _ in range(200):
+            status = await http.get(f"{base}/publish/{posted.json()['data']['id']}", headers=auth)
+            publish = status.json()["data"]["publish"]
+            if publish["post_ids"]:
+                break
+            await asyncio.sleep(0.1)
+        assert publish["state"] == "COMPLETE" and publish["post_ids"]
         await http.delete(f"/api/sessions/{session_id}", headers=auth)

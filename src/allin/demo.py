@@ -8,10 +8,9 @@ so every URL the settings hold is known up front and nothing reads a placeholder
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager, nullcontext
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,10 +20,10 @@ from pydantic import SecretStr
 
 from allin.core.config import Settings
 from allin.core.logging import Category, get_logger
-from allin.simulator.live.app import create_simulator_app
-from allin.simulator.live.server import SimulatorUrls, bind
+from allin.simulator.live.server import SimulatorUrls, bind, serve_on_socket, simulator_config
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
+from allin.tiktok.router import PREFIX as TIKTOK_PREFIX
 
 log = get_logger(Category.LIVE)
 
@@ -50,9 +49,14 @@ def _base(sock: socket.socket) -> str:
 
 
 def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
-    """Binds the simulators' sockets and points the settings at them. Explicit TikTok
-    credentials are kept; otherwise the Open API simulator's own are used."""
+    """Binds the simulators' sockets and points the settings at them. TikTok credentials
+    that are set are the simulator's too; otherwise the simulator's defaults are used."""
     config = SimulatorConfig(processing_delay=2.0, moderation_delay=3.0)
+    if settings.tiktok_client_key and settings.tiktok_client_secret:
+        config.client_key = settings.tiktok_client_key
+        config.client_secret = settings.tiktok_client_secret.get_secret_value()
+    # The simulator signs its webhooks with the client secret and sends them to our route.
+    config.webhook_url = f"{settings.tiktok_effective_backend_url()}{TIKTOK_PREFIX}/webhook"
     sockets = DemoSockets(
         live=bind("127.0.0.1", settings.demo_live_port),
         open_api=bind("127.0.0.1", settings.demo_open_api_port),
@@ -65,10 +69,9 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         "sign_url": urls.sign,
         "tiktok_api_url": sockets.open_api_url,
         "tiktok_auth_url": sockets.open_api_url,
+        "tiktok_client_key": config.client_key,
+        "tiktok_client_secret": SecretStr(config.client_secret),
     }
-    if not settings.tiktok_client_key:
-        update["tiktok_client_key"] = config.client_key
-        update["tiktok_client_secret"] = SecretStr(config.client_secret)
     return settings.model_copy(update=update), sockets
 
 
@@ -77,15 +80,24 @@ def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
     app.state.live_demo_username = DEMO_STREAMER
     app.state.demo_urls = {"live": sockets.live_urls.web, "open_api": sockets.open_api_url}
     inner = app.router.lifespan_context
+    live = simulator_config(Simulator(), "127.0.0.1", None, "warning")
+    open_api = uvicorn.Config(
+        create_open_api_simulator(sockets.open_api_config),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",  # its ticker moves publishes along and delivers webhooks
+    )
 
     @asynccontextmanager
     async def lifespan(app_: Any) -> AsyncIterator[Any]:
         async with AsyncExitStack() as stack:
+            # Nested servers leave SIGINT/SIGTERM to the app's own server.
             await stack.enter_async_context(
-                _serve(create_simulator_app(Simulator()), sockets.live, ws_ping=False)
+                serve_on_socket(live, sockets.live, handle_signals=False)
             )
             await stack.enter_async_context(
-                _serve(create_open_api_simulator(sockets.open_api_config), sockets.open_api)
+                serve_on_socket(open_api, sockets.open_api, handle_signals=False)
             )
             log.info(
                 "demo simulators up",
@@ -97,30 +109,3 @@ def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
                 yield state
 
     app.router.lifespan_context = lifespan
-
-
-@asynccontextmanager
-async def _serve(asgi: Any, sock: socket.socket, *, ws_ping: bool = True) -> AsyncIterator[None]:
-    config = uvicorn.Config(
-        asgi,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        ws_ping_interval=20.0 if ws_ping else None,  # TikTok's push server sends no pings
-    )
-    server = uvicorn.Server(config)
-    # A nested server must not take SIGINT/SIGTERM from the app's own server.
-    server.capture_signals = nullcontext  # type: ignore[method-assign,assignment]
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            if task.done():
-                task.result()
-                raise RuntimeError("a demo simulator did not start")
-            await asyncio.sleep(0.01)
-        yield
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()

@@ -120,12 +120,15 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    def tiktok_effective_backend_url(self) -> str:
+        """Where TikTok reaches this server: the backend URL, else the address it serves on."""
+        return (self.tiktok_backend_url or f"http://{self.host}:{self.port}").rstrip("/")
+
     def tiktok_effective_redirect_uri(self) -> str:
         """The configured redirect URI, else the callback route under the backend URL."""
         if self.tiktok_redirect_uri:
             return self.tiktok_redirect_uri
-        base = self.tiktok_backend_url or f"http://{self.host}:{self.port}"
-        return base.rstrip("/") + "/api/integrations/tiktok/callback"
+        return self.tiktok_effective_backend_url() + "/api/integrations/tiktok/callback"
 
     # --- end tiktok ---
     # --- auth ---

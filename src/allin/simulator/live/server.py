@@ -48,7 +48,9 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _config(sim: Simulator, host: str, tls: TlsFiles | None, log_level: str) -> uvicorn.Config:
+def simulator_config(
+    sim: Simulator, host: str, tls: TlsFiles | None, log_level: str
+) -> uvicorn.Config:
     return uvicorn.Config(
         create_simulator_app(sim),
         host=host,
@@ -95,11 +97,25 @@ async def run_simulator(
     handle_signals: bool = True,
 ) -> AsyncIterator[RunningSimulator]:
     """Serves `sim` in this event loop until the block exits; port 0 picks a free port.
-    `handle_signals=False` leaves Ctrl-C to the command the simulator serves (uvicorn
-    would otherwise stop on it first, and re-raise it once stopped)."""
+    `handle_signals`: as for `serve_on_socket`."""
     logging.getLogger("uvicorn.error").addFilter(_QUIET)
     sock = bind(host, port)
-    server = uvicorn.Server(_config(sim, host, tls, log_level))
+    config = simulator_config(sim, host, tls, log_level)
+    async with serve_on_socket(config, sock, handle_signals=handle_signals) as task:
+        scheme = "https" if tls else "http"
+        shown = f"[{host}]" if ":" in host else host
+        base = f"{scheme}://{shown}:{sock.getsockname()[1]}"
+        yield RunningSimulator(sim, SimulatorUrls.for_base(base), task)
+
+
+@asynccontextmanager
+async def serve_on_socket(
+    config: uvicorn.Config, sock: socket.socket, *, handle_signals: bool = True
+) -> AsyncIterator[asyncio.Task[None]]:
+    """Serves `config`'s app on an already bound socket in this event loop until the block
+    exits (then closes the socket). `handle_signals=False` leaves Ctrl-C to whoever runs
+    this loop (uvicorn would otherwise stop on it first, and re-raise it once stopped)."""
+    server = uvicorn.Server(config)
     if not handle_signals:
         server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -107,12 +123,9 @@ async def run_simulator(
         while not server.started:
             if task.done():
                 task.result()
-                raise RuntimeError("simulator did not start")
+                raise RuntimeError(f"{config.app!r} did not start")
             await asyncio.sleep(0.01)
-        scheme = "https" if tls else "http"
-        shown = f"[{host}]" if ":" in host else host
-        base = f"{scheme}://{shown}:{sock.getsockname()[1]}"
-        yield RunningSimulator(sim, SimulatorUrls.for_base(base), task)
+        yield task
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
