@@ -14,6 +14,7 @@ import httpx
 
 from allin.core.clock import utcnow
 from allin.core.http import create_http_client
+from allin.core.text import is_ascii_digits
 from allin.live.errors import (
     InvalidResponseError,
     NetworkError,
@@ -127,9 +128,7 @@ def parse_sign_response(response: httpx.Response) -> SignedFetch:
         result=result,
         body=response.content,
         cookies=cookies,
-        room_id=int(raw_room)
-        if raw_room.isascii() and raw_room.isdigit() and int(raw_room) > 0
-        else None,
+        room_id=int(raw_room) if is_ascii_digits(raw_room) and int(raw_room) > 0 else None,
         request_id=request_id,
     )
 

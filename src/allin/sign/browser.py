@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from allin.core.clock import clock
 from allin.core.logging import Category, get_logger
+from allin.core.text import is_ascii_digits
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
 from allin.sign.browser_script import SIGNATURE_PARAM
 from allin.sign.fast_algorithm import FastAlgorithmSigner
@@ -361,14 +362,9 @@ async def _room_id_from_page(page: Page, unique_id: str) -> int:
     found: dict[str, Any] = await page.evaluate(_ROOM_JS)
     if "error" in found:
         raise FetchError(404, f"TikTok user not found: @{unique_id}")
-    if found.get("status") == 4 or not _ascii_digits(str(found.get("roomId", ""))):
+    if found.get("status") == 4 or not is_ascii_digits(str(found.get("roomId", ""))):
         raise FetchError(409, f"The user is not live: @{unique_id}")
     return int(found["roomId"])
 
 
 __all__ = ["LAUNCH_ARGS", "BrowserConfig", "BrowserPool", "BrowserSigner", "BrowserWebcastFetcher"]
-
-
-def _ascii_digits(value: str) -> bool:
-    # str.isdigit() is true for "²", which int() refuses.
-    return value.isascii() and value.isdigit()

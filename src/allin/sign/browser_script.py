@@ -30,6 +30,7 @@ from urllib.parse import unquote
 from starlette.requests import Request
 
 from allin.core.clock import clock
+from allin.core.text import is_ascii_digits
 from allin.sign.algorithm.urls import param_name
 
 SIGNATURE_PARAM = "_signature"
@@ -185,11 +186,7 @@ def verify_signature(
         return Verdict.INVALID
     value = unquote(found[0].partition("=")[2])
     parts = value.split(".")
-    if (
-        len(parts) != 4
-        or parts[0] != SIGNATURE_VERSION
-        or not (parts[2].isascii() and parts[2].isdigit())
-    ):
+    if len(parts) != 4 or parts[0] != SIGNATURE_VERSION or not is_ascii_digits(parts[2]):
         return Verdict.INVALID
     _, nonce, raw_timestamp, _ = parts
     timestamp = int(raw_timestamp)

@@ -14,6 +14,7 @@ import httpx
 from google.protobuf.message import DecodeError
 
 from allin.core.http import create_http_client
+from allin.core.text import is_ascii_digits
 from allin.live.errors import LiveError
 from allin.live.protocol import webcast_pb2 as pb
 from allin.live.web import (
@@ -191,7 +192,7 @@ def ensure_first(body: bytes) -> bytes:
 def parse_query(params: Mapping[str, str], room_id: str | None = None) -> FetchQuery:
     """Reads the Euler query leniently (unknown parameters are ignored, as Euler does)."""
     raw_room = room_id if room_id is not None else params.get("room_id", "")
-    if raw_room and not (raw_room.isascii() and raw_room.isdigit()):
+    if raw_room and not is_ascii_digits(raw_room):
         raise FetchError(400, "room_id must be numeric")
     return FetchQuery(
         room_id=int(raw_room) if raw_room and int(raw_room) > 0 else None,

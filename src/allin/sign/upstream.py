@@ -14,6 +14,7 @@ import httpx
 
 from allin.core.http import create_http_client
 from allin.core.logging import Category, get_logger
+from allin.core.text import is_ascii_digits
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, SIGNATURE_PARAMS
 from allin.sign.algorithm.ttparams import x_tt_params
 from allin.sign.algorithm.urls import validate_tiktok_url
@@ -191,9 +192,7 @@ class UpstreamWebcastFetcher(WebcastFetcher):
             if not cookies:
                 raise ProviderFailed("no X-Set-TT-Cookie")
             raw_room = response.headers.get("x-room-id", "")
-            room_id = (
-                int(raw_room) if raw_room.isascii() and raw_room.isdigit() else (query.room_id or 0)
-            )
+            room_id = int(raw_room) if is_ascii_digits(raw_room) else (query.room_id or 0)
             return FetchedWebcast(response.content, cookies, room_id)
 
         try:

@@ -16,6 +16,7 @@ from typing import Any
 from allin.core.clock import utcnow
 from allin.core.errors import AppError
 from allin.core.logging import current_correlation_id, new_correlation_id
+from allin.core.text import is_ascii_digits
 
 
 class TikTokErrorType(StrEnum):
@@ -318,7 +319,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
     if not value:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():
+    if is_ascii_digits(value):
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -15,6 +15,7 @@ from typing import Any
 
 from allin.core.clock import utcnow
 from allin.core.errors import BadRequestError, UnauthorizedError
+from allin.core.text import is_ascii_digits
 
 SIGNATURE_HEADER = "TikTok-Signature"
 DEFAULT_TOLERANCE = 300.0
@@ -87,7 +88,7 @@ def parse_signature_header(value: str) -> tuple[int, str]:
         if sep:
             parts[key.strip()] = item.strip()
     timestamp, signature = parts.get("t", ""), parts.get("s", "")
-    if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
+    if not is_ascii_digits(timestamp) or not signature:
         raise WebhookSignatureError("Malformed TikTok-Signature header")
     return int(timestamp), signature.lower()
 

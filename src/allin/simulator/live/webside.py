@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from allin.core.text import is_ascii_digits
 from allin.live.errors import InvalidUsernameError
 from allin.live.protocol import encode_fetch_result, gift_catalog
 from allin.live.usernames import normalize_username
@@ -124,7 +125,7 @@ async def check_alive(request: Request) -> JSONResponse:
     sim = _sim(request)
     data = []
     for raw in request.query_params.get("room_ids", "").split(","):
-        if not (raw.strip().isascii() and raw.strip().isdigit()):
+        if not is_ascii_digits(raw.strip()):
             continue
         room = sim.room_by_id(int(raw))
         if room is not None:
@@ -138,7 +139,7 @@ async def check_alive(request: Request) -> JSONResponse:
 async def room_info(request: Request) -> JSONResponse:
     sim = _sim(request)
     raw = request.query_params.get("room_id", "")
-    room = sim.room_by_id(int(raw)) if raw.isascii() and raw.isdigit() else None
+    room = sim.room_by_id(int(raw)) if is_ascii_digits(raw) else None
     if room is None:
         return JSONResponse(
             {"data": {"message": "room not found"}, "extra": _extra(sim), "status_code": 30003}
@@ -211,7 +212,7 @@ async def im_fetch(request: Request) -> Response:
         return Response(status_code=403)
     params = request.query_params
     raw = params.get("room_id", "")
-    room = sim.room_by_id(int(raw)) if raw.isascii() and raw.isdigit() else None
+    room = sim.room_by_id(int(raw)) if is_ascii_digits(raw) else None
     now = sim.now_ms()
     ttwid = request.cookies.get("ttwid") or _new_ttwid(now)
     if room is None or room.status is not RoomStatus.LIVE:

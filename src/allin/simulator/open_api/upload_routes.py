@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from allin.core.clock import clock
+from allin.core.text import is_ascii_digits
 from allin.simulator.open_api.responses import world_of
 from allin.simulator.open_api.state import Publish, World
 
@@ -52,7 +53,7 @@ def _check_headers(request: Request, publish: Publish) -> Response | tuple[int, 
         return _answer(400, "Content-Type must be video/mp4, video/quicktime or video/webm")
     match = _RANGE.match(request.headers.get("content-range", "").strip())
     length = request.headers.get("content-length")
-    if match is None or length is None or not (length.isascii() and length.isdigit()):
+    if match is None or length is None or not is_ascii_digits(length):
         return _answer(400, "Content-Range and Content-Length are required", publish)
     start, end, total = (int(g) for g in match.groups())
     if int(length) != end - start + 1:
