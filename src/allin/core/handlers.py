@@ -7,9 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import compile_path
 
 from allin.core.errors import (
     AppError,
@@ -19,6 +17,7 @@ from allin.core.errors import (
     error_for_status,
 )
 from allin.core.logging import Category, get_logger
+from allin.core.routing import RouteMethods
 from allin.core.schemas import error_payload
 
 log = get_logger(Category.HTTP)
@@ -41,14 +40,9 @@ async def handle_app_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 def allowed_methods(request: Request) -> list[str]:
-    """Every method any route offers for this path. The router's own 405 names only the
-    first route that matched the path, though FastAPI spreads one path over several."""
-    path = request.url.path
-    methods: set[str] = set()
-    for route in iter_route_contexts(request.app.routes):
-        if route.methods and route.path and compile_path(route.path)[0].match(path):
-            methods |= set(route.methods)
-    return sorted(methods)
+    """Every method any route offers for this path (the router's own 405 names only the
+    first route that matched it)."""
+    return sorted(RouteMethods(lambda: request.app.routes).methods(request.url.path))
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> JSONResponse:

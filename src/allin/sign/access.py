@@ -17,21 +17,19 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi.routing import iter_route_contexts
 from starlette.datastructures import Headers, QueryParams
-from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allin.auth.api_keys import authenticate_api_key, looks_like_api_key
 from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.ratelimit import RateLimiter, parse_limit
+from allin.core.routing import RouteMethods
 from allin.sign.responses import RATE_LIMITED, UNAUTHENTICATED, error_response
 from allin.sign.usage import UsageRecorder
 
@@ -225,37 +223,6 @@ def client_ip(scope: Scope) -> str:
 FastRoute = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-class SignRoutes:
-    """Which method and path a sign route answers: only those are metered, so a wrong method
-    or path gets the router's 405 or 404 rather than spending quota or asking for a key."""
-
-    def __init__(self, routes: Callable[[], list[BaseRoute]]) -> None:
-        self._routes = routes
-        self._static: dict[str, frozenset[str]] | None = None
-        self._dynamic: list[tuple[re.Pattern[str], frozenset[str]]] = []
-
-    def accepts(self, method: str, path: str) -> bool:
-        if self._static is None:
-            self._build()
-            assert self._static is not None
-        methods = self._static.get(path)
-        if methods is not None:
-            return method in methods
-        return any(method in ms and rx.match(path) for rx, ms in self._dynamic)
-
-    def _build(self) -> None:
-        static: dict[str, set[str]] = {}
-        for route in iter_route_contexts(self._routes()):
-            if not route.methods or not route.path or not is_sign_path(route.path):
-                continue
-            methods = set(route.methods) | ({"HEAD"} if "GET" in route.methods else set())
-            if "{" in route.path:
-                self._dynamic.append((compile_path(route.path)[0], frozenset(methods)))
-            else:
-                static.setdefault(route.path, set()).update(methods)
-        self._static = {path: frozenset(ms) for path, ms in static.items()}
-
-
 class SignAccessMiddleware:
     """Applies keys and quotas to every sign route (ours and the fetch routes), records
     usage, and adds the rate headers to whatever the route answers.
@@ -268,12 +235,12 @@ class SignAccessMiddleware:
         app: ASGIApp,
         access: Callable[[], SignAccess | None],
         fast_routes: dict[str, FastRoute] | None = None,
-        routes: SignRoutes | None = None,
+        routes: RouteMethods | None = None,
     ) -> None:
         self.app = app
         self.access = access
         self.fast_routes = fast_routes or {}
-        self.routes = routes or SignRoutes(lambda: [])
+        self.routes = routes or RouteMethods(lambda: [])
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = self.access()
@@ -281,7 +248,9 @@ class SignAccessMiddleware:
             scope["type"] != "http"
             or access is None
             or not is_sign_path(scope["path"])
-            or not self.routes.accepts(scope["method"], scope["path"])  # the router's 405/404
+            # Only what a sign route takes is metered: a wrong method or path gets the router's
+            # 405 or 404, not a quota spent or a key asked for.
+            or not self.routes.accepts(scope["method"], scope["path"])
         ):
             await self.app(scope, receive, send)
             return

@@ -12,13 +12,14 @@ from fastapi import FastAPI
 
 from allin.core.health import ServiceHealth, Status
 from allin.core.ratelimit import rate_limiter
+from allin.core.routing import RouteMethods
 from allin.sign import api, compat, guide, selftest
 from allin.sign.access import (
     FastRoute,
     KeyDirectory,
     SignAccess,
     SignAccessMiddleware,
-    SignRoutes,
+    is_sign_path,
 )
 from allin.sign.service import SignService, create_service
 from allin.sign.usage import UsageRecorder
@@ -65,7 +66,7 @@ def install_sign(app: FastAPI) -> None:
         SignAccessMiddleware,
         access=lambda: getattr(app.state, "sign_access", None),
         fast_routes=fast,
-        routes=SignRoutes(lambda: app.routes),
+        routes=RouteMethods(lambda: app.routes, where=is_sign_path),
     )
     app.state.health.register("signer", signer_check(service))
     app.state.health_flags.append(seed_health_flags)
