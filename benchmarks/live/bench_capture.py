@@ -36,6 +36,7 @@ from allin.app import create_app
 from allin.auth.api_keys import create_api_key
 from allin.auth.models import User
 from allin.core.config import Settings
+from allin.core.gc import tune_gc
 from allin.core.logging import configure_logging
 from allin.db import migrate
 from allin.db.engine import create_engine, create_session_factory
@@ -284,6 +285,7 @@ async def throughput(backend: str, streams: int) -> dict[str, Any]:
             _settings(url, tmp), engine, create_session_factory(engine), sources, hub=LocalHub()
         )
         await service.start()
+        tune_gc()  # as the app does once it has started
         try:
             owner = await _owner(engine)
             await asyncio.gather(
@@ -472,6 +474,7 @@ async def memory(streams: int) -> dict[str, Any]:
             _settings(url, tmp), engine, create_session_factory(engine), sources, hub=LocalHub()
         )
         await service.start()
+        tune_gc()  # as the app does once it has started
         try:
             owner = await _owner(engine)
             await service.captures.start(owner, "warm_up")  # imports, compiled SQL, pools

@@ -14,6 +14,7 @@ from allin.core.checks import database_check, redis_check
 from allin.core.clock import clock
 from allin.core.config import Settings, get_settings
 from allin.core.docs import OPENAPI_URL, install_docs
+from allin.core.gc import install_gc_tuning
 from allin.core.handlers import install_exception_handlers
 from allin.core.health import HealthRegistry
 from allin.core.logging import CORRELATION_HEADER, Category, configure_logging, get_logger
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(sign_router)
     install_sign(app)
     install_dashboard(app)
+    install_gc_tuning(app)  # after every domain's start-up (the sign routes' p99, capture CPU)
     if demo is not None:
         install_demo(app, demo)  # last: its simulators start before every domain
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.

@@ -36,6 +36,7 @@ from allin.auth.models import Role, User, UserStatus
 from allin.auth.service import normalise_email
 from allin.core.config import Settings, get_settings
 from allin.core.errors import AppError
+from allin.core.gc import tune_gc
 from allin.db import migrate
 from allin.db.engine import create_engine, create_session_factory
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus
@@ -358,6 +359,8 @@ async def _record(
                 sources = EventBudget(sources, max_events)
             service = LiveService(settings, engine, factory, sources)
             await service.start(adopt=False)
+            if settings.env != "test":
+                tune_gc()
             try:
                 session = await service.captures.start(owner.id, username)
                 Console(soft_wrap=True, highlight=False).print(

@@ -9,7 +9,6 @@ the request handler.
 from __future__ import annotations
 
 import asyncio
-import gc
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -53,26 +52,6 @@ async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await service.stop()
-
-
-# Collect the youngest generation every 10,000 net allocations of containers, not 700.
-GC_YOUNG_THRESHOLD = 10_000
-
-
-def tune_gc() -> None:
-    """The cyclic GC for a process capturing streams. Everything allocated so far (modules,
-    app, ORM) lives as long as the process: frozen, it stays out of full collections, whose
-    pauses otherwise reach 200 ms with a thousand streams and show up directly in event
-    delivery latency. Every stored event leaves a few containers alive until its batch is
-    written (thousands when the writer is busy), and a collection runs every 700 of those:
-    with the default threshold the GC took 16-29 % of the capture's CPU time at full speed
-    (benchmark), mostly full collections over the pending events. A young generation of
-    10,000 makes every kind of collection about 14 times rarer; a young one still scans at
-    most 10,000 objects (well under a millisecond)."""
-    gc.collect()
-    gc.freeze()
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(max(GC_YOUNG_THRESHOLD, young), middle, old)
 
 
 def default_sources(settings: Settings) -> SourceFactory:
@@ -147,8 +126,6 @@ class LiveService:
         await self.captures.start_background(adopt=adopt)
         if adopt:
             self.watcher.start()
-        if self.settings.env != "test":  # test runs start hundreds of apps per process
-            tune_gc()
 
     async def stop(self) -> None:
         await self.watcher.stop()

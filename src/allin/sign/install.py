@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -77,11 +76,6 @@ def install_sign(app: FastAPI) -> None:
         async with inner(app_) as state:
             await service.start()
             usage.start(app.state.session_factory)
-            # Everything built at start-up lives as long as the process: moved out of the
-            # collector's reach, a full collection no longer walks it (pauses of 50-200 ms
-            # otherwise, the sign routes' p99).
-            gc.collect()
-            gc.freeze()
             try:
                 yield state
             finally:
