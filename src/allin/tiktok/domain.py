@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from allin.core.breaker import CircuitState
 from allin.core.config import Settings
 from allin.core.domain import AppState, Domain, service_check
 from allin.core.health import ServiceHealth, Status
@@ -17,7 +18,6 @@ from allin.core.logging import Category, get_logger
 from allin.core.tasks import run_in_background
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.handlers import handle_tiktok_error
-from allin.tiktok.resilience import CircuitState
 from allin.tiktok.router import admin_router, router, upload_dir
 from allin.tiktok.service import TikTokService
 
