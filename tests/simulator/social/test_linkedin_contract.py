@@ -171,6 +171,21 @@ async def test_partner_refresh_does_not_rotate_and_lifetime_counts_down(partner:
     assert second["access_token"] != first["access_token"] and second["expires_in"] == 5_184_000
 
 
+async def test_refresh_is_refused_for_apps_that_are_not_partners(sim: Sim) -> None:
+    body = await token(sim.http)
+    assert "refresh_token" not in body
+    response = await sim.http.post(
+        "/oauth/v2/accessToken",
+        data={
+            "grant_type": "refresh_token",
+            "refresh_token": str(body["access_token"]),
+            "client_id": CLIENT,
+            "client_secret": SECRET,
+        },
+    )
+    assert response.status_code == 400
+
+
 async def test_introspection_statuses_and_revoke(sim: Sim) -> None:
     access = (await token(sim.http))["access_token"]
     form = {"client_id": CLIENT, "client_secret": SECRET, "token": str(access)}

@@ -97,6 +97,7 @@ async def test_bad_video_ends_in_error_with_the_subcode(sim: Sim) -> None:
         )
     ).json()
     assert body["status_code"] == "ERROR" and "2207026" in body["status"]
+    assert error_of(await publish(sim, token, cid)) == (-1, 2207032)
 
 
 async def test_container_expires_after_24_hours(sim: Sim) -> None:

@@ -485,3 +485,13 @@ async def test_lost_response_commits_the_post(sim: Sim) -> None:
     assert [t["text"] for t in listed.json()["data"]] == ["landed"]
     again = await post(sim.http, access, text="landed")
     assert again.status_code == 403  # the retry is refused as a duplicate
+
+
+async def test_app_wide_daily_post_limit(sim: Sim) -> None:
+    sim.state.config.app_limits["tweets.create"] = 1
+    mine = (await token(sim.http))["access_token"]
+    other = (await token(sim.http, user="other"))["access_token"]
+    first = await post(sim.http, mine, text="one")
+    assert first.headers["x-app-limit-24hour-remaining"] == "0"
+    refused = await post(sim.http, other, text="two")
+    assert refused.status_code == 429
