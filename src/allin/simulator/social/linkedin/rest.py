@@ -174,7 +174,10 @@ async def find_posts(request: Request) -> Response:
         raise error(400, "ILLEGAL_ARGUMENT", "q=author and author are required")
     if not _may_act_as(state, caller, author, write=False):
         raise access_denied(f"partnerApiPostsExternal.FINDER-author.{caller.version}01")
-    start, count = int(q.get("start", "0") or 0), min(100, int(q.get("count", "10") or 10))
+    start_raw, count_raw = q.get("start", "0"), q.get("count", "10")
+    if not start_raw.isdigit() or not count_raw.isdigit():
+        raise error(400, "ILLEGAL_ARGUMENT", "start and count must be non-negative integers")
+    start, count = int(start_raw), min(100, int(count_raw))
     posts = sorted(
         (p for p in state.posts.values() if p.author == author and p.deleted_at is None),
         key=lambda p: p.created_at,
