@@ -8,7 +8,7 @@ ALLIN_PORT ?= 8000
 # `make run` shows the product against the built-in TikTok simulators; ALLIN_DEMO=false for real TikTok.
 ALLIN_DEMO ?= true
 
-.PHONY: install lock run test test-fast lint format proto peers bench clean
+.PHONY: install lock run test test-fast lint format proto peers bench clean system-deps
 
 $(BIN)/uv:
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +34,7 @@ run: install
 
 # The whole suite plus lint and types; database tests also run on PostgreSQL when
 # ALLIN_TEST_POSTGRES_URL is set (.ci/run sets it).
-test: install lint peers
+test: system-deps install lint peers
 	$(BIN)/pytest -q
 
 test-fast: install
@@ -44,6 +44,7 @@ lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
@@ -51,6 +52,11 @@ format: install
 
 proto: install
 	bash scripts/gen_proto.sh
+
+# The Debian packages the tests need: installed when missing if run as root with apt-get,
+# otherwise one line names the command to run.
+system-deps:
+	@bash scripts/system-deps.sh
 
 peers: install
 	bash scripts/peers.sh

@@ -25,6 +25,8 @@ from allin.db.domain import database_domain
 from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.sign.domain import sign_domain
+from allin.sign.selftest import SimulatedTikTok
+from allin.simulator.live.selftest import SIMULATED_TIKTOK
 from allin.simulator.live.simulator import DEMO_STREAMER
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
@@ -35,6 +37,7 @@ DomainFactory = Callable[[AppState], Domain]
 
 def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
     """Every domain, in start-up order; shutdown runs in reverse."""
+    state.provide(SIMULATED_TIKTOK, SimulatedTikTok)  # the sign self-test's TikTok
     factories: list[DomainFactory] = [
         database_domain,  # the engine, before anything that stores
         core_domain,  # error handlers, health, docs, the shared rate limiter

@@ -15,7 +15,7 @@ from allin.core.config import get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
 from allin.sign.cli import app as sign_app
-from allin.simulator.live.cli import app as simulator_app
+from allin.simulator.cli import app as simulator_app
 from allin.tiktok.cli import app as tiktok_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")

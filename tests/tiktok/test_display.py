@@ -36,12 +36,12 @@ async def test_user_info_fields_and_scopes(tiktok: TikTokClient, sim: Sim) -> No
     assert info.follower_count == 42 and info.video_count == 0
     with pytest.raises(TikTokError) as caught:
         await tiktok.user_info(tokens.access_token, ["username"])  # needs user.info.profile
-    assert (caught.value.code, caught.value.status_code) == ("scope_not_authorized", 401)
+    assert (caught.value.code, caught.value.http_status) == ("scope_not_authorized", 401)
     assert caught.value.type is TikTokErrorType.SCOPE_NOT_AUTHORIZED
     sim.config.missing_field_scope_error = "scope_permission_missed"
     with pytest.raises(TikTokError) as caught:
         await tiktok.user_info(tokens.access_token, ["username"])
-    assert (caught.value.code, caught.value.status_code) == ("scope_permission_missed", 400)
+    assert (caught.value.code, caught.value.http_status) == ("scope_permission_missed", 400)
     with pytest.raises(TikTokError) as caught:
         await tiktok.user_info(tokens.access_token, [])
     assert caught.value.code == "invalid_params"
@@ -82,5 +82,5 @@ async def test_scope_not_granted(tiktok: TikTokClient) -> None:
 async def test_missing_or_bad_bearer(tiktok: TikTokClient) -> None:
     with pytest.raises(TikTokError) as caught:
         await tiktok.user_info("act.forged")
-    assert (caught.value.code, caught.value.status_code) == ("access_token_invalid", 401)
+    assert (caught.value.code, caught.value.http_status) == ("access_token_invalid", 401)
     assert caught.value.log_id and len(caught.value.log_id) == 34

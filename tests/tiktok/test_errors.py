@@ -97,7 +97,7 @@ def test_every_code_is_mapped(code: str, kind: TikTokErrorType, retryable: bool)
     assert (error.type, error.retryable) == (kind, retryable)
     assert error.user_message and code not in error.user_message
     assert error.correlation_id
-    assert 400 <= error.to_app_error().status_code < 600
+    assert 400 <= error.public().status_code < 600
 
 
 def test_tables_are_covered_by_the_expectations() -> None:
@@ -135,7 +135,7 @@ def test_oauth_body() -> None:
     }
     error = error_from_oauth_body(body, 200)
     assert error.code == "invalid_request"
-    assert error.status_code == 200
+    assert error.http_status == 200
     assert error.log_id == "202206221854370101130062072500FFA2"
     assert "Client secret" in error.message
     assert error_from_oauth_body("not json", 502).code == "server_error"
@@ -149,9 +149,9 @@ def test_envelope_with_200_and_rate_limit() -> None:
         "error": {"code": "rate_limit_exceeded", "message": "slow", "log_id": "y"},
     }
     error = error_from_envelope(limited, 429, retry_after=7)
-    assert error.retry_after == 7 and error.status_code == 429
-    assert error.to_app_error().headers["Retry-After"] == "7"
-    assert error.to_app_error().status_code == 429
+    assert error.retry_after == 7 and error.http_status == 429
+    assert error.public().headers["Retry-After"] == "7"
+    assert error.public().status_code == 429
 
 
 @pytest.mark.parametrize(
@@ -177,8 +177,8 @@ def test_retry_after_forms() -> None:
 
 
 def test_app_error_envelope_fields() -> None:
-    error = TikTokError("access_token_invalid", "expired", status_code=401, log_id="L1")
-    app_error = error.to_app_error()
+    error = TikTokError("access_token_invalid", "expired", http_status=401, log_id="L1")
+    app_error = error.public()
     assert app_error.code == "TIKTOK_INVALID_TOKEN"
     assert app_error.status_code == 409  # our user is fine; their TikTok link needs attention
     assert app_error.details["tiktok_code"] == "access_token_invalid"

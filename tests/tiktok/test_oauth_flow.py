@@ -99,7 +99,7 @@ async def test_oauth_errors_read_from_body_whatever_the_status(
     with pytest.raises(TikTokError) as caught:
         await tiktok.exchange_code("no-such-code", state="a" * 64)
     assert caught.value.code == "invalid_grant"
-    assert caught.value.status_code == status
+    assert caught.value.http_status == status
 
 
 async def test_bad_secret_is_invalid_credentials(sim: Sim) -> None:

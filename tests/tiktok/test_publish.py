@@ -146,11 +146,11 @@ async def test_upload_url_expired_and_unknown(
     uploader = ChunkUploader(tiktok.upload_transport, init.upload_url, videos["ok"], plan)
     with pytest.raises(TikTokError) as caught:
         await uploader.upload()
-    assert (caught.value.code, caught.value.status_code) == ("upload_url_expired", 403)
+    assert (caught.value.code, caught.value.http_status) == ("upload_url_expired", 403)
     bad = init.upload_url.replace("upload_token=", "upload_token=x")
     with pytest.raises(TikTokError) as caught:
         await ChunkUploader(tiktok.upload_transport, bad, videos["ok"], plan).upload()
-    assert (caught.value.code, caught.value.status_code) == ("upload_not_found", 404)
+    assert (caught.value.code, caught.value.http_status) == ("upload_not_found", 404)
 
 
 async def test_upload_host_rejects_bad_puts(tiktok: TikTokClient, videos: dict[str, Path]) -> None:
@@ -245,7 +245,7 @@ async def test_privacy_checked_against_creator_info_first(
     plan = plan_chunks(videos["ok"].stat().st_size)
     with pytest.raises(TikTokError) as caught:
         await tiktok.init_direct_post(tokens.access_token, friends_only, plan.source_info())
-    assert caught.value.status_code == 403
+    assert caught.value.http_status == 403
 
 
 async def test_creator_max_duration(
@@ -267,7 +267,7 @@ async def test_daily_cap_arrives_as_http_200(
     with pytest.raises(TikTokError) as caught:
         await tiktok.creator_info(tokens.access_token)
     assert caught.value.code == "spam_risk_too_many_posts"
-    assert caught.value.status_code == 200
+    assert caught.value.http_status == 200
     assert caught.value.type is TikTokErrorType.QUOTA_EXCEEDED
 
 

@@ -18,7 +18,7 @@ POLICY = RetryPolicy(retry_after_max=10)
 
 
 async def _fail() -> None:
-    raise TikTokError("internal_error", status_code=500)
+    raise TikTokError("internal_error", http_status=500)
 
 
 async def _ok() -> str:
@@ -112,7 +112,7 @@ async def test_client_errors_do_not_trip_the_breaker() -> None:
     breaker = tiktok_breaker(BreakerConfig(failure_threshold=1))
 
     async def bad_request() -> None:
-        raise TikTokError("invalid_params", status_code=400)
+        raise TikTokError("invalid_params", http_status=400)
 
     for _ in range(3):
         with pytest.raises(TikTokError):
@@ -195,7 +195,7 @@ async def test_real_rate_limit_window(tiktok: TikTokClient, sim: Sim, moved: Mov
         await tiktok.creator_info(tokens.access_token)
     with pytest.raises(TikTokError) as caught:
         await tiktok.creator_info(tokens.access_token)  # Retry-After ~60 s > our 3 s cap
-    assert caught.value.code == "rate_limit_exceeded" and caught.value.status_code == 429
+    assert caught.value.code == "rate_limit_exceeded" and caught.value.http_status == 429
     assert caught.value.retry_after and 50 < caught.value.retry_after <= 60
     moved.advance(61)
     assert (await tiktok.creator_info(tokens.access_token)).creator_nickname == "Sim Creator"

@@ -27,6 +27,11 @@ class AppError(Exception):
             self.code = code  # type: ignore[misc]  # per-instance code, e.g. AUTH_001
         super().__init__(self.message)
 
+    def public(self) -> AppError:
+        """The error a client sees. An error that wraps an outside service's failure keeps
+        that service's code and status for logs and maps them to ours here."""
+        return self
+
 
 class BadRequestError(AppError):
     code = "BAD_REQUEST"

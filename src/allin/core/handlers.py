@@ -35,9 +35,12 @@ def error_response(error: AppError) -> JSONResponse:
 
 async def handle_app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
-    if exc.status_code >= 500:
-        log.error("server error", code=exc.code, error=exc.message)
-    return error_response(exc)
+    error = exc.public()
+    if error is not exc:
+        log.warning("upstream error returned", error=repr(exc), code=error.code)
+    if error.status_code >= 500:
+        log.error("server error", code=error.code, error=error.message)
+    return error_response(error)
 
 
 def allowed_methods(request: Request) -> list[str]:

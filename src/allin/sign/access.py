@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
+from cachetools import TTLCache
 from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -31,7 +32,7 @@ from allin.core.config import Settings
 from allin.core.ratelimit import RateLimiter
 from allin.core.routing import RouteMethods
 from allin.core.units import parse_limit
-from allin.sign.responses import RATE_LIMITED, UNAUTHENTICATED, error_response
+from allin.sign.responses import RATE_LIMITED, UNAUTHENTICATED, SignFailure
 from allin.sign.usage import UsageRecorder
 
 if TYPE_CHECKING:
@@ -119,28 +120,30 @@ def extract_key(headers: Headers, query: QueryParams) -> str | None:
     return (value or query.get("apiKey") or "").strip() or None
 
 
+_UNKNOWN: Any = object()
+
+
 class KeyDirectory:
     """API key lookups, remembered for ``ttl`` seconds so the hot path rarely touches the
     database (a revoked key stops working within ``ttl``)."""
 
+    MAX_KEYS = 10_000
+
     def __init__(self, factory: Callable[[], async_sessionmaker[AsyncSession]], ttl: float):
         self._factory = factory
         self.ttl = ttl
-        self._known: dict[str, tuple[float, _KnownKey | None]] = {}
+        self._known: TTLCache[str, _KnownKey | None] = TTLCache(
+            self.MAX_KEYS, max(ttl, 0.001), timer=lambda: clock.monotonic()
+        )
 
     async def lookup(self, raw_key: str) -> _KnownKey | None:
         digest = hashlib.sha256(raw_key.encode()).hexdigest()
-        now = clock.monotonic()
-        cached = self._known.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
+        cached: _KnownKey | None = self._known.get(digest, _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return cached
         found = await self._load(raw_key)
         if self.ttl > 0:
-            if len(self._known) > 10_000:  # bounded: drop the expired, else everything
-                self._known = {k: v for k, v in self._known.items() if v[0] > now}
-                if len(self._known) > 10_000:
-                    self._known.clear()
-            self._known[digest] = (now + self.ttl, found)
+            self._known[digest] = found
         return found
 
     async def _load(self, raw_key: str) -> _KnownKey | None:
@@ -265,7 +268,8 @@ class SignAccessMiddleware:
         try:
             caller = await access.identify(headers, query, client_ip(scope))
         except AccessDenied as exc:
-            await error_response(401, UNAUTHENTICATED, exc.message)(scope, receive, send)
+            denied = SignFailure(401, UNAUTHENTICATED, exc.message)
+            await denied.response()(scope, receive, send)
             return
         metered = scope["path"] not in UNMETERED_PATHS
         quota = await access.quota(caller, spend=metered)
@@ -274,7 +278,7 @@ class SignAccessMiddleware:
         if caller.api_key_id is not None:
             access.usage.record(caller.api_key_id, limited=not quota.allowed)
         if not quota.allowed:
-            response = error_response(
+            limited = SignFailure(
                 429,
                 RATE_LIMITED,
                 f"{RATE_LIMITED}: {quota.limit} requests per {quota.label}; "
@@ -282,7 +286,7 @@ class SignAccessMiddleware:
                 headers=quota.headers(),
                 limit_label=quota.label,
             )
-            await response(scope, receive, send)
+            await limited.response()(scope, receive, send)
             return
         state = scope.setdefault("state", {})
         state["sign_caller"], state["sign_quota"] = caller, quota

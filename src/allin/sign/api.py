@@ -24,8 +24,8 @@ from allin.sign.bodies import (
     read_body,
     request_body,
 )
-from allin.sign.compat import bad_body, sign_service, try_sign
-from allin.sign.responses import Failure, documented
+from allin.sign.compat import bad_body, sign_or_fail, sign_service
+from allin.sign.responses import EulerError, documented
 from allin.sign.service import SignService
 from allin.sign.usage import usage_for_user
 
@@ -55,16 +55,13 @@ class SeedSignResponse(BaseModel):
 
 
 async def euler_answer(service: SignService, body: dict[str, Any], *, strict: bool) -> Answer:
-    """(HTTP status, JSON body) of a seed sign request whose body was already read."""
+    """(HTTP status, JSON body) of a sign request whose body was already read. Raises
+    SignFailure."""
     try:
         parsed = SeedSignBody.model_validate(body, strict=strict)
     except ValidationError as exc:
-        problem = bad_body(first_problem(exc))
-        return problem.status, problem.body
-    result = await try_sign(service, parsed.url, parsed.userAgent)
-    if isinstance(result, Failure):
-        return result.status, result.body
-    signed, cached = result
+        raise bad_body(first_problem(exc)) from exc
+    signed, cached = await sign_or_fail(service, parsed.url, parsed.userAgent)
     data = {
         "signature": signed.signature,
         "signed_url": signed.signed_url,
@@ -79,20 +76,22 @@ async def euler_answer(service: SignService, body: dict[str, Any], *, strict: bo
 
 
 async def euler_answer_raw(service: SignService, raw: bytes) -> Answer:
-    """The same from a raw JSON body (the middleware's fast path: no routing, no Request)."""
+    """The same from a raw JSON body, errors included: the middleware's fast path answers
+    without routing, so without the exception handlers."""
     try:
-        body = json_object(raw)
+        return await euler_answer(service, json_object(raw), strict=True)
     except BadBody as exc:
-        problem = bad_body(exc)
-        return problem.status, problem.body
-    return await euler_answer(service, body, strict=True)
+        failure = bad_body(exc)
+        return failure.http_status, failure.body()
+    except EulerError as exc:
+        return exc.http_status, exc.body()
 
 
 async def euler_sign(request: Request) -> JSONResponse:
     try:
         body, form = await read_body(request)
     except BadBody as exc:
-        return bad_body(exc).response()
+        raise bad_body(exc) from exc
     status, payload = await euler_answer(sign_service(request), body, strict=not form)
     return JSONResponse(payload, status)
 

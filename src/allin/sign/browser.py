@@ -21,7 +21,6 @@ from allin.core.logging import Category, get_logger
 from allin.core.text import is_ascii_digits
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
 from allin.sign.browser_script import SIGNATURE_PARAM
-from allin.sign.fast_algorithm import FastAlgorithmSigner
 from allin.sign.fetch import FetchedWebcast, FetchError, FetchQuery, WebcastFetcher
 from allin.sign.fetch import ensure_first as ensure_first_fetch
 from allin.sign.signers import SignedUrl, SignerError, SignerUnavailable
@@ -272,7 +271,7 @@ class BrowserSigner:
 
     def __init__(self, pool: BrowserPool, *, algorithm: AlgorithmSigner | None = None) -> None:
         self.pool = pool
-        self.algorithm = algorithm or FastAlgorithmSigner()
+        self.algorithm = algorithm or AlgorithmSigner()
 
     async def ready(self) -> bool:
         return self.pool.ready()
@@ -322,7 +321,7 @@ class BrowserWebcastFetcher(WebcastFetcher):
             timeout=config.timeout,
         )
         self.pool = pool
-        self.algorithm = algorithm or FastAlgorithmSigner()
+        self.algorithm = algorithm or AlgorithmSigner()
 
     async def fetch(self, query: FetchQuery) -> FetchedWebcast:
         from allin.live.web import BrowserProfile

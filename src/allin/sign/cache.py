@@ -1,4 +1,4 @@
-"""The signature cache (seed 000: five minutes), keyed by URL + User-Agent.
+"""The signature cache (five minutes by default), keyed by URL + User-Agent.
 
 In process memory (bounded, least recently used first out) or in Redis when configured, so
 every process behind a load balancer shares it.
@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections import OrderedDict
 from dataclasses import asdict
 from typing import Protocol
 
+from cachetools import TTLCache
 from redis.asyncio import Redis
 
 from allin.core.clock import clock
@@ -47,29 +47,18 @@ class MemorySignatureCache:
     def __init__(self, *, ttl: float, max_entries: int) -> None:
         self.ttl = ttl
         self.max_entries = max_entries
-        self._entries: OrderedDict[str, tuple[float, SignedUrl]] = OrderedDict()
+        self._entries: TTLCache[str, SignedUrl] = TTLCache(
+            max_entries, ttl, timer=lambda: clock.monotonic()
+        )
 
     def __len__(self) -> int:
         return len(self._entries)
 
     async def get(self, url: str, user_agent: str) -> SignedUrl | None:
-        key = cache_key(url, user_agent)
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        expires_at, signed = entry
-        if expires_at <= clock.monotonic():
-            del self._entries[key]
-            return None
-        self._entries.move_to_end(key)
-        return signed
+        return self._entries.get(cache_key(url, user_agent))
 
     async def put(self, url: str, user_agent: str, signed: SignedUrl) -> None:
-        key = cache_key(url, user_agent)
-        self._entries[key] = (clock.monotonic() + self.ttl, signed)
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
+        self._entries[cache_key(url, user_agent)] = signed
 
     async def close(self) -> None:
         self._entries.clear()

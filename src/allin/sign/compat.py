@@ -30,11 +30,8 @@ from allin.sign.responses import (
     INVALID_URL,
     SIGNING_FAILED,
     UNAVAILABLE,
-    Failure,
+    SignFailure,
     documented,
-    error_body,
-    error_response,
-    failure,
 )
 from allin.sign.service import SignService
 from allin.sign.signers import SignedUrl, SignerError, SignerUnavailable
@@ -64,20 +61,20 @@ def browser_of(user_agent: str) -> tuple[str, str]:
     return ("safari", match.group(1)) if match else ("unknown", "")
 
 
-async def try_sign(
+async def sign_or_fail(
     service: SignService, url: str | None, user_agent: str | None
-) -> tuple[SignedUrl, bool] | Failure:
-    """The signed URL (and whether it was cached), or the failure to answer."""
+) -> tuple[SignedUrl, bool]:
+    """The signed URL and whether it was cached. Raises SignFailure."""
     if not url:
-        return failure(400, INVALID_URL, "`url` is required")
+        raise SignFailure(400, INVALID_URL, "`url` is required")
     try:
         return await service.sign(url, user_agent)
     except InvalidTikTokUrl as exc:
-        return failure(400, INVALID_URL, str(exc))
+        raise SignFailure(400, INVALID_URL, str(exc)) from exc
     except SignerUnavailable as exc:
-        return failure(exc.status, UNAVAILABLE, exc.message)
+        raise SignFailure(exc.status, UNAVAILABLE, exc.message) from exc
     except SignerError as exc:
-        return failure(exc.status, SIGNING_FAILED, exc.message)
+        raise SignFailure(exc.status, SIGNING_FAILED, exc.message) from exc
 
 
 def tokens_of(signed: SignedUrl) -> dict[str, str]:
@@ -117,21 +114,19 @@ class SignUrlResponse(BaseModel):
 _SIGN_ERRORS = documented(400, 401, 429, 502, 503, 504)
 
 
-def bad_body(exc: BadBody) -> Failure:
+def bad_body(exc: BadBody) -> SignFailure:
     """A body that does not fit its model: "Invalid TikTok URL" when `url` is the problem."""
     error = INVALID_URL if exc.field in (None, "url") else INVALID_REQUEST
-    return failure(400, error, exc.message)
+    return SignFailure(400, error, exc.message)
 
 
 async def _sign_url(request: Request) -> JSONResponse:
     try:
         body = await parse_body(request, SignUrlBody, form_model=SignUrlForm)
     except BadBody as exc:
-        return bad_body(exc).response()
-    result = await try_sign(sign_service(request), body.url, body.userAgent)
-    if isinstance(result, Failure):
-        return result.response()
-    return JSONResponse(sign_url_answer(result[0]))
+        raise bad_body(exc) from exc
+    signed, _ = await sign_or_fail(sign_service(request), body.url, body.userAgent)
+    return JSONResponse(sign_url_answer(signed))
 
 
 @router.post(
@@ -178,10 +173,7 @@ async def webcast_sign_url_legacy(
     user_agent: str | None = Query(default=None, alias="userAgent", max_length=1024),
 ) -> JSONResponse:
     """`client` and `uuc` are accepted and ignored, as Euler does."""
-    result = await try_sign(sign_service(request), url, user_agent)
-    if isinstance(result, Failure):
-        return result.response()
-    signed = result[0]
+    signed, _ = await sign_or_fail(sign_service(request), url, user_agent)
     name, version = browser_of(signed.user_agent)
     return JSONResponse(
         {
@@ -259,7 +251,7 @@ async def account_rate_limits(
     type: str = Query(default="WEBCAST", json_schema_extra=_LIMIT_TYPES),
 ) -> JSONResponse:
     if type not in _LIMIT_TYPES["enum"]:
-        return error_response(400, INVALID_REQUEST, f"`type` must be one of {_LIMIT_TYPES['enum']}")
+        raise SignFailure(400, INVALID_REQUEST, f"`type` must be one of {_LIMIT_TYPES['enum']}")
     return await _rate_limits(request)
 
 
@@ -269,6 +261,7 @@ async def account_rate_limits(
 def lookups(request: Request) -> Lookups:
     service = sign_service(request)
     return Lookups(
+        http=service.http,
         web_url=service.hosts.web_url,
         webcast_url=service.hosts.webcast_url,
         timeout=service.settings.http_timeout,
@@ -276,25 +269,29 @@ def lookups(request: Request) -> Lookups:
     )
 
 
-def _username(raw: str) -> str | JSONResponse:
+def _username(raw: str) -> str:
+    """The normalised username. Raises SignFailure 404 for a name no TikTok user can have."""
     try:
         if not re.fullmatch(_USERNAME["pattern"], raw.removeprefix("@")):
             raise InvalidUsernameError(raw)
         return normalize_username(raw)
-    except InvalidUsernameError as exc:  # no such user can exist
-        return error_response(404, "TikTok user not found", exc.message, ok=False)
+    except InvalidUsernameError as exc:
+        raise SignFailure(404, "TikTok user not found", exc.message, ok=False) from exc
 
 
-def _lookup_error(exc: LiveError) -> JSONResponse:
+def _lookup_error(exc: LiveError) -> SignFailure:
     """Not found / age-restricted keep their HTTP status; a failure on TikTok's side is an
     answered call with Euler's in-body `code` 502 and `ok: false` (the Euler clients read
     `code` and `ok`, not the HTTP status)."""
-    if exc.status_code in (403, 404, 409):
-        return error_response(
-            exc.status_code, exc.default_message, exc.message, ok=False, routes_attempted=[]
-        )
-    body = error_body(502, exc.default_message, exc.message, ok=False, routes_attempted=[])
-    return JSONResponse(body, status_code=200)
+    status = exc.status_code if exc.status_code in (403, 404, 409) else 502
+    return SignFailure(
+        status,
+        exc.default_message,
+        exc.message,
+        answered=status == 502,
+        ok=False,
+        routes_attempted=[],
+    )
 
 
 _LOOKUP_ERRORS = documented(401, 403, 404, 429)
@@ -302,12 +299,10 @@ _LOOKUP_ERRORS = documented(401, 403, 404, 429)
 
 async def _room_id(request: Request, unique_id: str) -> JSONResponse:
     name = _username(unique_id)
-    if isinstance(name, JSONResponse):
-        return name
     try:
         found = await lookups(request).room(name)
     except LiveError as exc:
-        return _lookup_error(exc)
+        raise _lookup_error(exc) from exc
     return JSONResponse(
         {
             "code": 200,
@@ -345,12 +340,10 @@ async def anchor_room_id(
 
 async def _room_info(request: Request, unique_id: str) -> JSONResponse:
     name = _username(unique_id)
-    if isinstance(name, JSONResponse):
-        return name
     try:
         found, info = await lookups(request).room_info(name)
     except LiveError as exc:
-        return _lookup_error(exc)
+        raise _lookup_error(exc) from exc
     return JSONResponse(
         {
             "code": 200,
@@ -394,9 +387,9 @@ async def bulk_live_check(request: Request) -> JSONResponse:
     try:
         body = await parse_body(request, BulkLiveCheckBody)
     except BadBody as exc:
-        return error_response(400, INVALID_REQUEST, exc.message)
+        raise SignFailure(400, INVALID_REQUEST, exc.message) from exc
     try:
         data = await lookups(request).bulk_live_check([int(i) for i in body.user_numeric_ids])
     except LiveError as exc:
-        return _lookup_error(exc)
+        raise _lookup_error(exc) from exc
     return JSONResponse({"code": 200, "message": "OK", "response": {"data": data}})

@@ -20,6 +20,7 @@ from allin.sign.access import (
     SignAccess,
     SignAccessMiddleware,
 )
+from allin.sign.responses import EXCEPTION_HANDLERS
 from allin.sign.service import SignService, create_service
 from allin.sign.usage import UsageRecorder
 
@@ -73,6 +74,7 @@ def sign_domain(state: AppState) -> Domain:
     return Domain(
         name="sign",
         routers=(router.router, api.router, compat.router, selftest.router, guide.router),
+        exception_handlers=EXCEPTION_HANDLERS,
         middleware=(
             Middleware(
                 SignAccessMiddleware,

@@ -5,8 +5,10 @@ session cookie, exactly as Euler's sign server does (reference §3.4)."""
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from http.cookiejar import DefaultCookiePolicy
 from typing import Protocol
 from urllib.parse import urlencode
 
@@ -24,6 +26,7 @@ from allin.live.web import (
     TikTokWeb,
     tls_verify,
 )
+from allin.sign.responses import EulerError
 
 SESSION_COOKIE = "ttwid"
 
@@ -78,22 +81,31 @@ class FetchedWebcast:
         return "; ".join(f"{name}={value}" for name, value in self.cookies)
 
 
-class FetchError(Exception):
-    """A failure to report to the Euler client as `{code, message}` with `status`."""
+class FetchError(EulerError):
+    """A failure to report to the Euler client as `{code, message}` with `status` (and a
+    request id, as Euler's own answers carry)."""
 
     def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+        super().__init__(status, message, headers={"X-Request-Id": uuid.uuid4().hex})
+
+
+def create_tiktok_http(*, timeout: float, verify: bool | str = True) -> httpx.AsyncClient:
+    """One pooled client for TikTok's hosts. It keeps no cookies: every caller's TikTok
+    session is its own (the fetch reads the Set-Cookie headers of its own answer)."""
+    http = create_http_client(timeout=timeout, verify=tls_verify(verify))
+    http.cookies.jar.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+    return http
 
 
 class WebcastFetcher:
-    """Fetches `{webcast_url}/im/fetch/` with a fresh session per call."""
+    """Fetches `{webcast_url}/im/fetch/` with a fresh TikTok session per call, through
+    ``http`` (a client from `create_tiktok_http`), or a client of its own per call."""
 
     def __init__(
         self,
         *,
         webcast_url: str,
+        http: httpx.AsyncClient | None = None,
         web_url: str = DEFAULT_WEB_URL,
         signer: WebcastSigner | None = None,
         timeout: float = 15.0,
@@ -105,17 +117,17 @@ class WebcastFetcher:
         self.signer = signer or PassThroughSigner()
         self.timeout = timeout
         self.verify = verify
+        self.http = http
         self._rng = rng or random.Random()  # noqa: S311 - device ids, not secrets
 
     async def fetch(self, query: FetchQuery) -> FetchedWebcast:
         room_id = query.room_id or await self._resolve_room_id(query)
         profile = BrowserProfile(user_agent=query.user_agent or DEFAULT_USER_AGENT)
         request = await self.signer.sign(self._request(room_id, query, profile))
-        async with create_http_client(timeout=self.timeout, verify=tls_verify(self.verify)) as http:
-            try:
-                response = await http.get(request.url, headers=dict(request.headers))
-            except httpx.HTTPError as exc:
-                raise FetchError(502, f"Could not reach TikTok: {type(exc).__name__}") from exc
+        try:
+            response = await self._get(request)
+        except httpx.HTTPError as exc:
+            raise FetchError(502, f"Could not reach TikTok: {type(exc).__name__}") from exc
         if response.status_code != 200:
             raise FetchError(502, f"TikTok answered HTTP {response.status_code}")
         if not response.content:
@@ -125,6 +137,12 @@ class WebcastFetcher:
         if not cookies or cookies[0][0] != SESSION_COOKIE:
             raise FetchError(500, "TikTok set no ttwid session cookie")
         return FetchedWebcast(body=body, cookies=cookies, room_id=room_id)
+
+    async def _get(self, request: WebcastRequest) -> httpx.Response:
+        if self.http is not None:
+            return await self.http.get(request.url, headers=dict(request.headers))
+        async with create_tiktok_http(timeout=self.timeout, verify=self.verify) as http:
+            return await http.get(request.url, headers=dict(request.headers))
 
     def _request(self, room_id: int, query: FetchQuery, profile: BrowserProfile) -> WebcastRequest:
         params = {

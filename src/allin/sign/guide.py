@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from allin.core.domain import app_state
-from allin.sign.responses import INVALID_REQUEST, documented, error_response
+from allin.sign.responses import INVALID_REQUEST, SignFailure, documented
 from allin.sign.service import SignService
 
 router = APIRouter(tags=["sign: self-service"])
@@ -182,7 +182,7 @@ async def integration_guide(
     format: str | None = Query(default=None, json_schema_extra={"enum": ["json", "html"]}),
 ) -> JSONResponse | HTMLResponse:
     if format not in (None, "json", "html"):
-        return error_response(400, INVALID_REQUEST, "`format` must be json or html")
+        raise SignFailure(400, INVALID_REQUEST, "`format` must be json or html")
     data = guide(base_url(request), app_state(request.app).get(SignService).mode)
     wants_html = format == "html" or (
         format is None and "text/html" in request.headers.get("accept", "")

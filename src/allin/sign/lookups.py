@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 
-from allin.core.http import create_http_client
 from allin.live.errors import (
     InvalidResponseError,
     LiveError,
@@ -40,13 +39,24 @@ class RoomLookup:
 
 
 class Lookups:
+    """``http`` is the sign service's pooled client for TikTok's hosts (it keeps no cookies);
+    `TikTokWeb` keeps each lookup's cookies to itself."""
+
     def __init__(
-        self, *, web_url: str, webcast_url: str, timeout: float, verify: bool | str = True
+        self,
+        *,
+        http: httpx.AsyncClient,
+        web_url: str,
+        webcast_url: str,
+        timeout: float,
+        verify: bool | str = True,
     ) -> None:
+        self.http = http
         self.web_url = web_url.rstrip("/")
         self.webcast_url = webcast_url.rstrip("/")
         self.timeout = timeout
         self.verify = verify
+        self._headers = BrowserProfile().headers(DEFAULT_WEB_URL)
 
     def web(self) -> TikTokWeb:
         return TikTokWeb(
@@ -74,19 +84,13 @@ class Lookups:
         """{user id: {is_live, room_id[, error]}}: each numeric id is turned into its unique
         id through the profile page (as TikTokLive resolves numeric ids), then its room is
         looked up, then all rooms go through one `room/check_alive` call."""
-        profile = BrowserProfile()
         semaphore = asyncio.Semaphore(5)
-        async with (
-            self.web() as web,
-            create_http_client(
-                timeout=self.timeout, headers=profile.headers(DEFAULT_WEB_URL), verify=self.verify
-            ) as http,
-        ):
+        async with self.web() as web:
 
             async def one(user_id: int) -> tuple[str, dict[str, Any]]:
                 async with semaphore:
                     try:
-                        unique_id = await self._unique_id(http, user_id)
+                        unique_id = await self._unique_id(user_id)
                         lookup = await find_room(web, unique_id, check_alive=False)
                     except LiveError as exc:
                         return str(user_id), {
@@ -99,14 +103,14 @@ class Lookups:
 
             results = dict(await asyncio.gather(*(one(u) for u in dict.fromkeys(user_ids))))
             rooms = [r["room_id"] for r in results.values() if r["room_id"]]
-            alive = await self._alive(http, rooms) if rooms else {}
+            alive = await self._alive(rooms) if rooms else {}
         for entry in results.values():
             entry["is_live"] = alive.get(entry["room_id"] or "", False)
         return results
 
-    async def _unique_id(self, http: httpx.AsyncClient, user_id: int) -> str:
+    async def _unique_id(self, user_id: int) -> str:
         try:
-            response = await http.get(f"{self.web_url}/@{user_id}")
+            response = await self.http.get(f"{self.web_url}/@{user_id}", headers=self._headers)
         except httpx.HTTPError as exc:
             raise NetworkError(f"{type(exc).__name__} for the profile page") from exc
         match = _UNIVERSAL_DATA.search(response.text) if response.status_code == 200 else None
@@ -121,13 +125,15 @@ class Lookups:
             raise UserNotFoundError(str(user_id))
         return unique_id
 
-    async def _alive(self, http: httpx.AsyncClient, room_ids: list[str]) -> dict[str, bool]:
+    async def _alive(self, room_ids: list[str]) -> dict[str, bool]:
         params = {
             **BrowserProfile().web_params(random.Random()),  # noqa: S311
             "room_ids": ",".join(room_ids),
         }
         try:
-            response = await http.get(f"{self.webcast_url}/room/check_alive/", params=params)
+            response = await self.http.get(
+                f"{self.webcast_url}/room/check_alive/", params=params, headers=self._headers
+            )
             data = response.json().get("data")
         except (httpx.HTTPError, ValueError, AttributeError) as exc:
             raise NetworkError(f"room/check_alive failed: {type(exc).__name__}") from exc

@@ -1,14 +1,22 @@
-"""The error shape of every sign route: seed 000's `{success: false, error}` and Euler's
-`{code, message}` in one body, so either family of clients reads it (429s add
-`limit_label`, which both reference clients print)."""
+"""The error shapes of the sign routes. Routes raise; `handle_euler_error` answers.
+
+The signing routes answer `{success: false, error}` and Euler's `{code, message}` in one body,
+so either family of clients reads it (429s add `limit_label`, which both EulerStream clients
+print); the fetch routes answer Euler's `{code, message}` alone."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from allin.core.domain import ExceptionHandler
+from allin.core.errors import AppError
+from allin.core.logging import Category, get_logger
+
+log = get_logger(Category.SIGN)
 
 RATE_LIMITED = "Rate limit exceeded"
 UNAUTHENTICATED = "Invalid or missing authentication"
@@ -39,30 +47,66 @@ def error_body(status: int, error: str, message: str | None = None, **extra: Any
     return body
 
 
-@dataclass(frozen=True, slots=True)
-class Failure:
-    """An error answer before it becomes a response (the ASGI fast path sends it raw)."""
+class EulerError(AppError):
+    """An error of an EulerStream-compatible route. It is answered in Euler's shapes, not in
+    the envelope: `{code, message}` here, the combined shape in `SignFailure`."""
 
-    status: int
-    body: dict[str, Any]
+    code = "SIGN_ERROR"
 
-    def response(self, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse(self.body, self.status, headers=headers)
+    def __init__(self, status: int, message: str, *, headers: dict[str, str] | None = None):
+        super().__init__(message, headers=headers)
+        self.status = status
+        self.status_code = status  # type: ignore[misc]
+
+    def body(self) -> dict[str, Any]:
+        return {"code": self.status, "message": self.message}
+
+    @property
+    def http_status(self) -> int:
+        return self.status
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body(), self.http_status, headers=self.headers or None)
 
 
-def failure(status: int, error: str, message: str | None = None, **extra: Any) -> Failure:
-    return Failure(status, error_body(status, error, message, **extra))
+class SignFailure(EulerError):
+    """`{success: false, error, code, message}` plus extras (`limit_label`, `ok`...).
+
+    `answered` sends it with HTTP 200 and the status in the body only, as Euler answers a
+    lookup TikTok failed (its clients read `code` and `ok`, not the HTTP status)."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str,
+        message: str | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        answered: bool = False,
+        **extra: Any,
+    ) -> None:
+        super().__init__(status, message or error, headers=headers)
+        self.error = error
+        self.extra = extra
+        self.answered = answered
+
+    def body(self) -> dict[str, Any]:
+        return error_body(self.status, self.error, self.message, **self.extra)
+
+    @property
+    def http_status(self) -> int:
+        return 200 if self.answered else self.status
 
 
-def error_response(
-    status: int,
-    error: str,
-    message: str | None = None,
-    *,
-    headers: dict[str, str] | None = None,
-    **extra: Any,
-) -> JSONResponse:
-    return JSONResponse(error_body(status, error, message, **extra), status, headers=headers)
+async def handle_euler_error(_: Request, exc: Exception) -> JSONResponse:
+    """The sign routes' one error handler."""
+    assert isinstance(exc, EulerError)
+    if exc.status >= 500:
+        log.warning("sign route failed", status=exc.status, reason=exc.message)
+    return exc.response()
+
+
+EXCEPTION_HANDLERS: dict[type[Exception], ExceptionHandler] = {EulerError: handle_euler_error}
 
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:

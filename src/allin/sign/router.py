@@ -8,20 +8,12 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from fastapi.responses import JSONResponse
 
 from allin.core.domain import app_state
-from allin.core.logging import Category, get_logger
-from allin.sign.fetch import (
-    FetchedWebcast,
-    FetchError,
-    WebcastFetcher,
-    parse_query,
-)
+from allin.sign.fetch import FetchedWebcast, WebcastFetcher, parse_query
 from allin.sign.responses import SignError
 from allin.sign.service import SignService
 
-log = get_logger(Category.SIGN)
 router = APIRouter(tags=["sign"])
 PROTOBUF = "application/protobuf"
 RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -47,18 +39,10 @@ Fetcher = Annotated[WebcastFetcher, Depends(fetcher_for)]
 async def _answer(
     request: Request, fetcher: WebcastFetcher, room_id: str | None = None
 ) -> Response:
-    request_id = uuid.uuid4().hex
-    try:
-        query = parse_query(request.query_params, room_id)
-        fetched = await fetcher.fetch(query)
-    except FetchError as exc:
-        log.warning("webcast fetch failed", status=exc.status, reason=exc.message)
-        return JSONResponse(
-            {"code": exc.status, "message": exc.message},
-            status_code=exc.status,
-            headers={"X-Request-Id": request_id},
-        )
-    return _protobuf(fetched, request_id)
+    """The fetch result; a FetchError is answered as Euler's `{code, message}` by the sign
+    domain's error handler."""
+    fetched = await fetcher.fetch(parse_query(request.query_params, room_id))
+    return _protobuf(fetched, uuid.uuid4().hex)
 
 
 def _protobuf(fetched: FetchedWebcast, request_id: str) -> Response:

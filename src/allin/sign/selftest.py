@@ -1,7 +1,8 @@
 """`POST /api/test/compatibility` (seed 000): real checks against this very server.
 
-The suite starts a TikTok LIVE simulator on loopback for the fetch round trip (this server's
-fetch routes are pointed at it for the suite's own requests only, through a one-time token),
+The suite starts a simulated TikTok on loopback for the fetch round trip (the app provides a
+`SimulatedTikTok`; this server's fetch routes are pointed at it for the suite's own requests
+only, through a one-time token),
 then calls this server over HTTP exactly as the two reference clients do and reports each
 check: the seed's sign routes, Euler's sign_url (JSON and form), the rate-limit headers and
 routes, both fetch routes, and a WebSocket opened with what the fetch returned.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,10 +31,8 @@ from allin.live.protocol import FetchResult, decode_fetch_result
 from allin.live.web import DEFAULT_USER_AGENT, BrowserProfile
 from allin.sign.access import SELFTEST_HEADER, client_ip
 from allin.sign.bodies import BadBody, CompatibilityBody, parse_body, request_body
-from allin.sign.responses import RATE_LIMITED, documented, error_response
+from allin.sign.responses import RATE_LIMITED, SignFailure, documented
 from allin.sign.service import SignService, TikTokHosts
-from allin.simulator.live.server import run_simulator
-from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 
 router = APIRouter(tags=["sign: self-service"])
 SUITE = "eulerstream_compatibility"
@@ -59,11 +59,28 @@ def require(condition: object, message: str) -> None:
         raise CheckFailed(message)
 
 
+@dataclass(frozen=True, slots=True)
+class SimulatedRoom:
+    """A simulated TikTok's hosts and one streamer who is live there."""
+
+    hosts: TikTokHosts
+    streamer: str
+    room_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class SimulatedTikTok:
+    """Starts a simulated TikTok for one run of the suite (the app provides it)."""
+
+    start: Callable[[], AbstractAsyncContextManager[SimulatedRoom]]
+
+
 @dataclass
 class Context:
     http: httpx.AsyncClient
     room_id: int
     mode: str
+    streamer: str
     fetched: FetchResult | None = None
     cookie: str = ""
 
@@ -151,7 +168,7 @@ def _fetch_params(ctx: Context) -> dict[str, str]:
         "user_agent": DEFAULT_USER_AGENT,
         "client_enter": "true",
         "platform": "web",
-        "unique_id": DEMO_STREAMER,  # lets the browser signer open the streamer's page
+        "unique_id": ctx.streamer,  # lets the browser signer open the streamer's page
     }
 
 
@@ -228,20 +245,16 @@ def own_base_url(request: Request) -> str:
     return f"{request.url.scheme}://{shown}:{port}"
 
 
-async def run_suite(service: SignService, base_url: str) -> list[dict[str, Any]]:
-    sim = Simulator()
-    async with run_simulator(sim, log_level="warning") as running:
-        hosts = TikTokHosts(running.urls.web, running.urls.webcast)
-        room = sim.room(DEMO_STREAMER)
-        assert room is not None
-        async with (
-            service.selftest_hosts(hosts) as token,
-            httpx.AsyncClient(
-                base_url=base_url, headers={SELFTEST_HEADER: token}, timeout=30
-            ) as http,
-        ):
-            ctx = Context(http, room.room_id, service.mode)
-            return [await run_check(name, check, ctx) for name, check in CHECKS]
+async def run_suite(
+    service: SignService, simulated: SimulatedTikTok, base_url: str
+) -> list[dict[str, Any]]:
+    async with (
+        simulated.start() as room,
+        service.selftest_hosts(room.hosts) as token,
+        httpx.AsyncClient(base_url=base_url, headers={SELFTEST_HEADER: token}, timeout=30) as http,
+    ):
+        ctx = Context(http, room.room_id, service.mode, room.streamer)
+        return [await run_check(name, check, ctx) for name, check in CHECKS]
 
 
 @router.post(
@@ -251,21 +264,22 @@ async def run_suite(service: SignService, base_url: str) -> list[dict[str, Any]]
     openapi_extra=request_body(CompatibilityBody, required=False),
 )
 async def compatibility(request: Request) -> JSONResponse:
-    service = app_state(request.app).get(SignService)
+    state = app_state(request.app)
+    service = state.get(SignService)
     settings = service.settings
     try:
         await parse_body(request, CompatibilityBody)  # only the one suite exists
     except BadBody as exc:
-        return error_response(400, "Unknown test suite", f"{exc.message} (known: {SUITE})")
+        raise SignFailure(400, "Unknown test suite", f"{exc.message} (known: {SUITE})") from exc
     limited = await rate_limiter(request.app).hit(
         "sign:selftest", client_ip(request.scope), settings.sign_selftest_limit
     )
     if not limited.allowed:
         headers = {**limited.headers(), "Retry-After": str(limited.retry_after)}
         label = parse_limit(settings.sign_selftest_limit).GRANULARITY.name
-        return error_response(429, RATE_LIMITED, headers=headers, limit_label=label)
+        raise SignFailure(429, RATE_LIMITED, headers=headers, limit_label=label)
     async with service.selftest_lock:  # one run at a time: each starts a simulator
-        results = await run_suite(service, own_base_url(request))
+        results = await run_suite(service, state.get(SimulatedTikTok), own_base_url(request))
     counts = {s: sum(r["status"] == s for r in results) for s in ("passed", "failed", "skipped")}
     return JSONResponse(
         {

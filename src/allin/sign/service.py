@@ -10,16 +10,17 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 from starlette.requests import Request
 
 from allin.core.config import Settings
 from allin.sign.access import SELFTEST_HEADER
+from allin.sign.algorithm import AlgorithmSigner
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT
 from allin.sign.bodies import check_tiktok_url
 from allin.sign.browser import BrowserConfig, BrowserPool, BrowserSigner, BrowserWebcastFetcher
 from allin.sign.cache import MemorySignatureCache, NoCache, RedisSignatureCache, SignatureCache
-from allin.sign.fast_algorithm import FastAlgorithmSigner
-from allin.sign.fetch import WebcastFetcher, WebcastSigner
+from allin.sign.fetch import WebcastFetcher, WebcastSigner, create_tiktok_http
 from allin.sign.signers import SignedUrl, Signer
 from allin.sign.upstream import Provider, UpstreamPool, UpstreamSigner, UpstreamWebcastFetcher
 from allin.sign.webcast_signing import AlgorithmWebcastSigner
@@ -44,12 +45,23 @@ class SignService:
     selftest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     webcast_signer: WebcastSigner = field(default_factory=AlgorithmWebcastSigner)
     """Signs the fetch routes' requests to TikTok in the `algorithm` mode (replaceable)."""
+    _http: httpx.AsyncClient | None = None
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The pooled client for TikTok's hosts, from `start` to `close`."""
+        if self._http is None:
+            raise RuntimeError("the sign service has not started")
+        return self._http
 
     @property
     def mode(self) -> str:
         return self.signer.name
 
     async def start(self) -> None:
+        self._http = create_tiktok_http(
+            timeout=self.settings.http_timeout, verify=self.hosts.verify
+        )
         if self.browser is not None:
             await self.browser.start()
 
@@ -59,6 +71,9 @@ class SignService:
         if self.upstream is not None:
             await self.upstream.close()
         await self.cache.close()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
 
     async def ready(self) -> bool:
         return await self.signer.ready()
@@ -100,6 +115,7 @@ class SignService:
                 self.browser, web_url=hosts.web_url, webcast_url=hosts.webcast_url
             )
         return WebcastFetcher(
+            http=self.http,
             webcast_url=hosts.webcast_url,
             web_url=hosts.web_url,
             signer=signer,
@@ -164,4 +180,4 @@ def create_service(settings: Settings) -> SignService:
             providers, timeout=settings.sign_upstream_timeout, verify=hosts.verify
         )
         return SignService(settings, UpstreamSigner(upstream), cache, hosts, upstream=upstream)
-    return SignService(settings, FastAlgorithmSigner(), cache, hosts)
+    return SignService(settings, AlgorithmSigner(), cache, hosts)

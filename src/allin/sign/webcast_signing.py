@@ -9,7 +9,6 @@ from __future__ import annotations
 from urllib.parse import urlsplit, urlunsplit
 
 from allin.sign.algorithm.signer import DEFAULT_USER_AGENT, AlgorithmSigner
-from allin.sign.fast_algorithm import FastAlgorithmSigner
 from allin.sign.fetch import WebcastRequest
 
 _STAND_IN_HOST = "www.tiktok.com"
@@ -31,7 +30,7 @@ class AlgorithmWebcastSigner:
     name = "algorithm"
 
     def __init__(self, signer: AlgorithmSigner | None = None) -> None:
-        self.signer = signer or FastAlgorithmSigner()
+        self.signer = signer or AlgorithmSigner()
 
     async def sign(self, request: WebcastRequest) -> WebcastRequest:
         agent = request.headers.get("User-Agent") or DEFAULT_USER_AGENT

@@ -1,9 +1,10 @@
 """`allin tiktok ...`: desktop login (PKCE + loopback redirect), post, status, analytics, key
-rotation, the server's circuit breaker, and the simulator.
+rotation and the server's circuit breaker.
 
 Tokens from `login` are kept encrypted in `<data_dir>/tiktok-cli-tokens.json`; `analytics` and
 `rotate-keys` also work on the accounts users connected through the server (its database).
-Point the CLI at the simulator with ALLIN_TIKTOK_API_URL / ALLIN_TIKTOK_AUTH_URL.
+Point the CLI at the simulator (`allin simulator open-api serve`) with ALLIN_TIKTOK_API_URL /
+ALLIN_TIKTOK_AUTH_URL.
 """
 
 from __future__ import annotations
@@ -39,9 +40,7 @@ from allin.tiktok.stores import DbTokenStore, Sessions, as_uuid
 from allin.tiktok.tables import AccountStatus, TikTokAccount
 from allin.tiktok.tokens import TokenManager
 
-app = typer.Typer(help="TikTok Open API: login, post, status, analytics, keys, the simulator.")
-simulator_app = typer.Typer(help="The TikTok Open API simulator.")
-app.add_typer(simulator_app, name="simulator")
+app = typer.Typer(help="TikTok Open API: login, post, status, analytics, keys.")
 console = Console()
 
 CALLBACK_PATH = "/callback/"
@@ -444,41 +443,3 @@ def breaker(
             item["last_failure_time"] or "-",
         )
     console.print(table)
-
-
-# --- the simulator ---
-
-
-@simulator_app.command("serve")
-def simulator_serve(
-    host: str = "127.0.0.1",
-    port: int = 9400,
-    profile: Annotated[str, typer.Option(help="Token lifetimes: classic or 2026")] = "classic",
-    unaudited: Annotated[bool, typer.Option(help="Behave as an unaudited client")] = False,
-    manual_consent: Annotated[bool, typer.Option(help="Show the consent page")] = False,
-    webhook_url: Annotated[str | None, typer.Option(help="Where to deliver webhooks")] = None,
-) -> None:
-    """Run the TikTok Open API simulator (client key/secret: sim-client-key/sim-client-secret)."""
-    import uvicorn
-
-    from allin.simulator.open_api import (
-        CLASSIC,
-        PROFILE_2026,
-        SimulatorConfig,
-        create_open_api_simulator,
-    )
-
-    config = SimulatorConfig(
-        token_profile=PROFILE_2026 if profile == "2026" else CLASSIC,
-        audited=not unaudited,
-        auto_consent=not manual_consent,
-        webhook_url=webhook_url,
-        processing_delay=2.0,
-        moderation_delay=3.0,
-    )
-    config.redirect_uris.append(f"http://127.0.0.1:*{CALLBACK_PATH}")
-    console.print(
-        f"TikTok Open API simulator on [cyan]http://{host}:{port}[/] "
-        f"(client key {config.client_key}, secret {config.client_secret})"
-    )
-    uvicorn.run(create_open_api_simulator(config), host=host, port=port, log_config=None)

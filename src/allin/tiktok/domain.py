@@ -1,6 +1,7 @@
-"""The TikTok domain: routes, the TikTokError handler and the `tiktok` health check. The
-service (with every store in the database) starts with the app, then settles publishes a crash
-left unfinished in the background, so start-up never waits on TikTok.
+"""The TikTok domain: routes and the `tiktok` health check (a TikTokError is an AppError, so
+the app's one error handler answers for it). The service (with every store in the database)
+starts with the app, then settles publishes a crash left unfinished in the background, so
+start-up never waits on TikTok.
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from allin.core.domain import AppState, Domain, service_check
 from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
 from allin.core.tasks import run_in_background
-from allin.tiktok.errors import TikTokError
-from allin.tiktok.handlers import handle_tiktok_error
 from allin.tiktok.router import admin_router, router, upload_dir
 from allin.tiktok.service import TikTokService
 
@@ -68,7 +67,6 @@ def tiktok_domain(state: AppState) -> Domain:
     return Domain(
         name="tiktok",
         routers=(router, admin_router),
-        exception_handlers={TikTokError: handle_tiktok_error},
         health_checks=(service_check("tiktok", TikTokService, breaker_health),),
         lifespan=lifespan,
     )

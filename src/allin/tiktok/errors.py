@@ -1,8 +1,7 @@
 """One TikTok error type, and what every documented TikTok error code means for us.
 
-`status_code` is TikTok's HTTP status (as in seed 001); `to_app_error()` gives the error our own
-API answers with (a 502 for an upstream failure, 429 for a rate limit, 409 when the TikTok
-connection needs the user's attention), so routes stay thin.
+A `TikTokError` is an `AppError`: routes let it propagate and the app's one error handler
+answers with the envelope `public()` gives, so routes stay thin.
 """
 
 from __future__ import annotations
@@ -227,8 +226,14 @@ def spec_for(code: str) -> ErrorSpec:
     return ERROR_SPECS.get(code, UNKNOWN)
 
 
-class TikTokError(Exception):
-    """A failed TikTok call, with what to log (`message`) and what to show (`user_message`)."""
+class TikTokError(AppError):
+    """A failed TikTok call, with what to log (`message`) and what to show (`user_message`).
+
+    `code` is TikTok's error code and `http_status` TikTok's HTTP status; `public()` gives the
+    error our own API answers with (code TIKTOK_<TYPE>, the user-facing message)."""
+
+    code = "TIKTOK_ERROR"
+    status_code = 502
 
     def __init__(
         self,
@@ -238,7 +243,7 @@ class TikTokError(Exception):
         type: TikTokErrorType | None = None,
         retryable: bool | None = None,
         user_message: str | None = None,
-        status_code: int | None = None,
+        http_status: int | None = None,
         log_id: str | None = None,
         correlation_id: str | None = None,
         retry_after: float | None = None,
@@ -246,29 +251,24 @@ class TikTokError(Exception):
         not_sent: bool = False,
     ) -> None:
         spec = spec_for(code)
-        self.code = code
-        self.message = message or code
+        super().__init__(message or code, code=code)
         self.type = type or spec.type
         self.retryable = spec.retryable if retryable is None else retryable
         self.user_message = user_message or spec.user_message
-        self.status_code = status_code
+        self.http_status = http_status
+        self.status_code = _APP_STATUS[self.type]  # type: ignore[misc]  # ours, by type
         self.log_id = log_id
         self.correlation_id = correlation_id or current_correlation_id() or new_correlation_id()
         self.retry_after = retry_after
         self.timestamp = timestamp or utcnow()
         # True when the request never reached TikTok (connect failure): safe to resend anything.
         self.not_sent = not_sent
-        super().__init__(self.message)
 
     def __repr__(self) -> str:
         return (
-            f"TikTokError(code={self.code!r}, type={self.type.value}, status={self.status_code}, "
+            f"TikTokError(code={self.code!r}, type={self.type.value}, status={self.http_status}, "
             f"retryable={self.retryable}, log_id={self.log_id!r})"
         )
-
-    @property
-    def app_status_code(self) -> int:
-        return _APP_STATUS[self.type]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -277,14 +277,15 @@ class TikTokError(Exception):
             "message": self.message,
             "user_message": self.user_message,
             "retryable": self.retryable,
-            "status_code": self.status_code,
+            "status_code": self.http_status,
             "log_id": self.log_id,
             "correlation_id": self.correlation_id,
             "timestamp": self.timestamp.isoformat(),
         }
 
-    def to_app_error(self) -> AppError:
-        """The envelope error our API returns: code TIKTOK_<TYPE>, the user-facing message."""
+    def public(self) -> AppError:
+        """The envelope error our API returns: a 502 for an upstream failure, 429 for a rate
+        limit, 409 when the TikTok connection needs the user's attention."""
         headers = {}
         if self.retry_after is not None:
             headers["Retry-After"] = str(max(1, round(self.retry_after)))
@@ -299,7 +300,7 @@ class TikTokError(Exception):
             },
             headers=headers,
         )
-        error.status_code = self.app_status_code  # type: ignore[misc]
+        error.status_code = self.status_code  # type: ignore[misc]
         return error
 
 
@@ -339,7 +340,7 @@ def error_from_oauth_body(body: Any, status_code: int) -> TikTokError:
     return TikTokError(
         code,
         f"{code}: {description}" if description else code,
-        status_code=status_code,
+        http_status=status_code,
         log_id=_str_or_none(body.get("log_id")),
     )
 
@@ -366,7 +367,7 @@ def error_from_envelope(
     return TikTokError(
         code,
         f"{code}: {message}",
-        status_code=status_code,
+        http_status=status_code,
         log_id=_str_or_none(error.get("log_id")),
         retry_after=retry_after if code == "rate_limit_exceeded" else None,
     )
@@ -385,7 +386,7 @@ def error_from_status(status_code: int, *, retry_after: float | None = None) -> 
     return TikTokError(
         code,
         f"TikTok answered HTTP {status_code}",
-        status_code=status_code,
+        http_status=status_code,
         retry_after=retry_after,
     )
 

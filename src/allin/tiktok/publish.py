@@ -412,7 +412,7 @@ class Publisher:
                 raise TikTokError(
                     "publish_outcome_unknown",
                     f"init outcome unknown ({error.code}); not resent to avoid a double post",
-                    status_code=error.status_code,
+                    http_status=error.http_status,
                 ) from error
             await self._update(record, state=PublishState.FAILED, fail_reason=error.code)
             raise

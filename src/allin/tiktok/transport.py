@@ -158,7 +158,7 @@ class Transport:
             raise self._logged(
                 op,
                 TikTokError(
-                    "invalid_response", f"{op}: unreadable body", status_code=response.status_code
+                    "invalid_response", f"{op}: unreadable body", http_status=response.status_code
                 ),
             )
         data: dict[str, Any] = body.get("data") or {}
@@ -177,7 +177,7 @@ class Transport:
             op=op,
             code=error.code,
             type=error.type.value,
-            status=error.status_code,
+            status=error.http_status,
             log_id=error.log_id,
             retryable=error.retryable,
         )

@@ -157,7 +157,7 @@ class ChunkUploader:
             raise TikTokError(
                 _STATUS_CODES[status],
                 f"chunk {chunk.index + 1}: HTTP {status} {_short(response)}",
-                status_code=status,
+                http_status=status,
             )
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise error_from_status(status, retry_after=retry_after)

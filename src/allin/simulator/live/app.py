@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from allin.sign.fetch import PassThroughSigner, WebcastFetcher
+from allin.sign.responses import EXCEPTION_HANDLERS as SIGN_ERROR_HANDLERS
 from allin.sign.router import fetcher_for
 from allin.sign.router import router as sign_router
 from allin.simulator.live.control import router as control_router
@@ -36,6 +37,8 @@ def create_simulator_app(simulator: Simulator | None = None) -> FastAPI:
     app.include_router(webcast_router, prefix=WEBCAST_PREFIX)
     app.add_api_websocket_route(PUSH_PATH, push_endpoint)
     app.include_router(sign_router, prefix=SIGN_PREFIX)
+    for exc_class, handler in SIGN_ERROR_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
     app.include_router(control_router)
     app.middleware("http")(_sign_rate_limit)
     return app

@@ -1,17 +1,19 @@
-"""The hot-path signer gives exactly what `AlgorithmSigner` gives."""
+"""The signer's hot path (User-Agent part remembered, msToken from one `os.urandom` call)
+gives exactly what the X-Bogus algorithm gives."""
 
 from __future__ import annotations
 
 import random
+from urllib.parse import urlsplit
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from allin.sign.algorithm import AlgorithmSigner, decode_x_bogus
+from allin.sign.algorithm import AlgorithmSigner, decode_x_bogus, x_bogus
 from allin.sign.algorithm.mstoken import MS_TOKEN_ALPHABET, ms_token
-from allin.sign.fast_algorithm import FastAlgorithmSigner, fast_ms_token
+from allin.sign.algorithm.signer import fast_ms_token
 
-FAST = FastAlgorithmSigner()
+SIGNER = AlgorithmSigner()
 QUERY_TEXT = st.text("abcxyz0189=&%-._~", max_size=40)
 
 
@@ -22,14 +24,15 @@ QUERY_TEXT = st.text("abcxyz0189=&%-._~", max_size=40)
     timestamp=st.integers(min_value=0, max_value=2**32 - 1),
     seed=st.integers(),
 )
-def test_same_signature_as_the_reference_signer(
-    query: str, agent: str, timestamp: int, seed: int
-) -> None:
+def test_same_signature_as_the_algorithm(query: str, agent: str, timestamp: int, seed: int) -> None:
     url = f"https://www.tiktok.com/api/x/?{query}&msToken=old&X-Bogus=old"
-    reference = AlgorithmSigner(rng=random.Random(seed))
+    seeded = AlgorithmSigner(rng=random.Random(seed))
     token = ms_token(random.Random(seed))
-    expected = reference.sign(url, user_agent=agent, now=lambda: timestamp)
-    assert FAST.sign(url, user_agent=agent, now=lambda: timestamp, token=token) == expected
+    expected = seeded.sign(url, user_agent=agent, now=lambda: timestamp)
+    signed = SIGNER.sign(url, user_agent=agent, now=lambda: timestamp, token=token)
+    assert signed == expected
+    signed_query = urlsplit(signed.signed_url).query.rsplit("&X-Bogus=", 1)[0]
+    assert signed.x_bogus == x_bogus(signed_query, agent, timestamp=timestamp)
 
 
 def test_ms_tokens_are_uniform_over_the_alphabet() -> None:
@@ -41,8 +44,8 @@ def test_ms_tokens_are_uniform_over_the_alphabet() -> None:
 
 
 def test_user_agent_part_is_remembered_per_user_agent() -> None:
-    first = FAST.sign("https://www.tiktok.com/", user_agent="Agent/1", now=lambda: 1)
-    second = FAST.sign("https://www.tiktok.com/", user_agent="Agent/2", now=lambda: 1)
-    again = FAST.sign("https://www.tiktok.com/", user_agent="Agent/1", now=lambda: 1)
+    first = SIGNER.sign("https://www.tiktok.com/", user_agent="Agent/1", now=lambda: 1)
+    second = SIGNER.sign("https://www.tiktok.com/", user_agent="Agent/2", now=lambda: 1)
+    again = SIGNER.sign("https://www.tiktok.com/", user_agent="Agent/1", now=lambda: 1)
     ua = [decode_x_bogus(s.x_bogus).ua_digest for s in (first, second, again)]
     assert ua[0] == ua[2] != ua[1]
