@@ -251,25 +251,8 @@ async def resolve_user(db: AsyncSession, session_id: uuid.UUID, user: str) -> tu
     return tuple(ids)
 
 
-_EVENT_COLUMNS = (
-    E.id,
-    E.session_id,
-    E.type,
-    E.msg_id,
-    E.user_id,
-    E.unique_id,
-    E.nickname,
-    E.message,
-    E.gift_id,
-    E.gift_name,
-    E.diamonds,
-    E.gift_count,
-    E.repeat_count,
-    E.like_count,
-    E.viewer_count,
-    E.created_at,
-    E.data,
-)
+# Every column but the raw bytes, which are served on their own.
+_EVENT_COLUMNS = tuple(column for column in E.__table__.c if column.name != "raw")
 
 
 async def query_events(
