@@ -26,7 +26,13 @@ from allin.core.deps import after_commit
 from allin.core.errors import NotFoundError
 from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
-from allin.live.capture import CaptureConfig, CaptureManager, ClientSources, SourceFactory
+from allin.live.capture import (
+    CaptureConfig,
+    CaptureManager,
+    ClientSources,
+    NodeIdentity,
+    SourceFactory,
+)
 from allin.live.export import iter_events
 from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
@@ -92,6 +98,8 @@ class LiveService:
             on_stored=self.hub.publish,
             wants=self.hub.wants,
         )
+        # Kept across restarts, so a restarted process takes its sessions back at once.
+        self.identity = NodeIdentity.claim(settings.data_dir)
         self.captures = CaptureManager(
             session_factory=session_factory,
             writer=self.writer,
@@ -105,7 +113,7 @@ class LiveService:
                 stale_after=settings.live_stale_after,
                 resume_window=settings.live_resume_window,
             ),
-            node_id=self.hub.node_id,
+            node_id=self.identity.node_id,
         )
         self.watcher = Watcher(
             session_factory=session_factory,
@@ -135,6 +143,7 @@ class LiveService:
         await self.captures.shutdown()
         await self.writer.close()
         await self.hub.close()
+        self.identity.release()
 
     async def health(self) -> ServiceHealth:
         """Degraded when the writer stopped or events pile up (the database is too slow)."""
