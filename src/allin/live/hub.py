@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +33,29 @@ class StatusChange:
         return {"status": self.status, "reason": self.reason}
 
 
-HubItem = list[dict[str, Any]] | StatusChange
+def event_json(data: dict[str, Any]) -> str:
+    """An event (or status, or summary) as the compact JSON text streams send."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventBatch(list[dict[str, Any]]):
+    """Stored events published together, one object for every subscriber: each event's
+    JSON text is made at most once (`text(i)`), however many streams send it."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, events: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(events)
+        self._texts: list[str | None] = [None] * len(self)
+
+    def text(self, index: int) -> str:
+        text = self._texts[index]
+        if text is None:
+            text = self._texts[index] = event_json(self[index])
+        return text
+
+
+HubItem = EventBatch | StatusChange
 
 
 class Subscription:
@@ -109,7 +131,7 @@ class LocalHub:
             del self._subscribers[sub.session_id]
 
     async def publish(self, session_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
-        self._deliver(session_id, events)
+        self._deliver(session_id, EventBatch(events))
 
     async def publish_status(self, session_id: uuid.UUID, change: StatusChange) -> None:
         self._deliver(session_id, change)
@@ -192,7 +214,7 @@ class RedisHub(LocalHub):
                 await self._pubsub.unsubscribe(channel)
 
     async def publish(self, session_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
-        self._deliver(session_id, events)
+        self._deliver(session_id, EventBatch(events))
         await self._send(session_id, {"n": self.node_id, "e": events})
 
     async def publish_status(self, session_id: uuid.UUID, change: StatusChange) -> None:
@@ -231,7 +253,7 @@ class RedisHub(LocalHub):
             return
         session_id = uuid.UUID(channel.rsplit(":", 1)[1])
         if "e" in body:
-            self._deliver(session_id, body["e"])
+            self._deliver(session_id, EventBatch(body["e"]))
         elif "s" in body:
             self._deliver(session_id, StatusChange(body["s"]["status"], body["s"].get("reason")))
 

@@ -25,7 +25,7 @@ from allin.core.deps import DbSession
 from allin.core.errors import AppError, BadRequestError
 from allin.core.schemas import Envelope, ErrorEnvelope, IsoDateTime, PageMeta, ok
 from allin.live import analytics
-from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename, export_stream
+from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename
 from allin.live.models import LiveSession
 from allin.live.schemas import (
     AnalyticsOut,
@@ -43,14 +43,12 @@ from allin.live.service import (
     SessionFilter,
     StreamItem,
     event_raw,
-    follow_session,
     get_streamer,
     list_sessions,
     list_streamers,
     live_lifespan,
     live_service,
     query_events,
-    replay_session,
     resolve_user,
 )
 from allin.live.watchlist import add_entry, list_entries, remove_entry
@@ -147,7 +145,7 @@ async def _owned(db: AsyncSession, session_id: uuid.UUID, user: Any) -> LiveSess
 async def create_session(
     body: SessionCreate, request: Request, user: CurrentUser
 ) -> Envelope[SessionOut]:
-    session = await live_service(request.app).captures.start(user.id, body.username)
+    session = await live_service(request.app).start_capture(user.id, body.username)
     return ok(SessionOut.of(session))
 
 
@@ -237,7 +235,7 @@ async def get_analytics(
     top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Envelope[AnalyticsOut]:
     session = await _owned(db, session_id, user)
-    rate = live_service(request.app).settings.live_diamond_usd
+    rate = live_service(request.app).diamond_usd
     return ok(await analytics.session_analytics(db, session, diamond_usd=rate, top=top))
 
 
@@ -245,10 +243,16 @@ async def get_analytics(
 
 
 def _sse(item: StreamItem) -> ServerSentEvent:
-    data = json.dumps(item.data, ensure_ascii=False, separators=(",", ":"))
+    data = item.json()
     if item.kind == "event":
         return ServerSentEvent(data=data, id=str(item.id))
     return ServerSentEvent(data=data, event=item.kind)
+
+
+def _ws_message(item: StreamItem) -> str:
+    """`{"kind", "id", "data"}` as WebSocket.send_json writes it, around the event's JSON
+    text made once for every stream."""
+    return f'{{"kind":{json.dumps(item.kind)},"id":{json.dumps(item.id)},"data":{item.json()}}}'
 
 
 def _resume_id(header: str | None, query: int | None) -> int | None:
@@ -284,13 +288,8 @@ async def stream_session(
     await _owned(db, session_id, user)
     service = live_service(request.app)
     after = _resume_id(last_event_header, last_event_id)
-    items = follow_session(
-        service.engine,
-        service.hub,
-        session_id,
-        after=after,
-        filters=EventFilter(_types(types)),
-        backlog=backlog,
+    items = service.follow(
+        session_id, after=after, filters=EventFilter(_types(types)), backlog=backlog
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
@@ -298,7 +297,7 @@ async def stream_session(
             yield _sse(item)
 
     return EventSourceResponse(
-        body(), ping=service.settings.live_sse_heartbeat, headers={"Cache-Control": "no-store"}
+        body(), ping=service.sse_heartbeat, headers={"Cache-Control": "no-store"}
     )
 
 
@@ -317,24 +316,19 @@ async def websocket_session(
     service = live_service(websocket.app)
     try:
         user = await _connection_user(websocket, access_token)
-        async with service.session_factory() as db:
+        async with websocket.app.state.session_factory() as db:
             await _owned(db, session_id, user)
     except AppError as exc:
         await websocket.close(code=4401 if exc.status_code == 401 else 4404, reason=exc.code)
         return
     await websocket.accept()
-    items = follow_session(
-        service.engine,
-        service.hub,
-        session_id,
-        after=last_event_id,
-        filters=EventFilter(_types(types)),
-        backlog=backlog,
+    items = service.follow(
+        session_id, after=last_event_id, filters=EventFilter(_types(types)), backlog=backlog
     )
 
     async def send() -> None:
         async for item in items:
-            await websocket.send_json({"kind": item.kind, "id": item.id, "data": item.data})
+            await websocket.send_text(_ws_message(item))
         await websocket.close(code=1000)
 
     async def until_closed() -> None:
@@ -370,8 +364,8 @@ async def replay(
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
     service = live_service(request.app)
-    events = replay_session(
-        service.engine, session_id, speed=speed, filters=EventFilter(_types(types)), max_gap=max_gap
+    events = service.replay(
+        session_id, speed=speed, filters=EventFilter(_types(types)), max_gap=max_gap
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
@@ -379,7 +373,7 @@ async def replay(
             yield _sse(StreamItem("event", event, event["id"]))
         yield ServerSentEvent(data="{}", event="end")
 
-    return EventSourceResponse(body(), ping=service.settings.live_sse_heartbeat)
+    return EventSourceResponse(body(), ping=service.sse_heartbeat)
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -400,9 +394,7 @@ async def export(
 ) -> StreamingResponse:
     session = await _owned(db, session_id, user)
     summary = SessionOut.of(session).model_dump(mode="json")
-    body = export_stream(
-        live_service(request.app).engine, session_id, format, session=summary, raw=raw
-    )
+    body = live_service(request.app).export(session_id, format, session=summary, raw=raw)
     filename = export_filename(session_id, format)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body, media_type=MEDIA_TYPES[format], headers=headers)

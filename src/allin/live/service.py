@@ -33,8 +33,8 @@ from allin.live.capture import (
     NodeIdentity,
     SourceFactory,
 )
-from allin.live.export import iter_events
-from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub
+from allin.live.export import ExportFormat, export_stream, iter_events
+from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub, event_json
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
 from allin.live.storage import EventWriter, public_event
 from allin.live.watchlist import Watcher
@@ -158,6 +158,43 @@ class LiveService:
         if self.writer.pending > self.settings.live_max_pending // 2:
             return ServiceHealth(Status.DEGRADED, detail="events are queueing", info=info)
         return ServiceHealth(Status.HEALTHY, info=info)
+
+    @property
+    def diamond_usd(self) -> float:
+        return self.settings.live_diamond_usd
+
+    @property
+    def sse_heartbeat(self) -> float:
+        return self.settings.live_sse_heartbeat
+
+    async def start_capture(self, owner_id: uuid.UUID, username: str) -> LiveSession:
+        """POST: connects to the streamer's LIVE and starts a session (raises if offline)."""
+        return await self.captures.start(owner_id, username)
+
+    def follow(
+        self,
+        session_id: uuid.UUID,
+        *,
+        after: int | None,
+        filters: EventFilter,
+        backlog: int = 0,
+    ) -> AsyncIterator[StreamItem]:
+        """A session's stream: stored events after `after`, then live ones."""
+        return follow_session(
+            self.engine, self.hub, session_id, after=after, filters=filters, backlog=backlog
+        )
+
+    def replay(
+        self, session_id: uuid.UUID, *, speed: float, filters: EventFilter, max_gap: float | None
+    ) -> AsyncIterator[dict[str, Any]]:
+        return replay_session(
+            self.engine, session_id, speed=speed, filters=filters, max_gap=max_gap
+        )
+
+    def export(
+        self, session_id: uuid.UUID, fmt: ExportFormat, *, session: dict[str, Any], raw: bool
+    ) -> AsyncIterator[bytes]:
+        return export_stream(self.engine, session_id, fmt, session=session, raw=raw)
 
     async def end_session(self, db: AsyncSession, session: LiveSession) -> LiveSession:
         """DELETE: stops the capture (here or, via the database, on its node)."""
@@ -381,6 +418,10 @@ class StreamItem:
     kind: Literal["event", "status", "session"]
     data: dict[str, Any]
     id: int | None = None
+    text: str | None = None  # `data` as JSON, when already made (once for all streams)
+
+    def json(self) -> str:
+        return self.text if self.text is not None else event_json(self.data)
 
 
 async def _session_row(engine: AsyncEngine, session_id: uuid.UUID) -> LiveSession | None:
@@ -469,12 +510,12 @@ async def _live(
             if item.status == SessionStatus.ENDED.value:
                 return
             continue
-        for event in item:
+        for index, event in enumerate(item):
             if event["id"] <= last:
                 continue
             last = event["id"]
             if filters.matches(event):
-                yield StreamItem("event", event, last)
+                yield StreamItem("event", event, last, item.text(index))
 
 
 def _summary(session: LiveSession) -> dict[str, Any]:
