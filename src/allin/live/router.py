@@ -9,9 +9,10 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, WebSocket
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
@@ -26,8 +27,11 @@ from allin.core.errors import AppError, BadRequestError
 from allin.core.schemas import Envelope, ErrorEnvelope, IsoDateTime, PageMeta, ok
 from allin.live import analytics
 from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename
-from allin.live.models import LiveSession
+from allin.live.models import EVENT_ID_MAX, LiveSession
 from allin.live.schemas import (
+    HANDLE_PATTERN,
+    PRINTABLE_PATTERN,
+    USERNAME_MAX_INPUT,
     AnalyticsOut,
     EventOut,
     SessionCreate,
@@ -76,10 +80,31 @@ _START_ERRORS = _errors(
 )
 
 SessionId = Annotated[uuid.UUID, "session"]
+# Event ids as the column holds them (a larger one used to overflow the database driver).
+EventId = Annotated[int, Path(ge=1, le=EVENT_ID_MAX, description="An event's id")]
+Cursor = Annotated[int | None, Query(ge=0, le=EVENT_ID_MAX)]
+LastEventId = Annotated[int | None, Query(ge=0, le=EVENT_ID_MAX)]
+UsernamePath = Annotated[
+    str,
+    Path(
+        max_length=USERNAME_MAX_INPUT,
+        pattern=HANDLE_PATTERN,
+        description="TikTok username (@name or name)",
+    ),
+]
+
+
+def _text_query(max_length: int, description: str | None = None, alias: str | None = None) -> Any:
+    """A search term: bounded, and no control characters (a NUL matched every event)."""
+    return Query(
+        alias=alias, max_length=max_length, pattern=PRINTABLE_PATTERN, description=description
+    )
+
+
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Types = Annotated[
-    list[str] | None,
+    list[Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE_PATTERN)]] | None,
     Query(alias="type", description="Event types (repeat or comma-separate): chat,gift,like,…"),
 ]
 
@@ -154,7 +179,7 @@ async def get_sessions(
     db: DbSession,
     user: CurrentUser,
     status: Literal["active", "ended", "interrupted"] | None = None,
-    streamer: Annotated[str | None, Query(max_length=64)] = None,
+    streamer: Annotated[str | None, _text_query(64)] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
     page: Page = 1,
@@ -192,13 +217,11 @@ async def get_events(
     db: DbSession,
     user: CurrentUser,
     types: Types = None,
-    user_filter: Annotated[
-        str | None, Query(alias="user", max_length=64, description="User id or @handle")
-    ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the message")] = None,
+    user_filter: Annotated[str | None, _text_query(64, "User id or @handle", alias="user")] = None,
+    q: Annotated[str | None, _text_query(200, "Text in the message")] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     order: Literal["asc", "desc"] = "asc",
 ) -> Envelope[list[EventOut]]:
@@ -219,7 +242,7 @@ async def get_events(
     responses={200: {"content": {"application/x-protobuf": {}}}},
 )
 async def get_event_raw(
-    session_id: uuid.UUID, event_id: int, db: DbSession, user: CurrentUser
+    session_id: uuid.UUID, event_id: EventId, db: DbSession, user: CurrentUser
 ) -> Response:
     await _owned(db, session_id, user)
     raw = await event_raw(db, session_id, event_id)
@@ -258,9 +281,12 @@ def _ws_message(item: StreamItem) -> str:
 def _resume_id(header: str | None, query: int | None) -> int | None:
     if header is not None and header.strip():
         try:
-            return max(0, int(header.strip()))
+            value = max(0, int(header.strip()))
         except ValueError as exc:
             raise BadRequestError("Last-Event-ID must be an event id") from exc
+        if value > EVENT_ID_MAX:
+            raise BadRequestError("Last-Event-ID must be an event id")
+        return value
     return query
 
 
@@ -281,7 +307,7 @@ async def stream_session(
     db: DbSession,
     user: LinkUser,
     types: Types = None,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: LastEventId = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
@@ -306,7 +332,7 @@ async def websocket_session(
     websocket: WebSocket,
     session_id: uuid.UUID,
     types: Types = None,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: LastEventId = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
     access_token: str | None = None,
 ) -> None:
@@ -407,7 +433,7 @@ async def export(
 async def get_streamers(
     db: DbSession,
     user: CurrentUser,
-    q: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, _text_query(64)] = None,
     page: Page = 1,
     limit: Limit = 20,
 ) -> Envelope[list[StreamerOut]]:
@@ -418,7 +444,7 @@ async def get_streamers(
 
 @router.get("/streamers/{username}", summary="A streamer's profile and your sessions of them")
 async def get_streamer_detail(
-    username: str, db: DbSession, user: CurrentUser
+    username: UsernamePath, db: DbSession, user: CurrentUser
 ) -> Envelope[StreamerDetailOut]:
     try:
         name = normalise_username(username)
@@ -452,7 +478,9 @@ async def get_watchlist(db: DbSession, user: CurrentUser) -> Envelope[list[Watch
 
 
 @router.delete("/watchlist/{username}", summary="Stop watching a streamer")
-async def unwatch(username: str, db: DbSession, user: CurrentUser) -> Envelope[dict[str, str]]:
+async def unwatch(
+    username: UsernamePath, db: DbSession, user: CurrentUser
+) -> Envelope[dict[str, str]]:
     try:
         name = normalise_username(username)
     except ValueError as exc:
