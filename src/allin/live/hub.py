@@ -58,6 +58,10 @@ class EventBatch(list[dict[str, Any]]):
 HubItem = EventBatch | StatusChange
 
 
+# Put in a subscription's queue by `close()`: the stream ends (the server is stopping).
+CLOSING = StatusChange("closing", "shutdown")
+
+
 class Subscription:
     """One subscriber's bounded queue of event batches and status changes."""
 
@@ -66,6 +70,14 @@ class Subscription:
         self._queue: asyncio.Queue[HubItem] = asyncio.Queue(maxsize)
         self.lagged = False  # batches were dropped: re-read the database before going on
         self.status: StatusChange | None = None  # kept aside so a full queue cannot lose it
+        self.closed = False  # the stream should end now (checked before each item)
+
+    def close(self) -> None:
+        """Ends the stream: wakes a waiting reader with CLOSING (a busy one, whose queue
+        may be full, sees `closed` before its next item)."""
+        self.closed = True
+        with suppress(asyncio.QueueFull):
+            self._queue.put_nowait(CLOSING)
 
     def offer(self, item: HubItem) -> None:
         if isinstance(item, StatusChange):

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
+import anyio
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, WebSocket
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
@@ -265,10 +266,18 @@ async def get_analytics(
 # -- real time ---------------------------------------------------------------------------------
 
 
+# How long a stream has, once the server stops, to send its last `reconnect` event and end
+# cleanly before it is cut; and how soon clients should come back (SSE `retry`, ms).
+SSE_SHUTDOWN_GRACE = 2.0
+SSE_RECONNECT_MS = 500
+
+
 def _sse(item: StreamItem) -> ServerSentEvent:
     data = item.json()
     if item.kind == "event":
         return ServerSentEvent(data=data, id=str(item.id))
+    if item.kind == "reconnect":
+        return ServerSentEvent(data=data, event=item.kind, retry=SSE_RECONNECT_MS)
     return ServerSentEvent(data=data, event=item.kind)
 
 
@@ -314,8 +323,13 @@ async def stream_session(
     await _owned(db, session_id, user)
     service = live_service(request.app)
     after = _resume_id(last_event_header, last_event_id)
+    shutdown = anyio.Event()  # set by EventSourceResponse when the server stops
     items = service.follow(
-        session_id, after=after, filters=EventFilter(_types(types)), backlog=backlog
+        session_id,
+        after=after,
+        filters=EventFilter(_types(types)),
+        backlog=backlog,
+        until=shutdown,
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
@@ -323,7 +337,11 @@ async def stream_session(
             yield _sse(item)
 
     return EventSourceResponse(
-        body(), ping=service.sse_heartbeat, headers={"Cache-Control": "no-store"}
+        body(),
+        ping=service.sse_heartbeat,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SSE_SHUTDOWN_GRACE,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi import FastAPI
 from sqlalchemy import Select, case, func, or_, select
@@ -34,7 +34,14 @@ from allin.live.capture import (
     SourceFactory,
 )
 from allin.live.export import ExportFormat, export_stream, iter_events
-from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub, event_json
+from allin.live.hub import (
+    CLOSING,
+    LocalHub,
+    StatusChange,
+    Subscription,
+    create_hub,
+    event_json,
+)
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
 from allin.live.storage import EventWriter, public_event
 from allin.live.watchlist import Watcher
@@ -178,10 +185,18 @@ class LiveService:
         after: int | None,
         filters: EventFilter,
         backlog: int = 0,
+        until: StopSignal | None = None,
     ) -> AsyncIterator[StreamItem]:
-        """A session's stream: stored events after `after`, then live ones."""
+        """A session's stream: stored events after `after`, then live ones; when `until`
+        fires (the server stops), a last `reconnect` item and the end."""
         return follow_session(
-            self.engine, self.hub, session_id, after=after, filters=filters, backlog=backlog
+            self.engine,
+            self.hub,
+            session_id,
+            after=after,
+            filters=filters,
+            backlog=backlog,
+            until=until,
         )
 
     def replay(
@@ -412,10 +427,10 @@ async def get_streamer(
 
 @dataclass(frozen=True, slots=True)
 class StreamItem:
-    """What a stream sends: a stored `event` (with its id), a `status` change, or the
-    `session` summary sent first."""
+    """What a stream sends: a stored `event` (with its id), a `status` change, the
+    `session` summary sent first, or `reconnect` last when the server stops."""
 
-    kind: Literal["event", "status", "session"]
+    kind: Literal["event", "status", "session", "reconnect"]
     data: dict[str, Any]
     id: int | None = None
     text: str | None = None  # `data` as JSON, when already made (once for all streams)
@@ -463,13 +478,16 @@ async def follow_session(
     after: int | None,
     filters: EventFilter,
     backlog: int = 0,
+    until: StopSignal | None = None,
 ) -> AsyncIterator[StreamItem]:
     """Stored events after `after`, then live ones, with no gap and no duplicate.
 
     Subscribe first, then read the database: an event committed before the subscription is
     in the database, one published after it is in the queue; ids seen twice are skipped.
-    A lagged subscription re-reads the database from the last id it delivered."""
-    async with hub.subscription(session_id) as sub:
+    A lagged subscription re-reads the database from the last id it delivered. When
+    `until` fires, the stream ends with a `reconnect` item (the client comes back at once
+    and resumes from its last id, on this server's successor or another)."""
+    async with hub.subscription(session_id) as sub, _closing_on(until, sub):
         session = await _session_row(engine, session_id)
         if session is None:
             return
@@ -495,6 +513,9 @@ async def _live(
     last: int,
 ) -> AsyncIterator[StreamItem]:
     while True:
+        if sub.closed:
+            yield RECONNECT
+            return
         if sub.lagged:
             sub.lagged = False
             async for event in _read_after(engine, session_id, filters, last):
@@ -505,6 +526,8 @@ async def _live(
                 yield StreamItem("status", ended.to_dict())  # it may have been dropped
                 return
         item = await sub.get()
+        if item is CLOSING:
+            continue  # `closed` is set: the next turn ends the stream
         if isinstance(item, StatusChange):
             yield StreamItem("status", item.to_dict())
             if item.status == SessionStatus.ENDED.value:
@@ -516,6 +539,34 @@ async def _live(
             last = event["id"]
             if filters.matches(event):
                 yield StreamItem("event", event, last, item.text(index))
+
+
+class StopSignal(Protocol):
+    """Something to wait for, such as the server's shutdown (an asyncio or anyio Event)."""
+
+    async def wait(self) -> Any: ...
+
+
+RECONNECT = StreamItem("reconnect", {"reason": "shutdown"})
+
+
+@asynccontextmanager
+async def _closing_on(until: StopSignal | None, sub: Subscription) -> AsyncIterator[None]:
+    """Closes `sub` when `until` fires, for as long as the block runs."""
+    if until is None:
+        yield
+        return
+
+    async def close_then() -> None:
+        await until.wait()
+        sub.close()
+
+    watcher = asyncio.create_task(close_then(), name="live-stream-closer")
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
 
 
 def _summary(session: LiveSession) -> dict[str, Any]:
