@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from allin.auth.events import user_events
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.deps import after_commit
@@ -33,6 +34,7 @@ from allin.live.capture import (
     NodeIdentity,
     SourceFactory,
 )
+from allin.live.capture.nodes import OWNER_SUSPENDED
 from allin.live.export import ExportFormat, export_stream, iter_events
 from allin.live.hub import (
     CLOSING,
@@ -129,12 +131,14 @@ class LiveService:
             jitter=settings.live_watch_jitter,
         )
         self.resumed: asyncio.Task[list[uuid.UUID]] | None = None
+        self._unhook: Callable[[], None] | None = None
 
     async def start(self, *, adopt: bool = True) -> None:
         """`adopt=False` (`allin live record`) captures only what this process starts:
         no resuming other nodes' sessions and no watchlist, which belong to the server."""
         await self.hub.start()
         self.writer.start()
+        self._unhook = user_events.on_suspended(self.owner_suspended)
         if adopt and self.settings.live_resume_on_startup:
             # Reconnecting many streams takes a while: do not hold up start-up.
             self.resumed = asyncio.create_task(self.captures.resume(), name="live-resume")
@@ -142,7 +146,17 @@ class LiveService:
         if adopt:
             self.watcher.start()
 
+    async def owner_suspended(self, user_id: uuid.UUID) -> None:
+        """A suspended user captures nothing: their captures here end at once (those on
+        other processes at those processes' next heartbeat)."""
+        stopped = await self.captures.stop_owner(user_id, reason=OWNER_SUSPENDED)
+        if stopped:
+            log.info("captures of a suspended user ended", user_id=str(user_id), count=len(stopped))
+
     async def stop(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         await self.watcher.stop()
         if self.resumed is not None and not self.resumed.done():
             self.resumed.cancel()

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from allin.auth.models import User, UserStatus
 from allin.core.clock import utcnow
 from allin.core.errors import AppError, ConflictError, NotFoundError
 from allin.core.logging import Category, get_logger
@@ -131,7 +132,13 @@ class Watcher:
 
     async def check_once(self) -> None:
         async with self._db() as db:
-            entries = list(await db.scalars(select(WatchlistEntry).where(WatchlistEntry.enabled)))
+            entries = list(
+                await db.scalars(
+                    select(WatchlistEntry)
+                    .join(User, User.id == WatchlistEntry.owner_id)
+                    .where(WatchlistEntry.enabled, User.status != UserStatus.SUSPENDED)
+                )
+            )
             if not entries:
                 return
             status = await self._live_status(sorted({e.username for e in entries}))

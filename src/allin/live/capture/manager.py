@@ -159,6 +159,13 @@ class CaptureManager:
         await asyncio.gather(capture.task, return_exceptions=True)
         return True
 
+    async def stop_owner(self, owner_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+        """Ends every capture of this user running here (e.g. the account was suspended)."""
+        ids = [c.session_id for c in self._captures.values() if c.owner_id == owner_id]
+        for session_id in ids:
+            await self.stop(session_id, reason=reason)
+        return ids
+
     async def wait(self, session_id: uuid.UUID) -> None:
         """Returns when the capture of this session running here has finished (its events
         flushed and its status written); at once if there is none."""

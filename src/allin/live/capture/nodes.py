@@ -20,6 +20,7 @@ from typing import IO, TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, and_, or_, select, update
 
+from allin.auth.models import User, UserStatus
 from allin.core.clock import utcnow
 from allin.core.logging import Category, get_logger
 from allin.live.models import LiveSession, SessionStatus
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
 log = get_logger(Category.LIVE)
 
 NODE_SLOTS = 16  # processes sharing one data directory that each keep an identity
+OWNER_SUSPENDED = "owner_suspended"  # the end reason of a suspended user's captures
 
 
 @dataclass(slots=True)
@@ -120,6 +122,7 @@ class CaptureNode:
         (unless started with `adopt=False`)."""
         running = self._manager.running_sessions()
         ended_ids: list[uuid.UUID] = []
+        suspended_ids: list[uuid.UUID] = []
         if running:
             async with self._db() as db:
                 # Only what runs here: a session of this node's previous life must look
@@ -140,9 +143,18 @@ class CaptureNode:
                     )
                 )
                 ended_ids = list(ended)
+                # Suspended on another process (or from the CLI): not heard of here.
+                suspended = await db.scalars(
+                    select(LiveSession.id)
+                    .join(User, User.id == LiveSession.owner_id)
+                    .where(LiveSession.id.in_(running), User.status == UserStatus.SUSPENDED)
+                )
+                suspended_ids = list(suspended)
                 await db.commit()
         for session_id in ended_ids:
             await self._manager.stop(session_id, reason="stopped_by_user")
+        for session_id in suspended_ids:
+            await self._manager.stop(session_id, reason=OWNER_SUSPENDED)
         if self._adopt:
             await self.resume()
 
@@ -193,9 +205,11 @@ class CaptureNode:
         async with self._db() as db:
             rows = await db.scalars(
                 select(LiveSession)
+                .join(User, User.id == LiveSession.owner_id)
                 .where(
                     LiveSession.status == SessionStatus.INTERRUPTED.value,
                     and_(LiveSession.heartbeat_at.is_not(None), LiveSession.heartbeat_at >= since),
+                    User.status != UserStatus.SUSPENDED,
                 )
                 .order_by(LiveSession.started_at)
             )
