@@ -44,6 +44,7 @@ from allin.live.schemas import (
     normalise_username,
 )
 from allin.live.service import (
+    RECONNECT,
     EventFilter,
     SessionFilter,
     StreamItem,
@@ -408,16 +409,29 @@ async def replay(
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
     service = live_service(request.app)
+    shutdown = anyio.Event()  # set by EventSourceResponse when the server stops
     events = service.replay(
-        session_id, speed=speed, filters=EventFilter(_types(types)), max_gap=max_gap
+        session_id,
+        speed=speed,
+        filters=EventFilter(_types(types)),
+        max_gap=max_gap,
+        until=shutdown,
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
         async for event in events:
             yield _sse(StreamItem("event", event, event["id"]))
-        yield ServerSentEvent(data="{}", event="end")
+        if shutdown.is_set():
+            yield _sse(RECONNECT)
+        else:
+            yield ServerSentEvent(data="{}", event="end")
 
-    return EventSourceResponse(body(), ping=service.sse_heartbeat)
+    return EventSourceResponse(
+        body(),
+        ping=service.sse_heartbeat,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SSE_SHUTDOWN_GRACE,
+    )
 
 
 # -- export ------------------------------------------------------------------------------------

@@ -214,10 +214,16 @@ class LiveService:
         )
 
     def replay(
-        self, session_id: uuid.UUID, *, speed: float, filters: EventFilter, max_gap: float | None
+        self,
+        session_id: uuid.UUID,
+        *,
+        speed: float,
+        filters: EventFilter,
+        max_gap: float | None,
+        until: StopSignal | None = None,
     ) -> AsyncIterator[dict[str, Any]]:
         return replay_session(
-            self.engine, session_id, speed=speed, filters=filters, max_gap=max_gap
+            self.engine, session_id, speed=speed, filters=filters, max_gap=max_gap, until=until
         )
 
     def export(
@@ -583,6 +589,18 @@ async def _closing_on(until: StopSignal | None, sub: Subscription) -> AsyncItera
         await asyncio.gather(watcher, return_exceptions=True)
 
 
+async def _stopped_within(until: StopSignal | None, seconds: float) -> bool:
+    """Waits `seconds`; True, at once, if `until` fires first."""
+    if until is None:
+        await asyncio.sleep(seconds)
+        return False
+    try:
+        await asyncio.wait_for(until.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
+
+
 def _summary(session: LiveSession) -> dict[str, Any]:
     return {
         "id": str(session.id),
@@ -606,8 +624,10 @@ async def replay_session(
     speed: float,
     filters: EventFilter,
     max_gap: float | None = None,
+    until: StopSignal | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The recorded events again, spaced by their original timing divided by `speed`."""
+    """The recorded events again, spaced by their original timing divided by `speed`;
+    stops early when `until` fires."""
     previous: datetime | None = None
     async for page in iter_events(engine, session_id):
         for event in page:
@@ -616,6 +636,7 @@ async def replay_session(
             moment = datetime.fromisoformat(event["timestamp"])
             if previous is not None:
                 gap = max(0.0, (moment - previous).total_seconds()) / speed
-                await asyncio.sleep(min(gap, max_gap) if max_gap is not None else gap)
+                if await _stopped_within(until, min(gap, max_gap) if max_gap is not None else gap):
+                    return
             previous = moment
             yield event
