@@ -61,10 +61,7 @@ class EventRecord:
 
     def row(self, session_id: uuid.UUID) -> dict[str, Any]:
         """The row's values by column name (every column but the id)."""
-        row = {name: getattr(self, name, None) for name in RECORD_COLUMNS}
-        row["session_id"] = session_id
-        row["data"] = self.processed()
-        return row
+        return _record_row(self, session_id)
 
 
 # A record field for every column (the session id comes with the batch): a column added to
@@ -72,6 +69,24 @@ class EventRecord:
 _UNFILLED = set(RECORD_COLUMNS) - {f.name for f in fields(EventRecord)} - {"session_id"}
 if _UNFILLED:
     raise RuntimeError(f"EventRecord has no field for the columns {sorted(_UNFILLED)}")
+
+
+def _generated(name: str, source: str, namespace: dict[str, Any]) -> Any:
+    """The function `name` defined by `source`, made from the tables' column names and the
+    constant expressions of this module only: one dict or tuple display per event instead
+    of a loop over the columns, where the per-event cost counts (storage, fan-out, export)."""
+    exec(source, namespace)  # noqa: S102
+    return namespace[name]
+
+
+_ROW_VALUES = {"session_id": "session_id", "data": "record.processed()"}
+_record_row: Callable[[EventRecord, uuid.UUID], dict[str, Any]] = _generated(
+    "row",
+    "def row(record, session_id):\n    return {"
+    + ", ".join(f"{n!r}: {_ROW_VALUES.get(n, f'record.{n}')}" for n in RECORD_COLUMNS)
+    + "}\n",
+    {},
+)
 
 
 # The columns an API client sees, in order (CSV header too); `raw` is served separately.
@@ -109,19 +124,14 @@ def _id_text(value: int | None) -> str | None:
     return None if value is None else str(value)
 
 
-def _public_event_function() -> Callable[[int, Mapping[str, Any]], dict[str, Any]]:
-    """`public_event`, generated from PUBLIC_COLUMNS as one dict display: it runs for every
-    exported or published event, and a loop over the columns costs twice as much. Only the
-    constant names above reach the generated source."""
-    items = ", ".join(f"{n!r}: {_PUBLIC_VALUES.get(n, f'values[{n!r}]')}" for n in PUBLIC_COLUMNS)
-    source = f"def public_event(event_id, values):\n    return {{{items}}}\n"
-    namespace: dict[str, Any] = {"_id_text": _id_text}
-    exec(source, namespace)  # noqa: S102
-    return cast(Callable[[int, Mapping[str, Any]], dict[str, Any]], namespace["public_event"])
-
-
-public_event = _public_event_function()
-"""The JSON shape of a stored event, from a row or from `EventRecord.row()`."""
+# The JSON shape of a stored event, from a row or from `EventRecord.row()`.
+public_event: Callable[[int, Mapping[str, Any]], dict[str, Any]] = _generated(
+    "public_event",
+    "def public_event(event_id, values):\n    return {"
+    + ", ".join(f"{n!r}: {_PUBLIC_VALUES.get(n, f'values[{n!r}]')}" for n in PUBLIC_COLUMNS)
+    + "}\n",
+    {"_id_text": _id_text},
+)
 
 
 @dataclass(slots=True)
