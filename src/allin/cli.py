@@ -14,8 +14,10 @@ from allin.auth.cli import app as users_app
 from allin.core.config import get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
+from allin.live.cli.common import provide_simulated_live
 from allin.sign.cli import app as sign_app
 from allin.simulator.cli import app as simulator_app
+from allin.simulator.live.server import simulated_live_options
 from allin.tiktok.cli import app as tiktok_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
@@ -24,6 +26,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(tiktok_app, name="tiktok")
 app.add_typer(users_app, name="users")
 app.add_typer(live_app, name="live")
+provide_simulated_live(simulated_live_options)
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(sign_app, name="sign")
 console = Console()

@@ -15,8 +15,8 @@ from allin.auth.runtime import AuthRuntime
 from allin.auth.service import AuthService
 from allin.core.config import get_settings
 from allin.core.errors import AppError
-from allin.db import migrate
-from allin.db.engine import create_engine, create_session_factory
+from allin.db.cli import database, prepare_database
+from allin.db.engine import create_session_factory
 
 app = typer.Typer(help="User accounts.", no_args_is_help=True)
 console = Console()
@@ -26,15 +26,12 @@ T = TypeVar("T")
 def _run(action: Callable[[AuthService], Awaitable[T]]) -> T:
     """Run `action` in one committed transaction; AppErrors exit 1 with their code."""
     settings = get_settings()
-    url = settings.effective_database_url
-    if settings.migrate_on_startup:
-        migrate.upgrade(url)
+    prepare_database(settings)
 
     async def main() -> T:
         runtime = AuthRuntime.from_settings(settings)
-        engine = create_engine(url)
         try:
-            async with create_session_factory(engine)() as db:
+            async with database(settings) as engine, create_session_factory(engine)() as db:
                 service = AuthService(
                     db, settings, runtime.session_store(db), runtime.passwords, runtime.mailer
                 )
@@ -42,7 +39,6 @@ def _run(action: Callable[[AuthService], Awaitable[T]]) -> T:
                 await db.commit()
                 return result
         finally:
-            await engine.dispose()
             await runtime.close()
 
     try:

@@ -24,6 +24,7 @@ from allin.auth.errors import (
     WeakPasswordError,
     WrongPasswordError,
 )
+from allin.auth.events import user_events
 from allin.auth.models import AppSetting, EmailToken, Role, TokenPurpose, User, UserStatus
 from allin.auth.passwords import Passwords, password_problems
 from allin.auth.sessions import IssuedRefresh, SessionStore
@@ -227,6 +228,8 @@ class AuthService:
             user.email_verified_at = utcnow()  # admin activation = manual verification
         if status == UserStatus.SUSPENDED:
             await self.store.revoke_all(user.id, reason="suspended")
+            user_id = user.id
+            after_commit(self.db, "user-suspended", lambda: user_events.suspended(user_id))
         log.info("user status changed", user_id=str(user.id), status=str(status))
 
     # --- helpers --------------------------------------------------------------

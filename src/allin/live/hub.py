@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +33,33 @@ class StatusChange:
         return {"status": self.status, "reason": self.reason}
 
 
-HubItem = list[dict[str, Any]] | StatusChange
+def event_json(data: dict[str, Any]) -> str:
+    """An event (or status, or summary) as the compact JSON text streams send."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+class EventBatch(list[dict[str, Any]]):
+    """Stored events published together, one object for every subscriber: each event's
+    JSON text is made at most once (`text(i)`), however many streams send it."""
+
+    __slots__ = ("_texts",)
+
+    def __init__(self, events: Iterable[dict[str, Any]] = ()) -> None:
+        super().__init__(events)
+        self._texts: list[str | None] = [None] * len(self)
+
+    def text(self, index: int) -> str:
+        text = self._texts[index]
+        if text is None:
+            text = self._texts[index] = event_json(self[index])
+        return text
+
+
+HubItem = EventBatch | StatusChange
+
+
+# Put in a subscription's queue by `close()`: the stream ends (the server is stopping).
+CLOSING = StatusChange("closing", "shutdown")
 
 
 class Subscription:
@@ -44,6 +70,14 @@ class Subscription:
         self._queue: asyncio.Queue[HubItem] = asyncio.Queue(maxsize)
         self.lagged = False  # batches were dropped: re-read the database before going on
         self.status: StatusChange | None = None  # kept aside so a full queue cannot lose it
+        self.closed = False  # the stream should end now (checked before each item)
+
+    def close(self) -> None:
+        """Ends the stream: wakes a waiting reader with CLOSING (a busy one, whose queue
+        may be full, sees `closed` before its next item)."""
+        self.closed = True
+        with suppress(asyncio.QueueFull):
+            self._queue.put_nowait(CLOSING)
 
     def offer(self, item: HubItem) -> None:
         if isinstance(item, StatusChange):
@@ -109,7 +143,7 @@ class LocalHub:
             del self._subscribers[sub.session_id]
 
     async def publish(self, session_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
-        self._deliver(session_id, events)
+        self._deliver(session_id, EventBatch(events))
 
     async def publish_status(self, session_id: uuid.UUID, change: StatusChange) -> None:
         self._deliver(session_id, change)
@@ -192,7 +226,7 @@ class RedisHub(LocalHub):
                 await self._pubsub.unsubscribe(channel)
 
     async def publish(self, session_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
-        self._deliver(session_id, events)
+        self._deliver(session_id, EventBatch(events))
         await self._send(session_id, {"n": self.node_id, "e": events})
 
     async def publish_status(self, session_id: uuid.UUID, change: StatusChange) -> None:
@@ -231,7 +265,7 @@ class RedisHub(LocalHub):
             return
         session_id = uuid.UUID(channel.rsplit(":", 1)[1])
         if "e" in body:
-            self._deliver(session_id, body["e"])
+            self._deliver(session_id, EventBatch(body["e"]))
         elif "s" in body:
             self._deliver(session_id, StatusChange(body["s"]["status"], body["s"].get("reason")))
 

@@ -27,6 +27,8 @@ from allin.db.base import Base, TimestampMixin
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
 EventId = BigInteger().with_variant(Integer(), "sqlite")
+# Both are signed 64-bit integers; ids start at 1.
+EVENT_ID_MAX = 2**63 - 1
 
 
 class SessionStatus(StrEnum):

@@ -9,9 +9,11 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, WebSocket
+import anyio
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response, WebSocket
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from pydantic import StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import HTTPConnection
@@ -26,9 +28,12 @@ from allin.core.domain import app_state
 from allin.core.errors import AppError, BadRequestError
 from allin.core.schemas import Envelope, ErrorEnvelope, IsoDateTime, PageMeta, ok
 from allin.live import analytics
-from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename, export_stream
-from allin.live.models import LiveSession
+from allin.live.export import MEDIA_TYPES, ExportFormat, export_filename
+from allin.live.models import EVENT_ID_MAX, LiveSession
 from allin.live.schemas import (
+    HANDLE_PATTERN,
+    PRINTABLE_PATTERN,
+    USERNAME_MAX_INPUT,
     AnalyticsOut,
     EventOut,
     SessionCreate,
@@ -40,17 +45,16 @@ from allin.live.schemas import (
     normalise_username,
 )
 from allin.live.service import (
+    RECONNECT,
     EventFilter,
     LiveService,
     SessionFilter,
     StreamItem,
     event_raw,
-    follow_session,
     get_streamer,
     list_sessions,
     list_streamers,
     query_events,
-    replay_session,
     resolve_user,
 )
 from allin.live.watchlist import add_entry, list_entries, remove_entry
@@ -81,10 +85,31 @@ _START_ERRORS = _errors(
 )
 
 SessionId = Annotated[uuid.UUID, "session"]
+# Event ids as the column holds them (a larger one used to overflow the database driver).
+EventId = Annotated[int, Path(ge=1, le=EVENT_ID_MAX, description="An event's id")]
+Cursor = Annotated[int | None, Query(ge=0, le=EVENT_ID_MAX)]
+LastEventId = Annotated[int | None, Query(ge=0, le=EVENT_ID_MAX)]
+UsernamePath = Annotated[
+    str,
+    Path(
+        max_length=USERNAME_MAX_INPUT,
+        pattern=HANDLE_PATTERN,
+        description="TikTok username (@name or name)",
+    ),
+]
+
+
+def _text_query(max_length: int, description: str | None = None, alias: str | None = None) -> Any:
+    """A search term: bounded, and no control characters (a NUL matched every event)."""
+    return Query(
+        alias=alias, max_length=max_length, pattern=PRINTABLE_PATTERN, description=description
+    )
+
+
 Page = Annotated[int, Query(ge=1, le=100_000)]
 Limit = Annotated[int, Query(ge=1, le=200)]
 Types = Annotated[
-    list[str] | None,
+    list[Annotated[str, StringConstraints(max_length=200, pattern=PRINTABLE_PATTERN)]] | None,
     Query(alias="type", description="Event types (repeat or comma-separate): chat,gift,like,…"),
 ]
 
@@ -150,7 +175,7 @@ async def _owned(db: AsyncSession, session_id: uuid.UUID, user: Any) -> LiveSess
 async def create_session(
     body: SessionCreate, request: Request, user: CurrentUser
 ) -> Envelope[SessionOut]:
-    session = await live_service(request).captures.start(user.id, body.username)
+    session = await live_service(request).start_capture(user.id, body.username)
     return ok(SessionOut.of(session))
 
 
@@ -159,7 +184,7 @@ async def get_sessions(
     db: DbSession,
     user: CurrentUser,
     status: Literal["active", "ended", "interrupted"] | None = None,
-    streamer: Annotated[str | None, Query(max_length=64)] = None,
+    streamer: Annotated[str | None, _text_query(64)] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
     page: Page = 1,
@@ -197,13 +222,11 @@ async def get_events(
     db: DbSession,
     user: CurrentUser,
     types: Types = None,
-    user_filter: Annotated[
-        str | None, Query(alias="user", max_length=64, description="User id or @handle")
-    ] = None,
-    q: Annotated[str | None, Query(max_length=200, description="Text in the message")] = None,
+    user_filter: Annotated[str | None, _text_query(64, "User id or @handle", alias="user")] = None,
+    q: Annotated[str | None, _text_query(200, "Text in the message")] = None,
     since: IsoDateTime | None = None,
     until: IsoDateTime | None = None,
-    cursor: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Cursor = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     order: Literal["asc", "desc"] = "asc",
 ) -> Envelope[list[EventOut]]:
@@ -224,7 +247,7 @@ async def get_events(
     responses={200: {"content": {"application/x-protobuf": {}}}},
 )
 async def get_event_raw(
-    session_id: uuid.UUID, event_id: int, db: DbSession, user: CurrentUser
+    session_id: uuid.UUID, event_id: EventId, db: DbSession, user: CurrentUser
 ) -> Response:
     await _owned(db, session_id, user)
     raw = await event_raw(db, session_id, event_id)
@@ -240,26 +263,43 @@ async def get_analytics(
     top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Envelope[AnalyticsOut]:
     session = await _owned(db, session_id, user)
-    rate = live_service(request).settings.live_diamond_usd
+    rate = live_service(request).diamond_usd
     return ok(await analytics.session_analytics(db, session, diamond_usd=rate, top=top))
 
 
 # -- real time ---------------------------------------------------------------------------------
 
 
+# How long a stream has, once the server stops, to send its last `reconnect` event and end
+# cleanly before it is cut; and how soon clients should come back (SSE `retry`, ms).
+SSE_SHUTDOWN_GRACE = 2.0
+SSE_RECONNECT_MS = 500
+
+
 def _sse(item: StreamItem) -> ServerSentEvent:
-    data = json.dumps(item.data, ensure_ascii=False, separators=(",", ":"))
+    data = item.json()
     if item.kind == "event":
         return ServerSentEvent(data=data, id=str(item.id))
+    if item.kind == "reconnect":
+        return ServerSentEvent(data=data, event=item.kind, retry=SSE_RECONNECT_MS)
     return ServerSentEvent(data=data, event=item.kind)
+
+
+def _ws_message(item: StreamItem) -> str:
+    """`{"kind", "id", "data"}` as WebSocket.send_json writes it, around the event's JSON
+    text made once for every stream."""
+    return f'{{"kind":{json.dumps(item.kind)},"id":{json.dumps(item.id)},"data":{item.json()}}}'
 
 
 def _resume_id(header: str | None, query: int | None) -> int | None:
     if header is not None and header.strip():
         try:
-            return max(0, int(header.strip()))
+            value = max(0, int(header.strip()))
         except ValueError as exc:
             raise BadRequestError("Last-Event-ID must be an event id") from exc
+        if value > EVENT_ID_MAX:
+            raise BadRequestError("Last-Event-ID must be an event id")
+        return value
     return query
 
 
@@ -280,20 +320,20 @@ async def stream_session(
     db: DbSession,
     user: LinkUser,
     types: Types = None,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: LastEventId = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
     service = live_service(request)
     after = _resume_id(last_event_header, last_event_id)
-    items = follow_session(
-        service.engine,
-        service.hub,
+    shutdown = anyio.Event()  # set by EventSourceResponse when the server stops
+    items = service.follow(
         session_id,
         after=after,
         filters=EventFilter(_types(types)),
         backlog=backlog,
+        until=shutdown,
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
@@ -301,7 +341,11 @@ async def stream_session(
             yield _sse(item)
 
     return EventSourceResponse(
-        body(), ping=service.settings.live_sse_heartbeat, headers={"Cache-Control": "no-store"}
+        body(),
+        ping=service.sse_heartbeat,
+        headers={"Cache-Control": "no-store"},
+        shutdown_event=shutdown,
+        shutdown_grace_period=SSE_SHUTDOWN_GRACE,
     )
 
 
@@ -310,7 +354,7 @@ async def websocket_session(
     websocket: WebSocket,
     session_id: uuid.UUID,
     types: Types = None,
-    last_event_id: Annotated[int | None, Query(ge=0)] = None,
+    last_event_id: LastEventId = None,
     backlog: Annotated[int, Query(ge=0, le=1000)] = 0,
     access_token: str | None = None,
 ) -> None:
@@ -320,24 +364,19 @@ async def websocket_session(
     service = live_service(websocket)
     try:
         user = await _connection_user(websocket, access_token)
-        async with service.session_factory() as db:
+        async with app_state(websocket.app).session_factory() as db:
             await _owned(db, session_id, user)
     except AppError as exc:
         await websocket.close(code=4401 if exc.status_code == 401 else 4404, reason=exc.code)
         return
     await websocket.accept()
-    items = follow_session(
-        service.engine,
-        service.hub,
-        session_id,
-        after=last_event_id,
-        filters=EventFilter(_types(types)),
-        backlog=backlog,
+    items = service.follow(
+        session_id, after=last_event_id, filters=EventFilter(_types(types)), backlog=backlog
     )
 
     async def send() -> None:
         async for item in items:
-            await websocket.send_json({"kind": item.kind, "id": item.id, "data": item.data})
+            await websocket.send_text(_ws_message(item))
         await websocket.close(code=1000)
 
     async def until_closed() -> None:
@@ -373,16 +412,29 @@ async def replay(
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
     service = live_service(request)
-    events = replay_session(
-        service.engine, session_id, speed=speed, filters=EventFilter(_types(types)), max_gap=max_gap
+    shutdown = anyio.Event()  # set by EventSourceResponse when the server stops
+    events = service.replay(
+        session_id,
+        speed=speed,
+        filters=EventFilter(_types(types)),
+        max_gap=max_gap,
+        until=shutdown,
     )
 
     async def body() -> AsyncIterator[ServerSentEvent]:
         async for event in events:
             yield _sse(StreamItem("event", event, event["id"]))
-        yield ServerSentEvent(data="{}", event="end")
+        if shutdown.is_set():
+            yield _sse(RECONNECT)
+        else:
+            yield ServerSentEvent(data="{}", event="end")
 
-    return EventSourceResponse(body(), ping=service.settings.live_sse_heartbeat)
+    return EventSourceResponse(
+        body(),
+        ping=service.sse_heartbeat,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SSE_SHUTDOWN_GRACE,
+    )
 
 
 # -- export ------------------------------------------------------------------------------------
@@ -403,7 +455,7 @@ async def export(
 ) -> StreamingResponse:
     session = await _owned(db, session_id, user)
     summary = SessionOut.of(session).model_dump(mode="json")
-    body = export_stream(live_service(request).engine, session_id, format, session=summary, raw=raw)
+    body = live_service(request).export(session_id, format, session=summary, raw=raw)
     filename = export_filename(session_id, format)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body, media_type=MEDIA_TYPES[format], headers=headers)
@@ -416,7 +468,7 @@ async def export(
 async def get_streamers(
     db: DbSession,
     user: CurrentUser,
-    q: Annotated[str | None, Query(max_length=64)] = None,
+    q: Annotated[str | None, _text_query(64)] = None,
     page: Page = 1,
     limit: Limit = 20,
 ) -> Envelope[list[StreamerOut]]:
@@ -427,7 +479,7 @@ async def get_streamers(
 
 @router.get("/streamers/{username}", summary="A streamer's profile and your sessions of them")
 async def get_streamer_detail(
-    username: str, db: DbSession, user: CurrentUser
+    username: UsernamePath, db: DbSession, user: CurrentUser
 ) -> Envelope[StreamerDetailOut]:
     try:
         name = normalise_username(username)
@@ -461,7 +513,9 @@ async def get_watchlist(db: DbSession, user: CurrentUser) -> Envelope[list[Watch
 
 
 @router.delete("/watchlist/{username}", summary="Stop watching a streamer")
-async def unwatch(username: str, db: DbSession, user: CurrentUser) -> Envelope[dict[str, str]]:
+async def unwatch(
+    username: UsernamePath, db: DbSession, user: CurrentUser
+) -> Envelope[dict[str, str]]:
     try:
         name = normalise_username(username)
     except ValueError as exc:

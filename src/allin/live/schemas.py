@@ -16,22 +16,41 @@ from allin.live.models import LiveSession, Streamer, WatchlistEntry
 # TikTok handles: 2-24 letters, digits, underscores and dots.
 USERNAME_RE = re.compile(r"[a-z0-9_.]{2,24}")
 _PROFILE_URL = re.compile(r"^(?:https?://)?(?:www\.|m\.)?tiktok\.com/@([^/?#]+)", re.IGNORECASE)
+_HANDLE = r"@?[A-Za-z0-9_.]{2,24}"
+# Every form `normalise_username` accepts, as the schema states it (OpenAPI shows it): a
+# handle with an optional "@", or a tiktok.com profile or LIVE URL; spaces or tabs around;
+# no control characters anywhere. Spelled without flags so any regex engine reads it alike.
+USERNAME_PATTERN = (
+    rf"^[ \t]*(?:{_HANDLE}|(?:[Hh][Tt][Tt][Pp][Ss]?://)?(?:[Ww][Ww][Ww]\.|[Mm]\.)?"
+    rf"[Tt][Ii][Kk][Tt][Oo][Kk]\.[Cc][Oo][Mm]/@{_HANDLE}(?:[/?#][^\x00-\x1f\x7f]*)?)[ \t]*$"
+)
+_USERNAME_INPUT = re.compile(USERNAME_PATTERN)
+# A username in a URL path: the handle forms only (a URL cannot be one path segment).
+HANDLE_PATTERN = rf"^[ \t]*{_HANDLE}[ \t]*$"
+USERNAME_RULE = "a TikTok username has 2-24 letters, digits, '_' or '.'"
+USERNAME_MAX_INPUT = 200
+# Search terms and names: any text but control characters (a NUL matched every event).
+PRINTABLE_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
 def normalise_username(value: str) -> str:
     """'@Name', 'name' and 'https://www.tiktok.com/@name/live' all mean 'name'."""
-    value = value.strip()
+    if _USERNAME_INPUT.fullmatch(value) is None:
+        raise ValueError(USERNAME_RULE)
+    value = value.strip(" \t")
     match = _PROFILE_URL.match(value)
     if match:
         value = match.group(1)
     value = value.removeprefix("@").lower()
     if not USERNAME_RE.fullmatch(value):
-        raise ValueError("a TikTok username has 2-24 letters, digits, '_' or '.'")
+        raise ValueError(USERNAME_RULE)
     return value
 
 
 class UsernameBody(StrictModel):
-    username: str = Field(examples=["demo_streamer"], max_length=200)
+    username: str = Field(
+        examples=["demo_streamer"], max_length=USERNAME_MAX_INPUT, pattern=USERNAME_PATTERN
+    )
 
     @field_validator("username")
     @classmethod

@@ -10,23 +10,39 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from allin.auth.events import user_events
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.deps import after_commit
 from allin.core.errors import NotFoundError
 from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
-from allin.live.capture import CaptureConfig, CaptureManager, ClientSources, SourceFactory
-from allin.live.export import iter_events
-from allin.live.hub import LocalHub, StatusChange, Subscription, create_hub
+from allin.live.capture import (
+    CaptureConfig,
+    CaptureManager,
+    ClientSources,
+    NodeIdentity,
+    SourceFactory,
+)
+from allin.live.capture.nodes import OWNER_SUSPENDED
+from allin.live.export import ExportFormat, export_stream, iter_events
+from allin.live.hub import (
+    CLOSING,
+    LocalHub,
+    StatusChange,
+    Subscription,
+    create_hub,
+    event_json,
+)
 from allin.live.models import LiveEventRow, LiveSession, SessionStatus, Streamer, WatchlistEntry
 from allin.live.storage import EventWriter, public_event
 from allin.live.watchlist import Watcher
@@ -68,6 +84,8 @@ class LiveService:
             on_stored=self.hub.publish,
             wants=self.hub.wants,
         )
+        # Kept across restarts, so a restarted process takes its sessions back at once.
+        self.identity = NodeIdentity.claim(settings.data_dir)
         self.captures = CaptureManager(
             session_factory=session_factory,
             writer=self.writer,
@@ -81,7 +99,7 @@ class LiveService:
                 stale_after=settings.live_stale_after,
                 resume_window=settings.live_resume_window,
             ),
-            node_id=self.hub.node_id,
+            node_id=self.identity.node_id,
         )
         self.watcher = Watcher(
             session_factory=session_factory,
@@ -90,12 +108,14 @@ class LiveService:
             jitter=settings.live_watch_jitter,
         )
         self.resumed: asyncio.Task[list[uuid.UUID]] | None = None
+        self._unhook: Callable[[], None] | None = None
 
     async def start(self, *, adopt: bool = True) -> None:
         """`adopt=False` (`allin live record`) captures only what this process starts:
         no resuming other nodes' sessions and no watchlist, which belong to the server."""
         await self.hub.start()
         self.writer.start()
+        self._unhook = user_events.on_suspended(self.owner_suspended)
         if adopt and self.settings.live_resume_on_startup:
             # Reconnecting many streams takes a while: do not hold up start-up.
             self.resumed = asyncio.create_task(self.captures.resume(), name="live-resume")
@@ -103,7 +123,17 @@ class LiveService:
         if adopt:
             self.watcher.start()
 
+    async def owner_suspended(self, user_id: uuid.UUID) -> None:
+        """A suspended user captures nothing: their captures here end at once (those on
+        other processes at those processes' next heartbeat)."""
+        stopped = await self.captures.stop_owner(user_id, reason=OWNER_SUSPENDED)
+        if stopped:
+            log.info("captures of a suspended user ended", user_id=str(user_id), count=len(stopped))
+
     async def stop(self) -> None:
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
         await self.watcher.stop()
         if self.resumed is not None and not self.resumed.done():
             self.resumed.cancel()
@@ -111,6 +141,7 @@ class LiveService:
         await self.captures.shutdown()
         await self.writer.close()
         await self.hub.close()
+        self.identity.release()
 
     async def health(self) -> ServiceHealth:
         """Degraded when the writer stopped or events pile up (the database is too slow)."""
@@ -125,6 +156,57 @@ class LiveService:
         if self.writer.pending > self.settings.live_max_pending // 2:
             return ServiceHealth(Status.DEGRADED, detail="events are queueing", info=info)
         return ServiceHealth(Status.HEALTHY, info=info)
+
+    @property
+    def diamond_usd(self) -> float:
+        return self.settings.live_diamond_usd
+
+    @property
+    def sse_heartbeat(self) -> float:
+        return self.settings.live_sse_heartbeat
+
+    async def start_capture(self, owner_id: uuid.UUID, username: str) -> LiveSession:
+        """POST: connects to the streamer's LIVE and starts a session (raises if offline)."""
+        return await self.captures.start(owner_id, username)
+
+    def follow(
+        self,
+        session_id: uuid.UUID,
+        *,
+        after: int | None,
+        filters: EventFilter,
+        backlog: int = 0,
+        until: StopSignal | None = None,
+    ) -> AsyncIterator[StreamItem]:
+        """A session's stream: stored events after `after`, then live ones; when `until`
+        fires (the server stops), a last `reconnect` item and the end."""
+        return follow_session(
+            self.engine,
+            self.hub,
+            session_id,
+            after=after,
+            filters=filters,
+            backlog=backlog,
+            until=until,
+        )
+
+    def replay(
+        self,
+        session_id: uuid.UUID,
+        *,
+        speed: float,
+        filters: EventFilter,
+        max_gap: float | None,
+        until: StopSignal | None = None,
+    ) -> AsyncIterator[dict[str, Any]]:
+        return replay_session(
+            self.engine, session_id, speed=speed, filters=filters, max_gap=max_gap, until=until
+        )
+
+    def export(
+        self, session_id: uuid.UUID, fmt: ExportFormat, *, session: dict[str, Any], raw: bool
+    ) -> AsyncIterator[bytes]:
+        return export_stream(self.engine, session_id, fmt, session=session, raw=raw)
 
     async def end_session(self, db: AsyncSession, session: LiveSession) -> LiveSession:
         """DELETE: stops the capture (here or, via the database, on its node)."""
@@ -227,25 +309,8 @@ async def resolve_user(db: AsyncSession, session_id: uuid.UUID, user: str) -> tu
     return tuple(ids)
 
 
-_EVENT_COLUMNS = (
-    E.id,
-    E.session_id,
-    E.type,
-    E.msg_id,
-    E.user_id,
-    E.unique_id,
-    E.nickname,
-    E.message,
-    E.gift_id,
-    E.gift_name,
-    E.diamonds,
-    E.gift_count,
-    E.repeat_count,
-    E.like_count,
-    E.viewer_count,
-    E.created_at,
-    E.data,
-)
+# Every column but the raw bytes, which are served on their own.
+_EVENT_COLUMNS = tuple(column for column in E.__table__.c if column.name != "raw")
 
 
 async def query_events(
@@ -359,12 +424,16 @@ async def get_streamer(
 
 @dataclass(frozen=True, slots=True)
 class StreamItem:
-    """What a stream sends: a stored `event` (with its id), a `status` change, or the
-    `session` summary sent first."""
+    """What a stream sends: a stored `event` (with its id), a `status` change, the
+    `session` summary sent first, or `reconnect` last when the server stops."""
 
-    kind: Literal["event", "status", "session"]
+    kind: Literal["event", "status", "session", "reconnect"]
     data: dict[str, Any]
     id: int | None = None
+    text: str | None = None  # `data` as JSON, when already made (once for all streams)
+
+    def json(self) -> str:
+        return self.text if self.text is not None else event_json(self.data)
 
 
 async def _session_row(engine: AsyncEngine, session_id: uuid.UUID) -> LiveSession | None:
@@ -406,13 +475,16 @@ async def follow_session(
     after: int | None,
     filters: EventFilter,
     backlog: int = 0,
+    until: StopSignal | None = None,
 ) -> AsyncIterator[StreamItem]:
     """Stored events after `after`, then live ones, with no gap and no duplicate.
 
     Subscribe first, then read the database: an event committed before the subscription is
     in the database, one published after it is in the queue; ids seen twice are skipped.
-    A lagged subscription re-reads the database from the last id it delivered."""
-    async with hub.subscription(session_id) as sub:
+    A lagged subscription re-reads the database from the last id it delivered. When
+    `until` fires, the stream ends with a `reconnect` item (the client comes back at once
+    and resumes from its last id, on this server's successor or another)."""
+    async with hub.subscription(session_id) as sub, _closing_on(until, sub):
         session = await _session_row(engine, session_id)
         if session is None:
             return
@@ -438,6 +510,9 @@ async def _live(
     last: int,
 ) -> AsyncIterator[StreamItem]:
     while True:
+        if sub.closed:
+            yield RECONNECT
+            return
         if sub.lagged:
             sub.lagged = False
             async for event in _read_after(engine, session_id, filters, last):
@@ -448,17 +523,59 @@ async def _live(
                 yield StreamItem("status", ended.to_dict())  # it may have been dropped
                 return
         item = await sub.get()
+        if item is CLOSING:
+            continue  # `closed` is set: the next turn ends the stream
         if isinstance(item, StatusChange):
             yield StreamItem("status", item.to_dict())
             if item.status == SessionStatus.ENDED.value:
                 return
             continue
-        for event in item:
+        for index, event in enumerate(item):
             if event["id"] <= last:
                 continue
             last = event["id"]
             if filters.matches(event):
-                yield StreamItem("event", event, last)
+                yield StreamItem("event", event, last, item.text(index))
+
+
+class StopSignal(Protocol):
+    """Something to wait for, such as the server's shutdown (an asyncio or anyio Event)."""
+
+    async def wait(self) -> Any: ...
+
+
+RECONNECT = StreamItem("reconnect", {"reason": "shutdown"})
+
+
+@asynccontextmanager
+async def _closing_on(until: StopSignal | None, sub: Subscription) -> AsyncIterator[None]:
+    """Closes `sub` when `until` fires, for as long as the block runs."""
+    if until is None:
+        yield
+        return
+
+    async def close_then() -> None:
+        await until.wait()
+        sub.close()
+
+    watcher = asyncio.create_task(close_then(), name="live-stream-closer")
+    try:
+        yield
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
+
+
+async def _stopped_within(until: StopSignal | None, seconds: float) -> bool:
+    """Waits `seconds`; True, at once, if `until` fires first."""
+    if until is None:
+        await asyncio.sleep(seconds)
+        return False
+    try:
+        await asyncio.wait_for(until.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True
 
 
 def _summary(session: LiveSession) -> dict[str, Any]:
@@ -484,8 +601,10 @@ async def replay_session(
     speed: float,
     filters: EventFilter,
     max_gap: float | None = None,
+    until: StopSignal | None = None,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The recorded events again, spaced by their original timing divided by `speed`."""
+    """The recorded events again, spaced by their original timing divided by `speed`;
+    stops early when `until` fires."""
     previous: datetime | None = None
     async for page in iter_events(engine, session_id):
         for event in page:
@@ -494,6 +613,7 @@ async def replay_session(
             moment = datetime.fromisoformat(event["timestamp"])
             if previous is not None:
                 gap = max(0.0, (moment - previous).total_seconds()) / speed
-                await asyncio.sleep(min(gap, max_gap) if max_gap is not None else gap)
+                if await _stopped_within(until, min(gap, max_gap) if max_gap is not None else gap):
+                    return
             previous = moment
             yield event

@@ -34,8 +34,11 @@ def _handle_from_url(original: str, text: str) -> str:
     if text.startswith(("@", "/")):  # a bare path such as "@name/live"
         path = text
     else:
-        parts = urlsplit(text if "://" in text else "https://" + text)
-        host = (parts.hostname or "").lower()
+        try:
+            parts = urlsplit(text if "://" in text else "https://" + text)
+            host = (parts.hostname or "").lower()
+        except ValueError:  # e.g. an unbalanced "[" read as an IPv6 host
+            raise InvalidUsernameError(original, f"Not a URL: {original!r}") from None
         if not _TIKTOK_HOST.search(host):
             raise InvalidUsernameError(original, f"Not a TikTok URL: {original!r}")
         path = parts.path

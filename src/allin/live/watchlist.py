@@ -13,8 +13,10 @@ import uuid
 from collections.abc import Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from allin.auth.models import User, UserStatus
 from allin.core.clock import utcnow
 from allin.core.errors import AppError, ConflictError, NotFoundError
 from allin.core.logging import Category, get_logger
@@ -54,7 +56,18 @@ async def add_entry(db: AsyncSession, owner_id: uuid.UUID, username: str) -> Wat
         raise WatchlistLimitError(details={"limit": MAX_ENTRIES_PER_USER})
     entry = WatchlistEntry(owner_id=owner_id, username=username, enabled=True, is_live=False)
     db.add(entry)
-    await db.flush()
+    try:
+        await db.flush()
+    except IntegrityError:
+        # Another request added it between the check above and this insert: the same
+        # answer as the check's. This request wrote nothing else to keep.
+        await db.rollback()
+        winner = await db.scalar(
+            select(WatchlistEntry.id).where(
+                WatchlistEntry.owner_id == owner_id, WatchlistEntry.username == username
+            )
+        )
+        raise AlreadyWatchedError(details={"id": str(winner)}) from None
     return entry
 
 
@@ -119,7 +132,13 @@ class Watcher:
 
     async def check_once(self) -> None:
         async with self._db() as db:
-            entries = list(await db.scalars(select(WatchlistEntry).where(WatchlistEntry.enabled)))
+            entries = list(
+                await db.scalars(
+                    select(WatchlistEntry)
+                    .join(User, User.id == WatchlistEntry.owner_id)
+                    .where(WatchlistEntry.enabled, User.status != UserStatus.SUSPENDED)
+                )
+            )
             if not entries:
                 return
             status = await self._live_status(sorted({e.username for e in entries}))

@@ -26,7 +26,8 @@ from sqlalchemy import or_, select
 
 from allin.core.config import Settings, get_settings
 from allin.core.crypto import CryptoError, cipher_from_settings
-from allin.db.engine import create_engine, create_session_factory
+from allin.db.cli import database
+from allin.db.engine import create_session_factory
 from allin.tiktok import analytics as analytics_mod
 from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.client import TikTokClient, TikTokConfig
@@ -330,11 +331,8 @@ async def _accounts(sessions: Sessions, account: str | None) -> list[TikTokAccou
 
 @asynccontextmanager
 async def _database() -> AsyncIterator[Sessions]:
-    engine = create_engine(_settings().effective_database_url)
-    try:
+    async with database(_settings()) as engine:
         yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
 
 
 @app.command()

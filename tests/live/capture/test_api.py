@@ -293,7 +293,7 @@ async def test_streamers(client: httpx.AsyncClient, alice: Any, app: FastAPI) ->
     assert (
         await client.get("/api/streamers/unknown_one", headers=alice.headers)
     ).status_code == 404
-    assert (await client.get("/api/streamers/bad%20name", headers=alice.headers)).status_code == 400
+    assert (await client.get("/api/streamers/bad%20name", headers=alice.headers)).status_code == 422
 
 
 async def test_live_health_check(client: httpx.AsyncClient, alice: Any) -> None:

@@ -22,7 +22,7 @@ from typer.testing import CliRunner, Result
 
 from allin.cli import app
 from allin.core.config import get_settings
-from allin.live.cli import _record_status
+from allin.live.cli.record import _record_status
 from allin.live.storage import PUBLIC_COLUMNS, SessionTally
 from allin.simulator.live.app import create_simulator_app
 from allin.simulator.live.scenario import Scenario

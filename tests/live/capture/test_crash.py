@@ -39,7 +39,9 @@ async def _api_key(factory: async_sessionmaker[AsyncSession], owner: uuid.UUID) 
     return raw
 
 
-async def _spawn(database_url: str, data_dir: Path, port: int) -> asyncio.subprocess.Process:
+async def _spawn(
+    database_url: str, data_dir: Path, port: int, **overrides: str
+) -> asyncio.subprocess.Process:
     env = {
         **os.environ,
         "ALLIN_ENV": "test",
@@ -53,6 +55,7 @@ async def _spawn(database_url: str, data_dir: Path, port: int) -> asyncio.subpro
         "ALLIN_LIVE_FLUSH_INTERVAL": "0.01",
         "ALLIN_LIVE_NODE_HEARTBEAT": "0.2",
         "ALLIN_LIVE_STALE_AFTER": "1",
+        **overrides,
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "tests.live.capture.crash_app", str(port), env=env, cwd=ROOT
@@ -144,3 +147,46 @@ async def test_kill_mid_capture_loses_no_acknowledged_event(
         session = await db.get(LiveSession, uuid.UUID(session_id))
     assert session is not None
     assert (session.status, session.end_reason) == ("interrupted", "shutdown")
+
+
+async def test_a_restarted_process_takes_its_sessions_back_at_once(
+    database_url: str,
+    tmp_path: Path,
+    factory: async_sessionmaker[AsyncSession],
+    owner: uuid.UUID,
+) -> None:
+    """kill -9, then the same server again (same data directory): the session captures
+    again within seconds, long before another node would call it stale (45 s)."""
+    headers = {"x-api-key": await _api_key(factory, owner)}
+    slow = {"ALLIN_LIVE_STALE_AFTER": "45", "ALLIN_LIVE_NODE_HEARTBEAT": "10"}
+    port = free_port()
+    first = await _spawn(database_url, tmp_path, port, **slow)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+            created = await http.post("/api/sessions", json={"username": "demo_streamer"})
+            assert created.status_code == 201, created.text
+            session_id = uuid.UUID(created.json()["data"]["id"])
+
+            async def some_stored() -> bool:
+                data = (await http.get(f"/api/sessions/{session_id}/events")).json()["data"]
+                return len(data) >= 5
+
+            await eventually(some_stored, within=10)
+    finally:
+        await _stop(first, signal.SIGKILL)
+
+    port = free_port()
+    second = await _spawn(database_url, tmp_path, port, **slow)
+    try:
+
+        async def resumed() -> bool:
+            async with factory() as db:
+                session = await db.get(LiveSession, session_id)
+            assert session is not None
+            return bool(session.status == "active" and session.resume_count == 1)
+
+        # Well under the 45 s after which another node would adopt it (on an idle machine
+        # about a second: one start-up query and one reconnect).
+        await eventually(resumed, within=15, interval=0.05)
+    finally:
+        await _stop(second, signal.SIGTERM)

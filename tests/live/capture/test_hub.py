@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 
 import pytest
 
-from allin.live.hub import LocalHub, RedisHub, StatusChange
+from allin.live.hub import EventBatch, LocalHub, RedisHub, StatusChange
 
 
 def _events(*ids: int) -> list[dict[str, object]]:
@@ -105,3 +106,30 @@ async def test_two_local_subscribers_share_one_redis_channel(redis_url: str) -> 
     finally:
         await producer.close()
         await consumer.close()
+
+
+async def test_a_batch_is_serialised_once_for_every_subscriber() -> None:
+    hub = LocalHub()
+    session = uuid.uuid4()
+    async with hub.subscription(session) as a, hub.subscription(session) as b:
+        await hub.publish(session, _events(1, 2))
+        first, second = await a.get(), await b.get()
+        assert isinstance(first, EventBatch) and first is second  # one object for all
+        text = first.text(1)
+        assert second.text(1) is text  # made once, shared
+        assert json.loads(text) == _events(1, 2)[1]
+
+
+def test_websocket_messages_are_what_send_json_would_write() -> None:
+    from allin.live.router import _ws_message
+    from allin.live.service import StreamItem
+
+    batch = EventBatch([{"id": 7, "message": 'héllo \u2028 "x"', "data": {"n": [1, None]}}])
+    items = [
+        StreamItem("event", batch[0], 7, batch.text(0)),
+        StreamItem("event", batch[0], 7),
+        StreamItem("status", {"status": "ended", "reason": None}),
+    ]
+    for item in items:
+        wanted = {"kind": item.kind, "id": item.id, "data": item.data}
+        assert _ws_message(item) == json.dumps(wanted, separators=(",", ":"), ensure_ascii=False)

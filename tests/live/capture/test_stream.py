@@ -12,17 +12,22 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 import websockets
 
+from allin.app import create_app
+from allin.core.config import Settings
 from tests.live.capture.support import (
     FakeSources,
     Sse,
     chat,
+    eventually,
     like,
     sse_events,
     stream_end,
 )
 from tests.live.capture.test_api import start, wait_stored
+from tests.support.server import free_port
 
 
 @asynccontextmanager
@@ -199,3 +204,38 @@ async def test_browsers_authenticate_streams_with_an_access_token_parameter(
     url = str(client.base_url).replace("http", "ws") + f"/api/sessions/{session_id}/ws"
     async with websockets.connect(f"{url}?access_token={token}") as ws:
         assert json.loads(await asyncio.wait_for(ws.recv(), 5))["kind"] == "session"
+
+
+@pytest.mark.parametrize("kind", ["stream", "replay"])
+async def test_sse_ends_cleanly_with_a_reconnect_event_when_the_server_stops(
+    settings: Settings, sources: FakeSources, kind: str
+) -> None:
+    """No stream is cut mid-chunk: each gets a last `reconnect` event (retry soon) and the
+    chunked body's proper end, so clients come back at once and resume from their id."""
+    from tests.auth.helpers import signed_in
+
+    app = create_app(settings)
+    app.state.live_sources = sources
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    await eventually(lambda: server.started, within=10)
+    lines: list[str] = []
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+            alice = await signed_in(client, app)
+            session_id = await start(client, alice)
+            # A minute between the two: a replay at speed 1 is waiting when the server stops.
+            sources.source("demo_streamer").push(chat(1, "first"), chat(2, "later", at_ms=60_000))
+            await wait_stored(client, alice, session_id, 2)
+            path = f"/api/sessions/{session_id}/{kind}"
+            async with client.stream("GET", path, headers=alice.headers, timeout=10) as response:
+                async for line in response.aiter_lines():  # raises if the body is cut
+                    lines.append(line)
+                    if line == "event: session" or line.startswith("id: "):
+                        server.should_exit = True  # while the stream waits for more
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(serving, 15)
+    assert lines[-4:-1] == ["event: reconnect", 'data: {"reason":"shutdown"}', "retry: 500"]

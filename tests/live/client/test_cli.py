@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from allin.cli import app
-from allin.live.cli import describe
+from allin.live.cli.watch import describe
 from allin.live.protocol import (
     ChatEvent,
     ControlEvent,

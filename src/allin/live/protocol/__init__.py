@@ -7,7 +7,7 @@ Decoding (never raises on bad bytes; problems become DecodeErrorEvent):
 Encoding (client frames, and TikTok-shaped server bytes for the simulator):
     encode_heartbeat, encode_enter_room, encode_ack, encode_event, encode_fetch_result,
     encode_push_frame
-Gift streaks: GiftStreakTracker; catalogue: gift_catalog().
+Gift streaks: StreakCounter, GiftStreakTracker; catalogue: gift_catalog().
 """
 
 from allin.live.protocol.catalog import gift_catalog
@@ -65,7 +65,7 @@ from allin.live.protocol.models import (
     PollOption,
     TopViewer,
 )
-from allin.live.protocol.streaks import GiftStreak, GiftStreakTracker
+from allin.live.protocol.streaks import GiftStreak, GiftStreakTracker, StreakCounter
 
 __all__ = [
     "EVENT_TYPES",
@@ -102,6 +102,7 @@ __all__ = [
     "RoomPinEvent",
     "RoomUserEvent",
     "ShareEvent",
+    "StreakCounter",
     "SubscribeEvent",
     "TopViewer",
     "UnknownEvent",

@@ -3,8 +3,10 @@
 TikTok repeats a streakable (type 1) gift's message while the viewer keeps tapping: same
 group_id, growing repeat_count, repeat_end=0, then one final message with repeat_end set and the
 final count (a single Rose arrives twice). Non-streakable gifts arrive once. Summing every
-GiftEvent therefore over-counts; this tracker turns the stream into exactly one finished
-GiftStreak per streak, tolerating duplicates, out-of-order and late messages.
+GiftEvent therefore over-counts. `StreakCounter` is the one place a streak is counted: it
+says how many gift items each message adds (the highest repeat_count seen per streak, so
+duplicates, out-of-order and late messages add nothing twice). `GiftStreakTracker` builds on it
+to turn the stream into exactly one finished GiftStreak per streak.
 """
 
 from __future__ import annotations
@@ -43,9 +45,37 @@ class GiftStreak(Record):
         return self.diamond_count * self.repeat_count
 
 
-def _key(event: GiftEvent) -> StreakKey:
+def streak_key(event: GiftEvent) -> StreakKey:
     user_id = event.user.user_id if event.user is not None else 0
     return (event.group_id, user_id, event.gift_id)
+
+
+class StreakCounter:
+    """How many gift items each gift message adds: a non-streakable gift its repeat_count (at
+    least 1), a streak message what its repeat_count adds over the highest one counted for
+    that streak. Remembers the `memory` most recently advanced streaks, so a long capture
+    holds a bounded number of keys."""
+
+    def __init__(self, *, memory: int = 10_000) -> None:
+        self._memory = memory
+        self._counted: OrderedDict[StreakKey, int] = OrderedDict()
+
+    def counted(self, key: StreakKey) -> int:
+        """The highest repeat_count counted for this streak (0 if none is remembered)."""
+        return self._counted.get(key, 0)
+
+    def add(self, event: GiftEvent) -> int:
+        if not event.streakable:
+            return max(event.repeat_count, 1)
+        key = streak_key(event)
+        counted = self._counted.get(key, 0)
+        if event.repeat_count <= counted:
+            return 0
+        self._counted[key] = event.repeat_count
+        self._counted.move_to_end(key)
+        if len(self._counted) > self._memory:
+            self._counted.popitem(last=False)
+        return event.repeat_count - counted
 
 
 def _streak(event: GiftEvent, streaking: bool) -> GiftStreak:
@@ -84,6 +114,7 @@ class GiftStreakTracker:
 
     def __init__(self, *, memory: int = 10_000) -> None:
         self._open: dict[StreakKey, GiftStreak] = {}
+        self._counter = StreakCounter(memory=memory)
         self._finished = _BoundedSet(memory)
         self._seen_msg_ids = _BoundedSet(memory)
 
@@ -93,7 +124,7 @@ class GiftStreakTracker:
 
     def get(self, event: GiftEvent) -> GiftStreak | None:
         """The running streak this event belongs to, if any."""
-        return self._open.get(_key(event))
+        return self._open.get(streak_key(event))
 
     def feed(self, event: GiftEvent) -> GiftStreak | None:
         if event.msg_id:
@@ -102,16 +133,18 @@ class GiftStreakTracker:
             self._seen_msg_ids.add(event.msg_id)
         if not event.streakable:
             return _streak(event, streaking=False)
-        key = _key(event)
+        key = streak_key(event)
         if key in self._finished:
             return None  # a late or repeated message of a streak already counted
+        self._counter.add(event)
+        repeat_count = max(self._counter.counted(key), event.repeat_count)
         current = self._open.get(key)
         if current is None:
-            current = _streak(event, streaking=True)
-        elif event.repeat_count > current.repeat_count or event.create_time > current.updated_at:
+            current = replace(_streak(event, streaking=True), repeat_count=repeat_count)
+        elif repeat_count > current.repeat_count or event.create_time > current.updated_at:
             current = replace(
                 current,
-                repeat_count=max(current.repeat_count, event.repeat_count),
+                repeat_count=max(current.repeat_count, repeat_count),
                 updated_at=max(current.updated_at, event.create_time),
             )
         if not event.repeat_end:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from allin.live.client import LiveClientOptions
 from allin.simulator.live.app import SIGN_PREFIX, WEBCAST_PREFIX, create_simulator_app
 from allin.simulator.live.push import PUSH_PATH
 from allin.simulator.live.simulator import Simulator
@@ -130,3 +131,13 @@ async def serve_on_socket(
         server.should_exit = True
         await asyncio.wait_for(task, 10)
         sock.close()
+
+
+@asynccontextmanager
+async def simulated_live_options() -> AsyncIterator[LiveClientOptions]:
+    """A LIVE simulator for one command (`allin live watch|record --demo`). Its /sign side is
+    AllIN's own fetch endpoint relaying the simulator. Ctrl-C is the command's: it ends a
+    recording cleanly, not the simulator under it."""
+    async with run_simulator(Simulator(), log_level="warning", handle_signals=False) as running:
+        urls = running.urls
+        yield LiveClientOptions(web_url=urls.web, webcast_url=urls.webcast, sign_url=urls.sign)

@@ -2,35 +2,39 @@
 
 Each capture reads typed events from an `EventSource`, turns them into `EventRecord`s and
 hands them to the batched writer. A stream end closes the session with its reason; a stop
-or a shutdown is handled by the manager. Sessions carry the capturing node and a heartbeat,
-so sessions of a node that died (or shut down) are resumed by the next node that starts.
+or a shutdown is handled by the manager. Sessions carry the capturing node and a heartbeat
+(`nodes`), so sessions of a node that died (or shut down) are resumed by the next node.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import utcnow
-from allin.core.config import Settings
 from allin.core.errors import AppError, ConflictError, ServiceUnavailableError
 from allin.core.logging import Category, get_logger
-from allin.live.client import LiveClient, LiveClientOptions
-from allin.live.errors import UserNotFoundError, UserOfflineError
+from allin.live.capture.nodes import CaptureNode
+from allin.live.capture.sources import (
+    EventSource,
+    OpenedStream,
+    SourceFactory,
+    StreamerProfile,
+    end_reason,
+    is_gone,
+)
 from allin.live.hub import LocalHub, StatusChange
 from allin.live.models import LiveSession, SessionStatus, Streamer
-from allin.live.protocol import ControlCode, ControlEvent, LiveEvent
 from allin.live.storage import EventMapper, EventWriter, SessionTally, recount
-from allin.live.web import OFFLINE_STATUS, TikTokWeb
 
 log = get_logger(Category.LIVE)
 
@@ -46,164 +50,6 @@ class AlreadyCapturingError(ConflictError):
 class CaptureLimitError(ServiceUnavailableError):
     code = "LIVE_CAPTURE_LIMIT"
     default_message = "This server runs as many captures as it is allowed to"
-
-
-# The LIVE client's typed errors: "not live" (409) and "no such user" (404).
-StreamerOfflineError = UserOfflineError
-StreamerNotFoundError = UserNotFoundError
-GONE_CODES = frozenset({UserOfflineError.code, UserNotFoundError.code})
-
-
-def is_gone(exc: BaseException) -> bool:
-    """The streamer is offline or does not exist (from any source's typed errors)."""
-    return isinstance(exc, AppError) and exc.code in GONE_CODES
-
-
-# -- sources -----------------------------------------------------------------------------------
-
-
-class EventSource(Protocol):
-    """A connected LIVE: its events until the stream ends (the iterator stops). A source may
-    also have an `end_reason` attribute, read when the iterator stops."""
-
-    def events(self) -> AsyncIterator[LiveEvent]: ...
-
-    async def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class StreamerProfile:
-    username: str
-    user_id: str | None = None
-    display_name: str | None = None
-    follower_count: int | None = None
-    bio: str | None = None
-    avatar_url: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def snapshot(self) -> dict[str, Any]:
-        return {
-            "username": self.username,
-            "user_id": self.user_id,
-            "display_name": self.display_name,
-            "follower_count": self.follower_count,
-            "bio": self.bio,
-            "avatar_url": self.avatar_url,
-            **self.extra,
-        }
-
-
-@dataclass(slots=True)
-class OpenedStream:
-    profile: StreamerProfile
-    room_id: str | None
-    source: EventSource
-
-
-class SourceFactory(Protocol):
-    """Connects to a streamer's LIVE. Raises StreamerOfflineError / StreamerNotFoundError."""
-
-    async def open(self, username: str) -> OpenedStream: ...
-
-    async def live_status(self, usernames: list[str]) -> dict[str, bool]: ...
-
-
-def end_reason(event: LiveEvent) -> str | None:
-    """The session's end reason if this event ends the stream."""
-    if isinstance(event, ControlEvent) and event.code in (ControlCode.ENDED, ControlCode.SUSPENDED):
-        return event.reason or "stream_ended"
-    return None
-
-
-# -- the real TikTok LIVE client as a source ----------------------------------------------
-
-
-class ClientSource:
-    """An EventSource over one `LiveClient` (which reconnects by itself)."""
-
-    def __init__(self, client: LiveClient) -> None:
-        self.client = client
-
-    def events(self) -> AsyncIterator[LiveEvent]:
-        return self.client.events()
-
-    async def close(self) -> None:
-        await self.client.close()
-
-    @property
-    def end_reason(self) -> str | None:
-        return self.client.close_reason
-
-
-class ClientSources:
-    """Connects through TikTok (or the simulator, wherever the settings point): resolves the
-    room and checks it is live *before* a session exists, so "offline" is a clear error."""
-
-    def __init__(self, options: LiveClientOptions, *, concurrency: int = 8) -> None:
-        self.options = options
-        self._limit = asyncio.Semaphore(concurrency)
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> ClientSources:
-        return cls(LiveClientOptions.from_settings(settings))
-
-    def _web(self) -> TikTokWeb:
-        o = self.options
-        return TikTokWeb(
-            web_url=o.web_url,
-            webcast_url=o.webcast_url,
-            profile=o.profile,
-            timeout=o.timeout,
-            verify=o.verify,
-        )
-
-    async def open(self, username: str) -> OpenedStream:
-        async with self._limit, self._web() as web:
-            room_id = await web.fetch_room_id(username)
-            if not await web.check_alive(room_id):
-                raise UserOfflineError(username)
-            info = await web.fetch_room_info(room_id, username)
-        if info.get("status") == OFFLINE_STATUS:
-            raise UserOfflineError(username)
-        # Already resolved and checked: the client skips straight to the sign provider.
-        options = replace(self.options, room_id=room_id, fetch_room_info=False)
-        client = LiveClient(username, options=options)
-        return OpenedStream(profile_from_room(username, info), str(room_id), ClientSource(client))
-
-    async def live_status(self, usernames: list[str]) -> dict[str, bool]:
-        """TikTok has no bulk check by username: one room-id lookup each (a few at a time),
-        then one check per room. Unknown users and failed checks are left out."""
-        results = await asyncio.gather(*(self._is_live(name) for name in usernames))
-        return {
-            name: live for name, live in zip(usernames, results, strict=True) if live is not None
-        }
-
-    async def _is_live(self, username: str) -> bool | None:
-        try:
-            async with self._limit, self._web() as web:
-                return await web.check_alive(await web.fetch_room_id(username))
-        except UserOfflineError:
-            return False
-        except AppError:
-            return None
-
-
-def profile_from_room(username: str, info: dict[str, Any]) -> StreamerProfile:
-    """The streamer's profile from TikTok's room info (`owner`)."""
-    owner = info.get("owner") if isinstance(info.get("owner"), dict) else {}
-    assert isinstance(owner, dict)
-    avatars = (owner.get("avatar_thumb") or {}).get("url_list") or []
-    follow = owner.get("follow_info") or {}
-    followers = follow.get("follower_count") if isinstance(follow, dict) else None
-    return StreamerProfile(
-        username=username,
-        user_id=str(owner.get("id_str") or owner.get("id") or "") or None,
-        display_name=owner.get("nickname") or None,
-        follower_count=followers if isinstance(followers, int) else None,
-        bio=owner.get("bio_description") or None,
-        avatar_url=avatars[0] if avatars else None,
-        extra={"room_title": info.get("title"), "viewers": info.get("user_count")},
-    )
 
 
 # -- the manager -------------------------------------------------------------------------------
@@ -251,18 +97,26 @@ class CaptureManager:
         self._hub = hub
         self.sources = sources
         self.config = config or CaptureConfig()
-        self.node_id = node_id or uuid.uuid4().hex
+        self.node = CaptureNode(self, session_factory, self.config, node_id or uuid.uuid4().hex)
         self._captures: dict[uuid.UUID, _Capture] = {}
         self._keys: dict[tuple[uuid.UUID, str], uuid.UUID | None] = {}  # None = starting
-        self._heartbeat: asyncio.Task[None] | None = None
-        self._adopt = True
         self._closing = False
 
     # -- public API --------------------------------------------------------------------------
 
     @property
+    def node_id(self) -> str:
+        return self.node.node_id
+
+    @property
     def active_count(self) -> int:
         return len(self._captures)
+
+    def running_sessions(self) -> list[uuid.UUID]:
+        return list(self._captures)
+
+    def has_room(self) -> bool:
+        return not self._closing and len(self._keys) < self.config.max_captures
 
     def capturing(self, session_id: uuid.UUID) -> bool:
         return session_id in self._captures
@@ -276,7 +130,7 @@ class CaptureManager:
         if key in self._keys:
             existing = self._keys[key]
             raise AlreadyCapturingError(details={"session_id": str(existing) if existing else None})
-        if self._closing or len(self._keys) >= self.config.max_captures:
+        if not self.has_room():
             raise CaptureLimitError()
         self._keys[key] = None
         try:
@@ -305,6 +159,13 @@ class CaptureManager:
         await asyncio.gather(capture.task, return_exceptions=True)
         return True
 
+    async def stop_owner(self, owner_id: uuid.UUID, reason: str) -> list[uuid.UUID]:
+        """Ends every capture of this user running here (e.g. the account was suspended)."""
+        ids = [c.session_id for c in self._captures.values() if c.owner_id == owner_id]
+        for session_id in ids:
+            await self.stop(session_id, reason=reason)
+        return ids
+
     async def wait(self, session_id: uuid.UUID) -> None:
         """Returns when the capture of this session running here has finished (its events
         flushed and its status written); at once if there is none."""
@@ -315,16 +176,12 @@ class CaptureManager:
     async def start_background(self, *, adopt: bool = True) -> None:
         """Starts the heartbeat. `adopt=False` (the CLI recorder) keeps this process's
         sessions alive without taking over sessions other nodes left behind."""
-        self._adopt = adopt
-        if self._heartbeat is None:
-            self._heartbeat = asyncio.create_task(self._heartbeat_loop(), name="live-heartbeat")
+        self.node.start(adopt=adopt)
 
     async def shutdown(self) -> None:
         """Stops every capture, makes its events durable and marks its session interrupted."""
         self._closing = True
-        if self._heartbeat is not None:
-            self._heartbeat.cancel()
-            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        await self.node.stop()
         captures = list(self._captures.values())
         for capture in captures:
             if capture.task is not None and not capture.finishing:
@@ -346,14 +203,11 @@ class CaptureManager:
     async def resume(self) -> list[uuid.UUID]:
         """Adopts sessions a dead or stopped node left behind and reconnects them.
         Returns the sessions capturing again here."""
-        await self._mark_stale_interrupted()
-        resumed: list[uuid.UUID] = []
-        for session in await self._resumable():
-            if self._closing or len(self._keys) >= self.config.max_captures:
-                break
-            if await self._resume_one(session):
-                resumed.append(session.id)
-        return resumed
+        return await self.node.resume()
+
+    async def beat(self) -> None:
+        """One heartbeat now (see `CaptureNode.beat`)."""
+        await self.node.beat()
 
     # -- sessions in the database ------------------------------------------------------------
 
@@ -408,61 +262,13 @@ class CaptureManager:
             )
             await db.commit()
 
-    async def _mark_stale_interrupted(self) -> None:
-        cutoff = utcnow() - timedelta(seconds=self.config.stale_after)
-        async with self._db() as db:
-            await db.execute(
-                update(LiveSession)
-                .where(
-                    LiveSession.status == SessionStatus.ACTIVE.value,
-                    or_(
-                        LiveSession.capture_node.is_(None), LiveSession.capture_node != self.node_id
-                    ),
-                    or_(LiveSession.heartbeat_at.is_(None), LiveSession.heartbeat_at < cutoff),
-                )
-                .values(status=SessionStatus.INTERRUPTED.value, end_reason="crash")
-            )
-            await db.commit()
+    def free_for(self, session: LiveSession) -> bool:
+        """No capture of this owner and streamer runs or starts here."""
+        return (session.owner_id, session.streamer_username) not in self._keys
 
-    async def _resumable(self) -> list[LiveSession]:
-        since = utcnow() - timedelta(seconds=self.config.resume_window)
-        async with self._db() as db:
-            rows = await db.scalars(
-                select(LiveSession)
-                .where(
-                    LiveSession.status == SessionStatus.INTERRUPTED.value,
-                    and_(LiveSession.heartbeat_at.is_not(None), LiveSession.heartbeat_at >= since),
-                )
-                .order_by(LiveSession.started_at)
-            )
-            return list(rows)
-
-    async def _claim(self, session: LiveSession) -> bool:
-        """Atomically takes an interrupted session: one node wins, the others see 0 rows."""
-        now = utcnow()
-        async with self._db() as db:
-            result = await db.execute(
-                update(LiveSession)
-                .where(
-                    LiveSession.id == session.id,
-                    LiveSession.status == SessionStatus.INTERRUPTED.value,
-                )
-                .values(
-                    status=SessionStatus.ACTIVE.value,
-                    end_reason=None,
-                    capture_node=self.node_id,
-                    heartbeat_at=now,
-                    resume_count=LiveSession.resume_count + 1,
-                    updated_at=now,
-                )
-            )
-            await db.commit()
-        return bool(getattr(result, "rowcount", 0))
-
-    async def _resume_one(self, session: LiveSession) -> bool:
+    async def take_over(self, session: LiveSession) -> bool:
+        """Reconnects a session this node has just claimed; ends it if the LIVE is over."""
         key = (session.owner_id, session.streamer_username)
-        if key in self._keys or not await self._claim(session):
-            return False
         self._keys[key] = None
         try:
             opened = await self.sources.open(session.streamer_username)
@@ -564,42 +370,6 @@ class CaptureManager:
         self._captures.pop(capture.session_id, None)
         self._keys.pop((capture.owner_id, capture.username), None)
         self._writer.forget(capture.session_id)
-
-    # -- heartbeat ---------------------------------------------------------------------------
-
-    async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.heartbeat_interval)
-            try:
-                await self.beat()
-            except Exception as exc:  # the database may be briefly away; try again next beat
-                log.warning("live heartbeat failed", error=str(exc))
-
-    async def beat(self) -> None:
-        """Says this node is alive, stops captures ended elsewhere, adopts orphaned ones
-        (unless started with `adopt=False`)."""
-        now = utcnow()
-        async with self._db() as db:
-            await db.execute(
-                update(LiveSession)
-                .where(
-                    LiveSession.capture_node == self.node_id,
-                    LiveSession.status == SessionStatus.ACTIVE.value,
-                )
-                .values(heartbeat_at=now)
-            )
-            ended = await db.scalars(
-                select(LiveSession.id).where(
-                    LiveSession.id.in_(list(self._captures)),
-                    LiveSession.status != SessionStatus.ACTIVE.value,
-                )
-            )
-            ended_ids = list(ended)
-            await db.commit()
-        for session_id in ended_ids:
-            await self.stop(session_id, reason="stopped_by_user")
-        if self._adopt:
-            await self.resume()
 
 
 _PROFILE_FIELDS = ("user_id", "display_name", "follower_count", "bio", "avatar_url")
