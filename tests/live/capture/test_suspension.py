@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from allin.auth.models import Role, User, UserStatus
 from allin.core.domain import app_state
-from allin.live.service import live_service
+from allin.live.service import LiveService
 from tests.auth.helpers import signed_in
 from tests.live.capture.support import FakeSources, eventually
 from tests.live.capture.test_api import start
@@ -33,7 +33,7 @@ async def test_suspending_a_user_ends_their_captures_at_once(
     admin = await signed_in(client, app, role=Role.ADMIN)
     alices = await start(client, alice)
     bobs = await start(client, bob)
-    captures = live_service(app).captures
+    captures = app_state(app).get(LiveService).captures
     suspended = await client.post(
         f"/api/admin/users/{alice.user_id}/suspend", headers=admin.headers
     )
@@ -57,7 +57,7 @@ async def test_a_suspension_made_elsewhere_ends_captures_at_the_next_heartbeat(
             update(User).where(User.id == alice.user_id).values(status=UserStatus.SUSPENDED)
         )
         await db.commit()
-    service = live_service(app)
+    service = app_state(app).get(LiveService)
     assert service.captures.capturing(uuid.UUID(session_id))
     await service.captures.beat()
     assert await _status(app, session_id) == ("ended", "owner_suspended")
