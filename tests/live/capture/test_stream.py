@@ -17,6 +17,8 @@ import websockets
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import app_state
+from allin.live.domain import LiveSources
 from tests.live.capture.support import (
     FakeSources,
     Sse,
@@ -215,7 +217,7 @@ async def test_sse_ends_cleanly_with_a_reconnect_event_when_the_server_stops(
     from tests.auth.helpers import signed_in
 
     app = create_app(settings)
-    app.state.live_sources = sources
+    app_state(app).provide(LiveSources(sources))
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
     server = uvicorn.Server(config)
