@@ -36,7 +36,7 @@ def error_response(error: AppError) -> JSONResponse:
 async def handle_app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     if exc.status_code >= 500:
-        log.error("server error", code=exc.code, error=exc.message)
+        log.error("server error", error_code=exc.code, error=exc.message)
     return error_response(exc)
 
 

@@ -15,5 +15,7 @@ log = get_logger(Category.TIKTOK)
 
 async def handle_tiktok_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, TikTokError)
-    log.warning("tiktok error returned", code=exc.code, type=exc.type.value, log_id=exc.log_id)
+    log.warning(
+        "tiktok error returned", error_code=exc.code, type=exc.type.value, log_id=exc.log_id
+    )
     return error_response(exc.to_app_error())

@@ -301,7 +301,7 @@ class TikTokService:
             token = await self.tokens.get_valid_token(account_id)
             revoked = await self.client.revoke(token)
         except TikTokError as error:
-            log.info("tiktok disconnect without revoke", code=error.code)
+            log.info("tiktok disconnect without revoke", error_code=error.code)
         await self.tokens.clear_token(account_id)
         await self.accounts.remove(account_id)
         self._analytics.pop(account_id, None)
@@ -446,7 +446,7 @@ class TikTokService:
         try:
             token = await self.tokens.get_valid_token(account_id)
         except TikTokError as error:
-            log.warning("tiktok reconcile skipped", account_id=account_id, code=error.code)
+            log.warning("tiktok reconcile skipped", account_id=account_id, error_code=error.code)
             return []
         outcomes = await asyncio.gather(
             *(self.publisher.reconcile(token, r.id) for r in records), return_exceptions=True
@@ -456,7 +456,7 @@ class TikTokService:
             if isinstance(outcome, PublishRecord):
                 done.append(outcome)
             elif isinstance(outcome, TikTokError):
-                log.warning("tiktok reconcile failed", record=record.id, code=outcome.code)
+                log.warning("tiktok reconcile failed", record=record.id, error_code=outcome.code)
             else:
                 log.error("tiktok reconcile crashed", record=record.id, exc_info=outcome)
         return done
