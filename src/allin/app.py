@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
 from allin.auth.domain import auth_domain
+from allin.core.clientip import ClientAddressMiddleware, TrustedProxies, parse_networks
 from allin.core.clock import clock
 from allin.core.config import Settings, get_settings
 from allin.core.docs import OPENAPI_URL
@@ -112,4 +113,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=[CORRELATION_HEADER, "Retry-After"],
         )
     app.add_middleware(CorrelationIdMiddleware)
+    # Outermost: every layer below sees the client named by a trusted proxy, or the peer.
+    trusted = TrustedProxies(parse_networks(settings.trusted_proxies))
+    app.add_middleware(ClientAddressMiddleware, trusted=trusted)
     return app

@@ -18,6 +18,7 @@ from allin.auth.deps import (
     SessionStoreDep,
     owned_or_404,
 )
+from allin.auth.devices import known_device, remember_device
 from allin.auth.email import public_url
 from allin.auth.errors import (
     ApiKeySessionRequiredError,
@@ -53,6 +54,7 @@ from allin.auth.schemas import (
     UserOut,
 )
 from allin.auth.service import TokenPair, normalise_email
+from allin.core.clientip import client_ip as core_client_ip
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
@@ -71,7 +73,7 @@ RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_sc
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return core_client_ip(request.scope)
 
 
 def _user_agent(request: Request) -> str | None:
@@ -187,9 +189,15 @@ async def login(
 ) -> Envelope[TokensOut]:
     await limiter.enforce("auth.login:ip", client_ip(request), settings.rate_limit_login_ip)
     # Per account, only failures count (OWASP), keyed by the address as typed, so the
-    # answer is the same whether or not the account exists.
+    # answer is the same whether or not the account exists. A device that signed in to
+    # this account before counts apart, so strangers' failures cannot lock the owner out.
     account, account_limit = normalise_email(body.email), settings.rate_limit_login_account
-    (await limiter.test("auth.login:account", account, account_limit)).raise_if_limited(
+    secret = settings.resolved_secret_key().get_secret_value()
+    device = known_device(request, secret, account)
+    scope, key = (
+        ("auth.login:device", f"{account}\n{device}") if device else ("auth.login:account", account)
+    )
+    (await limiter.test(scope, key, account_limit)).raise_if_limited(
         "Too many failed sign-ins for this account, try again later"
     )
     try:
@@ -197,9 +205,10 @@ async def login(
             body.email, body.password, user_agent=_user_agent(request), ip=client_ip(request)
         )
     except InvalidCredentialsError:
-        await limiter.hit("auth.login:account", account, account_limit)
+        await limiter.hit(scope, key, account_limit)
         raise
-    await limiter.reset("auth.login:account", account, account_limit)
+    await limiter.reset(scope, key, account_limit)
+    remember_device(response, secret, account, secure=request.url.scheme == "https")
     return ok(_tokens(settings, pair, response))
 
 

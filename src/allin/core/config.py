@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from allin.core.clientip import parse_networks
 from allin.core.units import Duration, MillisDuration, RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (IPs or CIDRs, comma list).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -212,11 +215,17 @@ class Settings(BaseSettings):
     sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
         return value
 
     @field_validator("redis_url", mode="before")

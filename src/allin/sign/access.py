@@ -26,6 +26,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allin.auth.api_keys import authenticate_api_key, looks_like_api_key
+from allin.core.clientip import client_ip
 from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.ratelimit import RateLimiter
@@ -214,11 +215,6 @@ class SignAccess:
             retry_after=result.retry_after,
             label=item.GRANULARITY.name,
         )
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 FastRoute = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]
