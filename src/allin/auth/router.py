@@ -15,13 +15,14 @@ from allin.auth.deps import (
     AuthServiceDep,
     CurrentPrincipal,
     CurrentUser,
+    KeyManagerPrincipal,
+    SessionPrincipal,
     SessionStoreDep,
     owned_or_404,
 )
 from allin.auth.devices import known_device, remember_device
 from allin.auth.email import public_url
 from allin.auth.errors import (
-    ApiKeySessionRequiredError,
     InvalidCredentialsError,
     InvalidTokenError,
     SelfLockoutError,
@@ -238,7 +239,7 @@ async def logout(
 
 @auth_router.get("/sessions")
 async def list_sessions(
-    principal: CurrentPrincipal, store: SessionStoreDep
+    principal: SessionPrincipal, store: SessionStoreDep
 ) -> Envelope[list[SessionOut]]:
     sessions = await store.list_active(principal.user.id)
     return ok(
@@ -259,7 +260,7 @@ async def list_sessions(
 
 @auth_router.delete("/sessions")
 async def revoke_sessions(
-    principal: CurrentPrincipal,
+    principal: SessionPrincipal,
     store: SessionStoreDep,
     include_current: Annotated[bool, Query(description="Also sign out this session")] = False,
 ) -> Envelope[RevokedOut]:
@@ -270,7 +271,7 @@ async def revoke_sessions(
 
 @auth_router.delete("/sessions/{session_id}")
 async def revoke_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, store: SessionStoreDep
+    session_id: uuid.UUID, principal: SessionPrincipal, store: SessionStoreDep
 ) -> Envelope[RevokedOut]:
     session = await store.get(session_id)
     if session is None or session.user_id != principal.user.id:
@@ -295,7 +296,7 @@ async def update_me(body: UpdateMeRequest, user: CurrentUser) -> Envelope[UserOu
 
 @auth_router.post("/change-password")
 async def change_password(
-    body: ChangePasswordRequest, principal: CurrentPrincipal, service: AuthServiceDep
+    body: ChangePasswordRequest, principal: SessionPrincipal, service: AuthServiceDep
 ) -> Envelope[RevokedOut]:
     revoked = await service.change_password(
         principal.user, body.current_password, body.new_password, keep_session=principal.session_id
@@ -311,6 +312,7 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
         id=key.id,
         name=key.name,
         prefix=key.prefix,
+        scopes=sorted(key.scopes or ()),
         status=keys.key_status(key),
         created_at=key.created_at,
         expires_at=key.expires_at,
@@ -321,10 +323,8 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
 
 @auth_router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    body: CreateApiKeyRequest, principal: CurrentPrincipal, db: DbSession
+    body: CreateApiKeyRequest, principal: KeyManagerPrincipal, db: DbSession
 ) -> Envelope[ApiKeyCreatedOut]:
-    if principal.method != "jwt":  # a leaked key must not be able to mint more keys
-        raise ApiKeySessionRequiredError()
     if body.expires_at is not None and body.expires_in_days is not None:
         raise BadRequestError("Give expires_at or expires_in_days, not both")
     expires = body.expires_at
@@ -332,7 +332,9 @@ async def create_api_key(
         expires = utcnow() + timedelta(days=body.expires_in_days)
     if expires is not None and (expires.tzinfo is None or expires <= utcnow()):
         raise BadRequestError("expires_at must be a future time with a timezone")
-    key, raw = await keys.create_api_key(db, principal.user, body.name, expires)
+    key, raw = await keys.create_api_key(
+        db, principal.user, body.name, expires, scopes=[scope.value for scope in body.scopes]
+    )
     return ok(ApiKeyCreatedOut(**_key_out(key).model_dump(), key=raw))
 
 
@@ -343,10 +345,8 @@ async def list_api_keys(user: CurrentUser, db: DbSession) -> Envelope[list[ApiKe
 
 @auth_router.delete("/api-keys/{key_id}")
 async def revoke_api_key(
-    key_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+    key_id: uuid.UUID, principal: KeyManagerPrincipal, db: DbSession
 ) -> Envelope[ApiKeyOut]:
-    if principal.method != "jwt":
-        raise ApiKeySessionRequiredError()
     key = await owned_or_404(db, ApiKey, key_id, principal.user)
     if key.revoked_at is None:
         key.revoked_at = utcnow()

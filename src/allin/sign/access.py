@@ -26,6 +26,7 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allin.auth.api_keys import authenticate_api_key, looks_like_api_key
+from allin.auth.models import KeyScope
 from allin.core.clientip import client_ip
 from allin.core.clock import clock
 from allin.core.config import Settings
@@ -149,6 +150,8 @@ class KeyDirectory:
             return None
         async with self._factory()() as session:
             key = await authenticate_api_key(session, raw_key)
+            if key is not None and KeyScope.SIGN.value not in (key.scopes or ()):
+                key = None  # a key made without the sign scope is no key here
             found = _KnownKey(key.id, key.user_id, key.user.plan) if key is not None else None
             await session.commit()  # authenticate_api_key records last use
         return found

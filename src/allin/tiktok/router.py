@@ -21,8 +21,8 @@ from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 
-from allin.auth.deps import AdminUser, CurrentUser, owned
-from allin.auth.models import User
+from allin.auth.deps import AdminUser, CurrentUser, RequireScope, owned
+from allin.auth.models import KeyScope, User
 from allin.core import oauth_binding
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
@@ -368,6 +368,7 @@ async def analytics(
     "/{account:uuid}/publish",
     status_code=status.HTTP_202_ACCEPTED,
     summary="Publish a video: an uploaded file (FILE_UPLOAD) or a URL TikTok pulls",
+    dependencies=[Depends(RequireScope(KeyScope.PUBLISH))],
     description=(
         "`mode=direct` posts with the chosen `privacy_level` (required: TikTok forbids a "
         "default); `mode=inbox` sends a draft to the TikTok app. Answers once TikTok has the "

@@ -19,8 +19,20 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("tiktok_oauth_states") as batch:
         batch.add_column(sa.Column("binding_digest", sa.String(length=64), nullable=True))
+    # Existing keys keep the sign service and reads; publishing and changes need a new key.
+    with op.batch_alter_table("api_keys") as batch:
+        batch.add_column(
+            sa.Column(
+                "scopes",
+                sa.JSON(),
+                nullable=False,
+                server_default=sa.text("""'["sign", "read"]'"""),
+            )
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("api_keys") as batch:
+        batch.drop_column("scopes")
     with op.batch_alter_table("tiktok_oauth_states") as batch:
         batch.drop_column("binding_digest")
