@@ -116,6 +116,14 @@ async def _api_key_without_scope(client: httpx.AsyncClient, app: FastAPI) -> htt
     return await client.patch("/api/auth/me", headers=bearer(key), json={"display_name": "x"})
 
 
+async def _foreign_origin(client: httpx.AsyncClient, app: FastAPI) -> httpx.Response:
+    user = await signed_in(client, app)
+    body = {"refresh_token": user.tokens["refresh_token"]}
+    return await client.post(
+        "/api/auth/refresh", json=body, headers={"origin": "https://evil.example"}
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "AUTH_001": _wrong_password,
     "AUTH_002": _not_verified,
@@ -132,6 +140,7 @@ SCENARIOS: dict[str, Scenario] = {
     "AUTH_013": _api_key_minting_keys,
     "AUTH_014": _api_key_on_sessions,
     "AUTH_015": _api_key_without_scope,
+    "AUTH_016": _foreign_origin,
 }
 
 

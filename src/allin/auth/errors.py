@@ -106,6 +106,11 @@ class ApiKeyScopeError(ForbiddenError):
     default_message = "This API key lacks the scope this operation needs"
 
 
+class OriginNotAllowedError(ForbiddenError):
+    code = "AUTH_016"
+    default_message = "Requests from this origin may not refresh or end sessions"
+
+
 # Every auth code, for the README and the every-code test.
 AUTH_ERRORS: dict[str, type[AppError]] = {
     cls.code: cls
@@ -125,5 +130,6 @@ AUTH_ERRORS: dict[str, type[AppError]] = {
         ApiKeySessionRequiredError,
         SessionRequiredError,
         ApiKeyScopeError,
+        OriginNotAllowedError,
     )
 }

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Cookie, Query, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from allin.auth import api_keys as keys
@@ -25,6 +26,7 @@ from allin.auth.email import public_url
 from allin.auth.errors import (
     InvalidCredentialsError,
     InvalidTokenError,
+    OriginNotAllowedError,
     SelfLockoutError,
 )
 from allin.auth.models import ApiKey, Role, User, UserStatus
@@ -61,7 +63,7 @@ from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
 from allin.core.errors import BadRequestError, NotFoundError
 from allin.core.ratelimit import RateLimiterDep
-from allin.core.schemas import Envelope, PageMeta, ok
+from allin.core.schemas import Envelope, ErrorEnvelope, PageMeta, ok
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 profile_router = APIRouter(prefix="/api/user", tags=["auth"])
@@ -213,7 +215,32 @@ async def login(
     return ok(_tokens(settings, pair, response))
 
 
-@auth_router.post("/refresh")
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def checked_origin(request: Request, settings: SettingsDep) -> None:
+    """Browsers name the page that sent a request in `Origin`; the refresh cookie rides
+    along with it, so only this site and the configured origins may refresh or sign out
+    (a request without the header is not from a browser page, and carries no cookie risk)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    allowed = {
+        _origin_of(str(request.base_url)),
+        _origin_of(public_url(settings)),
+        *(o.rstrip("/").lower() for o in settings.cors_origins),
+    }
+    if origin.rstrip("/").lower() not in allowed:
+        raise OriginNotAllowedError()
+
+
+@auth_router.post(
+    "/refresh",
+    dependencies=[Depends(checked_origin)],
+    responses={403: {"model": ErrorEnvelope, "description": "Origin not allowed"}},
+)
 async def refresh(
     response: Response,
     service: AuthServiceDep,
@@ -227,7 +254,11 @@ async def refresh(
     return ok(_tokens(settings, await service.refresh(token), response))
 
 
-@auth_router.post("/logout")
+@auth_router.post(
+    "/logout",
+    dependencies=[Depends(checked_origin)],
+    responses={403: {"model": ErrorEnvelope, "description": "Origin not allowed"}},
+)
 async def logout(
     principal: CurrentPrincipal, response: Response, service: AuthServiceDep
 ) -> Envelope[MessageOut]:

@@ -222,6 +222,21 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_with_credentials(cls, value: list[str]) -> list[str]:
+        # The API answers cross-origin calls with credentials (the refresh cookie), and a
+        # wildcard would be echoed as each caller's origin: any site could read tokens.
+        if "*" in value:
+            raise ValueError(
+                "ALLIN_CORS_ORIGINS='*' is refused: the API allows credentials, so every "
+                "origin would be trusted; list the origins, e.g. https://app.example.com"
+            )
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def _valid_networks(cls, value: list[str]) -> list[str]:
@@ -255,10 +270,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def ensure_private_dir(path: Path) -> None:
+    """The data dir holds the database, keys and uploads: only its owner may enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
 def _load_or_create_secret(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must not both write different keys.
     try:
