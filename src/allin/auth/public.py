@@ -41,6 +41,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /",
         "GET /app",
         "GET /app/{page:path}",
+        "GET /verify-email",
+        "GET /reset-password",
         "GET /assets/vendor/plotly.min.js",
         "MOUNT /assets",
         # live: the WebSocket authenticates in its handler (browsers cannot send headers)
