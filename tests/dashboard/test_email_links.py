@@ -110,3 +110,20 @@ def test_verify_then_reset_then_sign_in(
     finally:
         page.close()
     assert not errors, errors
+
+
+def test_api_docs_render_under_their_policy(browser: BrowserContext, base_url: str) -> None:
+    """Swagger UI still works with its Content-Security-Policy (nothing blocked)."""
+    errors: list[str] = []
+    page = browser.new_page()
+    page.on(
+        "console", lambda message: errors.append(message.text) if message.type == "error" else None
+    )
+    try:
+        page.goto(f"{base_url}/api/docs")
+        # The first /api/openapi.json builds the whole schema: seconds on a busy machine.
+        expect(page.locator(".swagger-ui .info .title")).to_contain_text("AllIN", timeout=30_000)
+        expect(page.locator(".opblock").first).to_be_visible()
+    finally:
+        page.close()
+    assert not errors, errors
