@@ -10,15 +10,16 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
 from allin.auth.domain import auth_domain
+from allin.core.clientip import ClientAddressMiddleware, TrustedProxies, parse_networks
 from allin.core.clock import clock
-from allin.core.config import Settings, get_settings
+from allin.core.config import Settings, ensure_private_dir, get_settings
 from allin.core.docs import OPENAPI_URL
 from allin.core.domain import AppState, Domain, app_state, assemble
 from allin.core.essentials import core_domain
 from allin.core.gc import gc_tuning_domain
 from allin.core.health import HealthRegistry
 from allin.core.logging import CORRELATION_HEADER, Category, configure_logging, get_logger
-from allin.core.middleware import CorrelationIdMiddleware
+from allin.core.middleware import ApiHeadersMiddleware, CorrelationIdMiddleware
 from allin.core.schemas import ERROR_RESPONSES
 from allin.dashboard.router import dashboard_domain
 from allin.db.domain import database_domain
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.demo:
         settings, demo = prepare_demo(settings)
     configure_logging(settings.log_format, settings.log_level)
+    ensure_private_dir(settings.data_dir)
     settings.resolved_secret_key()  # generate and persist on first run, before serving
     state = AppState(
         settings=settings,
@@ -114,5 +116,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_headers=["*"],
             expose_headers=[CORRELATION_HEADER, "Retry-After"],
         )
+    app.add_middleware(ApiHeadersMiddleware)
     app.add_middleware(CorrelationIdMiddleware)
+    # Outermost: every layer below sees the client named by a trusted proxy, or the peer.
+    trusted = TrustedProxies(parse_networks(settings.trusted_proxies))
+    app.add_middleware(ClientAddressMiddleware, trusted=trusted)
     return app

@@ -78,7 +78,8 @@ def serve(
         port=port,
         reload=reload,
         log_config=None,  # our structlog set-up owns logging
-        proxy_headers=True,
+        # The app reads forwarded headers itself, from ALLIN_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

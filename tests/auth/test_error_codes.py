@@ -102,6 +102,28 @@ async def _api_key_minting_keys(client: httpx.AsyncClient, app: FastAPI) -> http
     return await client.post("/api/auth/api-keys", headers=bearer(key), json={"name": "more"})
 
 
+async def _api_key_on_sessions(client: httpx.AsyncClient, app: FastAPI) -> httpx.Response:
+    user = await signed_in(client, app)
+    created = await client.post("/api/auth/api-keys", headers=user.headers, json={"name": "ci"})
+    key = created.json()["data"]["key"]
+    return await client.delete("/api/auth/sessions?include_current=true", headers=bearer(key))
+
+
+async def _api_key_without_scope(client: httpx.AsyncClient, app: FastAPI) -> httpx.Response:
+    user = await signed_in(client, app)
+    created = await client.post("/api/auth/api-keys", headers=user.headers, json={"name": "ci"})
+    key = created.json()["data"]["key"]
+    return await client.patch("/api/auth/me", headers=bearer(key), json={"display_name": "x"})
+
+
+async def _foreign_origin(client: httpx.AsyncClient, app: FastAPI) -> httpx.Response:
+    user = await signed_in(client, app)
+    body = {"refresh_token": user.tokens["refresh_token"]}
+    return await client.post(
+        "/api/auth/refresh", json=body, headers={"origin": "https://evil.example"}
+    )
+
+
 SCENARIOS: dict[str, Scenario] = {
     "AUTH_001": _wrong_password,
     "AUTH_002": _not_verified,
@@ -116,6 +138,9 @@ SCENARIOS: dict[str, Scenario] = {
     "AUTH_011": _not_admin,
     "AUTH_012": _self_lockout,
     "AUTH_013": _api_key_minting_keys,
+    "AUTH_014": _api_key_on_sessions,
+    "AUTH_015": _api_key_without_scope,
+    "AUTH_016": _foreign_origin,
 }
 
 

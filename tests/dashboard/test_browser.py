@@ -272,6 +272,9 @@ def test_api_key_is_shown_once_works_and_can_be_revoked(
     browser.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.base_url)
     sign_in(page, stack, "/app/keys")
     page.get_by_label("Name").fill("OBS overlay")
+    expect(page.locator("#scope-sign")).to_be_checked()  # the defaults: sign and read
+    expect(page.locator("#scope-account")).not_to_be_checked()
+    page.locator("#scope-publish").check()
     page.get_by_role("button", name="Create key").click()
     secret = page.locator("#new-key")
     expect(secret).to_be_visible()
@@ -283,6 +286,7 @@ def test_api_key_is_shown_once_works_and_can_be_revoked(
     expect(secret).to_have_count(0)
     row = page.locator("tr", has_text="OBS overlay")
     expect(row.locator(".badge")).to_have_text("active")
+    expect(row.locator('[data-label="Scopes"]')).to_have_text("publish, read, sign")
 
     page.reload()
     expect(page.locator("tr", has_text="OBS overlay")).to_be_visible()

@@ -25,7 +25,9 @@ def free_port() -> int:
 async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
     """Yield the base URL of `app` served over real HTTP on 127.0.0.1."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:
@@ -47,7 +49,9 @@ async def serve(app: FastAPI, port: int | None = None) -> AsyncIterator[str]:
 def serve_in_thread(app: ASGIApp, port: int | None = None) -> Iterator[str]:
     """The same, for synchronous tests (schemathesis): the server runs its own loop."""
     port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
+    config = uvicorn.Config(
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", proxy_headers=False
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="test-server", daemon=True)
     thread.start()

@@ -181,7 +181,8 @@ async def test_breaker_command(
     user = await signed_in(client, app)
 
     async def api_key(headers: dict[str, str]) -> str:
-        created = await client.post("/api/auth/api-keys", headers=headers, json={"name": "cli"})
+        body = {"name": "cli", "scopes": ["read", "account"]}  # the reset is a change
+        created = await client.post("/api/auth/api-keys", headers=headers, json=body)
         assert created.status_code == 201, created.text
         key: str = created.json()["data"]["key"]
         return key

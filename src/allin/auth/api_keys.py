@@ -10,6 +10,7 @@ import re
 import secrets
 import string
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -17,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload
 
-from allin.auth.models import ApiKey, User, UserStatus
+from allin.auth.models import DEFAULT_KEY_SCOPES, ApiKey, User, UserStatus
 from allin.auth.tokens import hash_secret
 from allin.core.clock import utcnow
 
@@ -43,7 +44,11 @@ def is_well_formed(raw: str) -> bool:
 
 
 async def create_api_key(
-    db: AsyncSession, user: User, name: str, expires_at: datetime | None
+    db: AsyncSession,
+    user: User,
+    name: str,
+    expires_at: datetime | None,
+    scopes: Sequence[str] = DEFAULT_KEY_SCOPES,
 ) -> tuple[ApiKey, str]:
     raw, visible = generate_key()
     key = ApiKey(
@@ -53,6 +58,7 @@ async def create_api_key(
         prefix=visible,
         key_hash=hash_secret(raw),
         expires_at=expires_at,
+        scopes=sorted(set(scopes)),
     )
     db.add(key)
     await db.flush()

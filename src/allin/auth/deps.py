@@ -8,7 +8,8 @@
 
 Credentials: `Authorization: Bearer <JWT access token | API key>` or `x-api-key: <API key>`.
 No credentials -> 401 UNAUTHORIZED; bad, expired or revoked ones -> 401 AUTH_004;
-a suspended / unverified account -> 403 AUTH_003 / AUTH_002; not an admin -> 403 AUTH_011.
+a suspended / unverified account -> 403 AUTH_003 / AUTH_002; not an admin -> 403 AUTH_011;
+an API key without the route's scope -> 403 AUTH_015; an API key on session routes -> AUTH_014.
 """
 
 from __future__ import annotations
@@ -28,17 +29,20 @@ from allin.auth.errors import (
     AccountNotVerifiedError,
     AccountSuspendedError,
     AdminRequiredError,
+    ApiKeyScopeError,
+    ApiKeySessionRequiredError,
     InvalidTokenError,
     NotAuthenticatedError,
+    SessionRequiredError,
 )
-from allin.auth.models import ApiKey, User, UserStatus
+from allin.auth.models import ApiKey, KeyScope, User, UserStatus
 from allin.auth.runtime import auth_runtime
 from allin.auth.service import AuthService
 from allin.auth.sessions import SessionStore
 from allin.auth.tokens import decode_access_token
 from allin.core.clock import utcnow
 from allin.core.deps import DbSession, SettingsDep
-from allin.core.errors import NotFoundError
+from allin.core.errors import AppError, NotFoundError
 
 _bearer = HTTPBearer(auto_error=False, description="JWT access token or API key")
 _api_key_header = APIKeyHeader(name="x-api-key", auto_error=False, description="API key")
@@ -108,12 +112,63 @@ def _require_usable(user: User) -> None:
         raise AccountNotVerifiedError()
 
 
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SCOPE_CHECKED = "allin_key_scope_checked"
+
+
+def _require_key_scope(principal: Principal, scope: KeyScope) -> None:
+    key = principal.api_key
+    if principal.method == "api_key" and (key is None or scope.value not in (key.scopes or ())):
+        raise ApiKeyScopeError(
+            f"This API key lacks the `{scope.value}` scope", details={"required": scope.value}
+        )
+
+
 def _principal_required(
+    request: Request,
     principal: Annotated[Principal | None, Depends(resolve_principal)],
 ) -> Principal:
+    """Any authenticated caller. An API key, unless the route named its scope with
+    `RequireScope`, needs `read` to read and `account` to change anything."""
     if principal is None:
         raise NotAuthenticatedError()
+    if principal.method == "api_key" and not getattr(request.state, _SCOPE_CHECKED, False):
+        needed = KeyScope.READ if request.method in _SAFE_METHODS else KeyScope.ACCOUNT
+        _require_key_scope(principal, needed)
     return principal
+
+
+class RequireScope:
+    """The scope an API key needs for this route (a login session may do anything):
+
+        @router.post("/publish", dependencies=[Depends(RequireScope(KeyScope.PUBLISH))])
+
+    List it in the decorator's `dependencies`, which run before the route's parameters, so
+    it replaces the default rule (`read` for GET, `account` otherwise)."""
+
+    def __init__(self, scope: KeyScope) -> None:
+        self.scope = scope
+
+    async def __call__(
+        self,
+        request: Request,
+        principal: Annotated[Principal | None, Depends(resolve_principal)],
+    ) -> None:
+        if principal is None:
+            raise NotAuthenticatedError()
+        _require_key_scope(principal, self.scope)
+        setattr(request.state, _SCOPE_CHECKED, True)
+
+
+def _login_only(error: type[AppError]) -> Callable[..., Principal]:
+    def check(principal: Annotated[Principal | None, Depends(resolve_principal)]) -> Principal:
+        if principal is None:
+            raise NotAuthenticatedError()
+        if principal.method != "jwt":
+            raise error()
+        return principal
+
+    return check
 
 
 def _optional_user(
@@ -134,6 +189,10 @@ def _admin_user(user: Annotated[User, Depends(_current_user)]) -> User:
 
 OptionalPrincipal = Annotated[Principal | None, Depends(resolve_principal)]
 CurrentPrincipal = Annotated[Principal, Depends(_principal_required)]
+# A password login only (sessions: an API key must not sign its owner out or list IPs).
+SessionPrincipal = Annotated[Principal, Depends(_login_only(SessionRequiredError))]
+# The same for API key management: a leaked key must not mint or revoke keys.
+KeyManagerPrincipal = Annotated[Principal, Depends(_login_only(ApiKeySessionRequiredError))]
 OptionalUser = Annotated[User | None, Depends(_optional_user)]
 CurrentUser = Annotated[User, Depends(_current_user)]
 AdminUser = Annotated[User, Depends(_admin_user)]

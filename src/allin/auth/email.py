@@ -16,6 +16,7 @@ import aiosmtplib
 
 from allin.core.config import Settings
 from allin.core.logging import Category, get_logger
+from allin.core.redact import Deliberate
 
 log = get_logger(Category.AUTH)
 
@@ -28,7 +29,10 @@ class ConsoleEmailBackend:
     """Writes the mail's link to the log instead of sending it (development only)."""
 
     async def send(self, message: EmailMessage, *, link: str | None = None) -> None:
-        log.info("email (console backend)", to=message["To"], subject=message["Subject"], link=link)
+        shown = Deliberate(link) if link is not None else None
+        log.info(
+            "email (console backend)", to=message["To"], subject=message["Subject"], link=shown
+        )
 
 
 class SmtpEmailBackend:

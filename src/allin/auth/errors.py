@@ -96,6 +96,21 @@ class ApiKeySessionRequiredError(ForbiddenError):
     default_message = "Sign in with your password to manage API keys (an API key cannot)"
 
 
+class SessionRequiredError(ForbiddenError):
+    code = "AUTH_014"
+    default_message = "Sign in with your password to manage sessions (an API key cannot)"
+
+
+class ApiKeyScopeError(ForbiddenError):
+    code = "AUTH_015"
+    default_message = "This API key lacks the scope this operation needs"
+
+
+class OriginNotAllowedError(ForbiddenError):
+    code = "AUTH_016"
+    default_message = "Requests from this origin may not refresh or end sessions"
+
+
 # Every auth code, for the README and the every-code test.
 AUTH_ERRORS: dict[str, type[AppError]] = {
     cls.code: cls
@@ -113,5 +128,8 @@ AUTH_ERRORS: dict[str, type[AppError]] = {
         AdminRequiredError,
         SelfLockoutError,
         ApiKeySessionRequiredError,
+        SessionRequiredError,
+        ApiKeyScopeError,
+        OriginNotAllowedError,
     )
 }

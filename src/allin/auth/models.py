@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, Uuid
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, String, Text, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from allin.core.clock import utcnow
@@ -20,6 +20,19 @@ class UserStatus(StrEnum):
     PENDING_VERIFICATION = "PENDING_VERIFICATION"
     ACTIVE = "ACTIVE"
     SUSPENDED = "SUSPENDED"
+
+
+class KeyScope(StrEnum):
+    """What an API key may do. Keys never manage sessions or other keys (a login does)."""
+
+    SIGN = "sign"  # the sign service and its EulerStream-compatible routes
+    READ = "read"  # reading the account's data (GET): LIVE sessions, events, analytics
+    PUBLISH = "publish"  # publishing to connected platforms
+    ACCOUNT = "account"  # every other change: profile, watchlist, connections, captures
+
+
+DEFAULT_KEY_SCOPES = (KeyScope.SIGN.value, KeyScope.READ.value)
+DEFAULT_SCOPES_SQL = text("""'["sign", "read"]'""")
 
 
 class Role(StrEnum):
@@ -128,6 +141,10 @@ class ApiKey(TimestampMixin, Base):
     expires_at: Mapped[datetime | None] = mapped_column(default=None)
     last_used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    # What the key may do (`auth.scopes.KeyScope`); the sign service and reads by default.
+    scopes: Mapped[list[str]] = mapped_column(
+        JSON(), default=lambda: list(DEFAULT_KEY_SCOPES), server_default=DEFAULT_SCOPES_SQL
+    )
 
     user: Mapped[User] = relationship(lazy="raise")
 

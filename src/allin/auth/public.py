@@ -29,6 +29,9 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/auth/setup",
         # tiktok: TikTok's redirect (the one-time state names the user) and its signed webhook
         "GET /api/integrations/tiktok/callback",
+        # ... and the confirmation page's two answers (a signed token, not a login, decides)
+        "POST /api/integrations/tiktok/callback/confirm",
+        "POST /api/integrations/tiktok/callback/cancel",
         "POST /api/integrations/tiktok/webhook",
         # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed
         "GET /webcast/fetch",
@@ -38,6 +41,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "GET /",
         "GET /app",
         "GET /app/{page:path}",
+        "GET /verify-email",
+        "GET /reset-password",
         "GET /assets/vendor/plotly.min.js",
         "MOUNT /assets",
         # live: the WebSocket authenticates in its handler (browsers cannot send headers)

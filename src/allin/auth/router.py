@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Cookie, Query, Request, Response, status
+from fastapi import APIRouter, Cookie, Depends, Query, Request, Response, status
 from sqlalchemy import func, select
 
 from allin.auth import api_keys as keys
@@ -15,14 +16,17 @@ from allin.auth.deps import (
     AuthServiceDep,
     CurrentPrincipal,
     CurrentUser,
+    KeyManagerPrincipal,
+    SessionPrincipal,
     SessionStoreDep,
     owned_or_404,
 )
+from allin.auth.devices import known_device, remember_device
 from allin.auth.email import public_url
 from allin.auth.errors import (
-    ApiKeySessionRequiredError,
     InvalidCredentialsError,
     InvalidTokenError,
+    OriginNotAllowedError,
     SelfLockoutError,
 )
 from allin.auth.models import ApiKey, Role, User, UserStatus
@@ -53,12 +57,13 @@ from allin.auth.schemas import (
     UserOut,
 )
 from allin.auth.service import TokenPair, normalise_email
+from allin.core.clientip import client_ip as core_client_ip
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
 from allin.core.errors import BadRequestError, NotFoundError
 from allin.core.ratelimit import RateLimiterDep
-from allin.core.schemas import Envelope, PageMeta, ok
+from allin.core.schemas import Envelope, ErrorEnvelope, PageMeta, ok
 
 auth_router = APIRouter(prefix="/api/auth", tags=["auth"])
 profile_router = APIRouter(prefix="/api/user", tags=["auth"])
@@ -71,7 +76,7 @@ RefreshCookie = Annotated[str | None, Cookie(alias=REFRESH_COOKIE, include_in_sc
 
 
 def client_ip(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    return core_client_ip(request.scope)
 
 
 def _user_agent(request: Request) -> str | None:
@@ -187,9 +192,15 @@ async def login(
 ) -> Envelope[TokensOut]:
     await limiter.enforce("auth.login:ip", client_ip(request), settings.rate_limit_login_ip)
     # Per account, only failures count (OWASP), keyed by the address as typed, so the
-    # answer is the same whether or not the account exists.
+    # answer is the same whether or not the account exists. A device that signed in to
+    # this account before counts apart, so strangers' failures cannot lock the owner out.
     account, account_limit = normalise_email(body.email), settings.rate_limit_login_account
-    (await limiter.test("auth.login:account", account, account_limit)).raise_if_limited(
+    secret = settings.resolved_secret_key().get_secret_value()
+    device = known_device(request, secret, account)
+    scope, key = (
+        ("auth.login:device", f"{account}\n{device}") if device else ("auth.login:account", account)
+    )
+    (await limiter.test(scope, key, account_limit)).raise_if_limited(
         "Too many failed sign-ins for this account, try again later"
     )
     try:
@@ -197,13 +208,39 @@ async def login(
             body.email, body.password, user_agent=_user_agent(request), ip=client_ip(request)
         )
     except InvalidCredentialsError:
-        await limiter.hit("auth.login:account", account, account_limit)
+        await limiter.hit(scope, key, account_limit)
         raise
-    await limiter.reset("auth.login:account", account, account_limit)
+    await limiter.reset(scope, key, account_limit)
+    remember_device(response, secret, account, secure=request.url.scheme == "https")
     return ok(_tokens(settings, pair, response))
 
 
-@auth_router.post("/refresh")
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def checked_origin(request: Request, settings: SettingsDep) -> None:
+    """Browsers name the page that sent a request in `Origin`; the refresh cookie rides
+    along with it, so only this site and the configured origins may refresh or sign out
+    (a request without the header is not from a browser page, and carries no cookie risk)."""
+    origin = request.headers.get("origin")
+    if origin is None:
+        return
+    allowed = {
+        _origin_of(str(request.base_url)),
+        _origin_of(public_url(settings)),
+        *(o.rstrip("/").lower() for o in settings.cors_origins),
+    }
+    if origin.rstrip("/").lower() not in allowed:
+        raise OriginNotAllowedError()
+
+
+@auth_router.post(
+    "/refresh",
+    dependencies=[Depends(checked_origin)],
+    responses={403: {"model": ErrorEnvelope, "description": "Origin not allowed"}},
+)
 async def refresh(
     response: Response,
     service: AuthServiceDep,
@@ -217,7 +254,11 @@ async def refresh(
     return ok(_tokens(settings, await service.refresh(token), response))
 
 
-@auth_router.post("/logout")
+@auth_router.post(
+    "/logout",
+    dependencies=[Depends(checked_origin)],
+    responses={403: {"model": ErrorEnvelope, "description": "Origin not allowed"}},
+)
 async def logout(
     principal: CurrentPrincipal, response: Response, service: AuthServiceDep
 ) -> Envelope[MessageOut]:
@@ -229,7 +270,7 @@ async def logout(
 
 @auth_router.get("/sessions")
 async def list_sessions(
-    principal: CurrentPrincipal, store: SessionStoreDep
+    principal: SessionPrincipal, store: SessionStoreDep
 ) -> Envelope[list[SessionOut]]:
     sessions = await store.list_active(principal.user.id)
     return ok(
@@ -250,7 +291,7 @@ async def list_sessions(
 
 @auth_router.delete("/sessions")
 async def revoke_sessions(
-    principal: CurrentPrincipal,
+    principal: SessionPrincipal,
     store: SessionStoreDep,
     include_current: Annotated[bool, Query(description="Also sign out this session")] = False,
 ) -> Envelope[RevokedOut]:
@@ -261,7 +302,7 @@ async def revoke_sessions(
 
 @auth_router.delete("/sessions/{session_id}")
 async def revoke_session(
-    session_id: uuid.UUID, principal: CurrentPrincipal, store: SessionStoreDep
+    session_id: uuid.UUID, principal: SessionPrincipal, store: SessionStoreDep
 ) -> Envelope[RevokedOut]:
     session = await store.get(session_id)
     if session is None or session.user_id != principal.user.id:
@@ -286,7 +327,7 @@ async def update_me(body: UpdateMeRequest, user: CurrentUser) -> Envelope[UserOu
 
 @auth_router.post("/change-password")
 async def change_password(
-    body: ChangePasswordRequest, principal: CurrentPrincipal, service: AuthServiceDep
+    body: ChangePasswordRequest, principal: SessionPrincipal, service: AuthServiceDep
 ) -> Envelope[RevokedOut]:
     revoked = await service.change_password(
         principal.user, body.current_password, body.new_password, keep_session=principal.session_id
@@ -302,6 +343,7 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
         id=key.id,
         name=key.name,
         prefix=key.prefix,
+        scopes=sorted(key.scopes or ()),
         status=keys.key_status(key),
         created_at=key.created_at,
         expires_at=key.expires_at,
@@ -312,10 +354,8 @@ def _key_out(key: ApiKey) -> ApiKeyOut:
 
 @auth_router.post("/api-keys", status_code=status.HTTP_201_CREATED)
 async def create_api_key(
-    body: CreateApiKeyRequest, principal: CurrentPrincipal, db: DbSession
+    body: CreateApiKeyRequest, principal: KeyManagerPrincipal, db: DbSession
 ) -> Envelope[ApiKeyCreatedOut]:
-    if principal.method != "jwt":  # a leaked key must not be able to mint more keys
-        raise ApiKeySessionRequiredError()
     if body.expires_at is not None and body.expires_in_days is not None:
         raise BadRequestError("Give expires_at or expires_in_days, not both")
     expires = body.expires_at
@@ -323,7 +363,9 @@ async def create_api_key(
         expires = utcnow() + timedelta(days=body.expires_in_days)
     if expires is not None and (expires.tzinfo is None or expires <= utcnow()):
         raise BadRequestError("expires_at must be a future time with a timezone")
-    key, raw = await keys.create_api_key(db, principal.user, body.name, expires)
+    key, raw = await keys.create_api_key(
+        db, principal.user, body.name, expires, scopes=[scope.value for scope in body.scopes]
+    )
     return ok(ApiKeyCreatedOut(**_key_out(key).model_dump(), key=raw))
 
 
@@ -334,10 +376,8 @@ async def list_api_keys(user: CurrentUser, db: DbSession) -> Envelope[list[ApiKe
 
 @auth_router.delete("/api-keys/{key_id}")
 async def revoke_api_key(
-    key_id: uuid.UUID, principal: CurrentPrincipal, db: DbSession
+    key_id: uuid.UUID, principal: KeyManagerPrincipal, db: DbSession
 ) -> Envelope[ApiKeyOut]:
-    if principal.method != "jwt":
-        raise ApiKeySessionRequiredError()
     key = await owned_or_404(db, ApiKey, key_id, principal.user)
     if key.revoked_at is None:
         key.revoked_at = utcnow()

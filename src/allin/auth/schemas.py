@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from allin.auth.models import Plan, Role, UserStatus
+from allin.auth.models import DEFAULT_KEY_SCOPES, KeyScope, Plan, Role, UserStatus
 from allin.auth.passwords import MAX_LENGTH
 from allin.core.schemas import StrictModel
 
@@ -75,6 +75,15 @@ class CreateApiKeyRequest(StrictModel):
     name: Annotated[str, Field(min_length=1, max_length=100)]
     expires_at: datetime | None = None
     expires_in_days: Annotated[int, Field(ge=1, le=3650)] | None = None
+    scopes: Annotated[
+        list[KeyScope],
+        Field(
+            min_length=1,
+            max_length=4,
+            description="`sign` (the sign service), `read` (GET of your data), `publish`, "
+            "`account` (other changes). Keys never manage sessions or keys.",
+        ),
+    ] = Field(default_factory=lambda: [KeyScope(s) for s in DEFAULT_KEY_SCOPES])
 
 
 class AdminCreateUserRequest(StrictModel):
@@ -154,6 +163,7 @@ class ApiKeyOut(BaseModel):
     id: uuid.UUID
     name: str
     prefix: str
+    scopes: list[KeyScope]
     status: Literal["active", "expired", "revoked"]
     created_at: datetime
     expires_at: datetime | None

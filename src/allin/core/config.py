@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from allin.core.clientip import parse_networks
 from allin.core.units import Duration, MillisDuration, RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
@@ -36,6 +37,8 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     secret_key: SecretStr | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Reverse proxies whose X-Forwarded-For / -Proto are believed (IPs or CIDRs, comma list).
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_format: Literal["console", "json"] = "console"
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -212,11 +215,32 @@ class Settings(BaseSettings):
     sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
     def _split_origins(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard_with_credentials(cls, value: list[str]) -> list[str]:
+        # The API answers cross-origin calls with credentials (the refresh cookie), and a
+        # wildcard would be echoed as each caller's origin: any site could read tokens.
+        if "*" in value:
+            raise ValueError(
+                "ALLIN_CORS_ORIGINS='*' is refused: the API allows credentials, so every "
+                "origin would be trusted; list the origins, e.g. https://app.example.com"
+            )
+        for origin in value:
+            if not origin.startswith(("http://", "https://")) or origin.count("/") != 2:
+                raise ValueError(f"not an origin (scheme://host[:port]): {origin!r}")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: list[str]) -> list[str]:
+        parse_networks(value)
         return value
 
     @field_validator("redis_url", mode="before")
@@ -246,10 +270,17 @@ def normalise_database_url(url: str) -> str:
     return url
 
 
+def ensure_private_dir(path: Path) -> None:
+    """The data dir holds the database, keys and uploads: only its owner may enter it."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_uid == os.getuid() and path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+
+
 def _load_or_create_secret(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     key = secrets.token_urlsafe(48)
     # O_EXCL: two processes starting at once must not both write different keys.
     try:

@@ -37,9 +37,9 @@ async def handle_app_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     error = exc.public()
     if error is not exc:
-        log.warning("upstream error returned", error=repr(exc), code=error.code)
+        log.warning("upstream error returned", error=repr(exc), error_code=error.code)
     if error.status_code >= 500:
-        log.error("server error", code=error.code, error=error.message)
+        log.error("server error", error_code=error.code, error=error.message)
     return error_response(error)
 
 

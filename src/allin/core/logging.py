@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 import uuid
 from enum import StrEnum
 from typing import Any
@@ -12,8 +13,12 @@ import structlog
 from structlog.contextvars import bind_contextvars, get_contextvars
 from structlog.typing import EventDict, WrappedLogger
 
+from allin.core.redact import redact_event
+
 CORRELATION_HEADER = "X-Correlation-ID"
 _MAX_CORRELATION_LEN = 128
+MAX_TRACEBACK_FRAMES = 30
+MAX_TRACEBACK_CHARS = 16_000
 
 
 class Category(StrEnum):
@@ -62,8 +67,29 @@ def _default_category(_: WrappedLogger, __: str, event_dict: EventDict) -> Event
     return event_dict
 
 
+def bounded_exception(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
+    """The traceback as plain text: no frame locals (they hold request headers, keys and
+    tokens, and rendering them took seconds on the event loop), the innermost frames only,
+    and a size cap, in every output format."""
+    exc_info = event_dict.pop("exc_info", None)
+    if not exc_info:
+        return event_dict
+    if exc_info is True:
+        exc_info = sys.exc_info()
+    elif isinstance(exc_info, BaseException):
+        exc_info = (type(exc_info), exc_info, exc_info.__traceback__)
+    if not isinstance(exc_info, tuple) or exc_info[0] is None:
+        return event_dict
+    text = "".join(traceback.format_exception(*exc_info, limit=-MAX_TRACEBACK_FRAMES))
+    if len(text) > MAX_TRACEBACK_CHARS:
+        half = MAX_TRACEBACK_CHARS // 2
+        text = f"{text[:half]}\n... [{len(text) - 2 * half} characters cut] ...\n{text[-half:]}"
+    event_dict["exception"] = text
+    return event_dict
+
+
 def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
-    """Route structlog and the stdlib (uvicorn, alembic) through one formatter."""
+    """Route structlog and the stdlib (uvicorn, alembic, httpx) through one formatter."""
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -71,13 +97,16 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         _default_category,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         structlog.processors.StackInfoRenderer(),
+        bounded_exception,
+        redact_event,  # last before rendering: it sees the exception text too
     ]
     renderer: Any
     if log_format == "json":
         renderer = structlog.processors.JSONRenderer()
-        shared.append(structlog.processors.format_exc_info)
     else:
-        renderer = structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -99,3 +128,7 @@ def configure_logging(log_format: str = "console", level: str = "INFO") -> None:
         lg.propagate = True
     # uvicorn's access line duplicates our request log, which carries the correlation ID.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # httpx's INFO line is each outside URL whole, query string included (Meta's Graph API
+    # takes access_token there); our clients log what matters themselves.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)

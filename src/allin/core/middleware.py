@@ -141,3 +141,38 @@ class BodySizeLimitMiddleware:
 
 class _BodyTooLarge(Exception):
     pass
+
+
+class ApiHeadersMiddleware:
+    """Headers every API answer needs: `nosniff` (a JSON body is never run as a script or
+    style), and `Cache-Control: no-store` unless the route chose its own, since API answers
+    carry tokens and personal data that no shared or browser cache may keep (OWASP REST)."""
+
+    _PREFIXES = ("/api/", "/webcast/", "/tiktok/", "/accounts/")
+    _CACHEABLE = ("/api/docs/static/",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if (
+            scope["type"] != "http"
+            or not path.startswith(self._PREFIXES)
+            or path.startswith(self._CACHEABLE)
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {key.lower() for key, _ in headers}
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                if b"cache-control" not in names:
+                    headers.append((b"cache-control", b"no-store"))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

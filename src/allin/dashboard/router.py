@@ -131,6 +131,8 @@ def render_shell(app: FastAPI) -> str:
 @router.get("/", response_class=HTMLResponse)
 @router.get("/app", response_class=HTMLResponse)
 @router.get("/app/{page:path}", response_class=HTMLResponse)
+@router.get("/verify-email", response_class=HTMLResponse)  # the links in our mails
+@router.get("/reset-password", response_class=HTMLResponse)
 async def shell(request: Request) -> HTMLResponse:
     return HTMLResponse(render_shell(request.app), headers=SHELL_HEADERS)
 

@@ -11,7 +11,7 @@ from allin.core.domain import AppState, Domain, HealthCheckSpec
 from allin.core.health import HealthCheck, ServiceHealth
 from allin.core.logging import Category, get_logger
 from allin.core.tasks import drain_background_tasks
-from allin.db.engine import create_engine, create_session_factory
+from allin.db.engine import create_engine, create_session_factory, ensure_sqlite_dir, is_sqlite
 from allin.db.migrate import upgrade_async
 
 log = get_logger(Category.CORE)
@@ -34,6 +34,8 @@ def database_domain(state: AppState) -> Domain:
     @asynccontextmanager
     async def lifespan(state: AppState) -> AsyncIterator[None]:
         url = settings.effective_database_url
+        if is_sqlite(url):
+            ensure_sqlite_dir(url)  # private before the first migration writes it
         if settings.migrate_on_startup:
             await upgrade_async(url)
         engine = create_engine(url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
 
 
 def ensure_sqlite_dir(url: str) -> None:
+    """The database file and its WAL companions readable by the owner only (they hold
+    password hashes, emails and addresses). SQLite gives -wal and -shm the mode of the
+    database file, so creating that one 0600 before SQLite does is what counts."""
     database = make_url(url).database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for companion in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(0o600)
 
 
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:

@@ -168,7 +168,9 @@ class Watcher:
             except AlreadyCapturingError:
                 return
             except AppError as exc:  # went offline in between, limit reached, ...
-                log.info("watchlist capture not started", streamer=entry.username, code=exc.code)
+                log.info(
+                    "watchlist capture not started", streamer=entry.username, error_code=exc.code
+                )
                 return
             entry.last_session_id = session.id
             log.info("watchlist capture started", streamer=entry.username, session=str(session.id))

@@ -27,6 +27,8 @@ from starlette.datastructures import Headers, QueryParams
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from allin.auth.api_keys import authenticate_api_key, looks_like_api_key
+from allin.auth.models import KeyScope
+from allin.core.clientip import client_ip
 from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.ratelimit import RateLimiter
@@ -151,6 +153,8 @@ class KeyDirectory:
             return None
         async with self._factory()() as session:
             key = await authenticate_api_key(session, raw_key)
+            if key is not None and KeyScope.SIGN.value not in (key.scopes or ()):
+                key = None  # a key made without the sign scope is no key here
             found = _KnownKey(key.id, key.user_id, key.user.plan) if key is not None else None
             await session.commit()  # authenticate_api_key records last use
         return found
@@ -217,11 +221,6 @@ class SignAccess:
             retry_after=result.retry_after,
             label=item.GRANULARITY.name,
         )
-
-
-def client_ip(scope: Scope) -> str:
-    client = scope.get("client")
-    return str(client[0]) if client else "unknown"
 
 
 FastRoute = Callable[[bytes], Awaitable[tuple[int, dict[str, Any]]]]

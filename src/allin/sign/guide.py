@@ -4,6 +4,8 @@ TikTok-Live-Connector (Node) pointed at this server, as JSON or as a self-contai
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 from typing import Any
 
@@ -97,7 +99,7 @@ def guide(base: str, signer: str) -> dict[str, Any]:
         "signer": signer,
         "api_key": {
             "placeholder": KEY_PLACEHOLDER,
-            "create": f"{base}/dashboard",
+            "create": f"{base}/app/keys",
             "headers": ["x-api-key", "Authorization: Bearer", "?apiKey="],
             "anonymous_limit": "1000 requests per hour per IP",
         },
@@ -139,6 +141,18 @@ color:#1b1b1f}pre{background:#f4f4f6;padding:1rem;overflow:auto;border-radius:6p
 code{font-family:ui-monospace,monospace}h2{margin-top:2rem}.note{color:#555}"""
 
 
+_STYLE_HASH = base64.b64encode(hashlib.sha256(_STYLE.encode()).digest()).decode()
+# The page is self-contained: nothing loads, nothing runs, nobody frames it.
+GUIDE_HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src 'sha256-{_STYLE_HASH}'; base-uri 'none'; "
+        "form-action 'none'; frame-ancestors 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+
+
 def render_html(data: dict[str, Any]) -> str:
     def block(title: str, code: str) -> str:
         return f"<h3>{html.escape(title)}</h3><pre><code>{html.escape(code)}</code></pre>"
@@ -152,8 +166,8 @@ def render_html(data: dict[str, Any]) -> str:
         "<h1>Integration guide</h1>"
         f"<p>This server (<code>{base}</code>, signer <code>{html.escape(data['signer'])}"
         "</code>) speaks the EulerStream sign API. Point your client at it; an API key "
-        f"(create one at <code>{base}/dashboard</code>) lifts the anonymous limit of 1000 "
-        "requests per hour per IP.</p>"
+        f'(create one at <a href="{base}/app/keys">{base}/app/keys</a>) lifts the anonymous '
+        "limit of 1000 requests per hour per IP.</p>"
         "<h2>Python: TikTokLive</h2>"
         + block("bot.py", clients["python"]["snippet"])
         + block("or with environment variables", clients["python"]["env_snippet"])
@@ -188,5 +202,5 @@ async def integration_guide(
         format is None and "text/html" in request.headers.get("accept", "")
     )
     if wants_html:
-        return HTMLResponse(render_html(data))
+        return HTMLResponse(render_html(data), headers=GUIDE_HEADERS)
     return JSONResponse({"success": True, "data": data})

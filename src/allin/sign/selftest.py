@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
+from allin.core.clientip import client_ip
 from allin.core.clock import clock
 from allin.core.domain import app_state
 from allin.core.ratelimit import rate_limiter
@@ -29,7 +30,7 @@ from allin.core.units import parse_limit
 from allin.live.connection import LiveConnection
 from allin.live.protocol import FetchResult, decode_fetch_result
 from allin.live.web import DEFAULT_USER_AGENT, BrowserProfile
-from allin.sign.access import SELFTEST_HEADER, client_ip
+from allin.sign.access import SELFTEST_HEADER
 from allin.sign.bodies import BadBody, CompatibilityBody, parse_body, request_body
 from allin.sign.responses import RATE_LIMITED, SignFailure, documented
 from allin.sign.service import SignService, TikTokHosts

@@ -402,7 +402,8 @@ def breaker(
     reset: Annotated[bool, typer.Option("--reset", help="Close the breakers now")] = False,
     url: Annotated[str | None, typer.Option(help="Server URL (default ALLIN_PUBLIC_URL)")] = None,
     api_key: Annotated[
-        str | None, typer.Option(envvar="ALLIN_API_KEY", help="An admin's API key")
+        str | None,
+        typer.Option(envvar="ALLIN_API_KEY", help="An admin's API key (`account` scope to reset)"),
     ] = None,
 ) -> None:
     """Show (or reset) the running server's TikTok circuit breakers, via its admin API."""

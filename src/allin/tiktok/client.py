@@ -195,7 +195,7 @@ class TikTokClient:
                 url = self._api("/v2/oauth/revoke/")
                 await self.transport.oauth("revoke", url, form, expect_token=False)
             except TikTokError as error:
-                log.warning("tiktok revoke failed (ignored)", code=error.code)
+                log.warning("tiktok revoke failed (ignored)", error_code=error.code)
                 return False
             return True
 

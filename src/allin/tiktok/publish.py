@@ -431,7 +431,7 @@ class Publisher:
             return await self.client.fetch_status(access_token, publish_id)
         except TikTokError as error:
             if error.retryable:
-                log.warning("tiktok status poll failed; will poll again", code=error.code)
+                log.warning("tiktok status poll failed; will poll again", error_code=error.code)
                 return None
             raise
 

@@ -42,6 +42,7 @@ from allin.tiktok.publish import (
     PublishRecord,
     PublishState,
 )
+from allin.tiktok.stores import PendingState
 from allin.tiktok.tokens import InMemoryTokenStore, TokenManager, TokenStore
 from allin.tiktok.upload import ProgressCallback
 from allin.tiktok.webhooks import InMemoryIdempotency, WebhookEvent, verify_and_parse
@@ -55,7 +56,11 @@ log = get_logger(Category.TIKTOK)
 class StateStore(Protocol):
     """One-time OAuth states bound to the user who started the flow."""
 
-    async def put(self, state: str, user_id: str, expires_at: datetime) -> None: ...
+    async def put(
+        self, state: str, user_id: str, expires_at: datetime, binding: str | None = None
+    ) -> None: ...
+
+    async def peek(self, state: str) -> PendingState | None: ...
 
     async def pop(self, state: str) -> str | None: ...
 
@@ -119,12 +124,20 @@ class InMemorySnapshots:
 
 class InMemoryStateStore:
     def __init__(self) -> None:
-        self._states: dict[str, tuple[str, datetime]] = {}
+        self._states: dict[str, tuple[str, datetime, str | None]] = {}
 
-    async def put(self, state: str, user_id: str, expires_at: datetime) -> None:
+    async def put(
+        self, state: str, user_id: str, expires_at: datetime, binding: str | None = None
+    ) -> None:
         now = utcnow()
         self._states = {k: v for k, v in self._states.items() if v[1] > now}
-        self._states[state] = (user_id, expires_at)
+        self._states[state] = (user_id, expires_at, binding)
+
+    async def peek(self, state: str) -> PendingState | None:
+        entry = self._states.get(state)
+        if entry is None or entry[1] <= utcnow():
+            return None
+        return PendingState(entry[0], entry[2])
 
     async def pop(self, state: str) -> str | None:
         entry = self._states.pop(state, None)
@@ -240,11 +253,18 @@ class TikTokService:
 
     # --- connect / callback / disconnect ---
 
-    async def start_connect(self, user_id: str, scopes: list[str] | None = None) -> str:
-        """GET /connect: the URL to send the user to; the state is bound to them."""
+    async def start_connect(
+        self, user_id: str, scopes: list[str] | None = None, binding: str | None = None
+    ) -> str:
+        """GET /connect: the URL to send the user to; the state is bound to them and, with
+        `binding`, to their browser (`core.oauth_binding`)."""
         url, state = self.client.authorization_url(scopes)
-        await self.states.put(state, user_id, utcnow() + timedelta(seconds=self.state_ttl))
+        expires = utcnow() + timedelta(seconds=self.state_ttl)
+        await self.states.put(state, user_id, expires, binding)
         return url
+
+    async def pending(self, state: str) -> PendingState | None:
+        return await self.states.peek(state)
 
     async def finish_connect(self, user_id: str, query: Mapping[str, str]) -> Connection:
         """GET /callback: state must be this user's; trade the code, keep tokens, read profile."""
@@ -281,7 +301,7 @@ class TikTokService:
             token = await self.tokens.get_valid_token(account_id)
             revoked = await self.client.revoke(token)
         except TikTokError as error:
-            log.info("tiktok disconnect without revoke", code=error.code)
+            log.info("tiktok disconnect without revoke", error_code=error.code)
         await self.tokens.clear_token(account_id)
         await self.accounts.remove(account_id)
         self._analytics.pop(account_id, None)
@@ -426,7 +446,7 @@ class TikTokService:
         try:
             token = await self.tokens.get_valid_token(account_id)
         except TikTokError as error:
-            log.warning("tiktok reconcile skipped", account_id=account_id, code=error.code)
+            log.warning("tiktok reconcile skipped", account_id=account_id, error_code=error.code)
             return []
         outcomes = await asyncio.gather(
             *(self.publisher.reconcile(token, r.id) for r in records), return_exceptions=True
@@ -436,7 +456,7 @@ class TikTokService:
             if isinstance(outcome, PublishRecord):
                 done.append(outcome)
             elif isinstance(outcome, TikTokError):
-                log.warning("tiktok reconcile failed", record=record.id, code=outcome.code)
+                log.warning("tiktok reconcile failed", record=record.id, error_code=outcome.code)
             else:
                 log.error("tiktok reconcile crashed", record=record.id, exc_info=outcome)
         return done

@@ -329,7 +329,7 @@ class TokenManager:
                 raise
             if now < token.expires_at:
                 # TikTok is unwell but the old token still works: use it, refresh later.
-                log.warning("tiktok refresh failed; using current token", code=error.code)
+                log.warning("tiktok refresh failed; using current token", error_code=error.code)
                 return token
             raise
         stored = StoredToken.from_token_set(token.account_id, tokens, token)

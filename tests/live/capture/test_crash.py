@@ -34,7 +34,7 @@ async def _api_key(factory: async_sessionmaker[AsyncSession], owner: uuid.UUID) 
     async with factory() as db:
         user = await db.get(User, owner)
         assert user is not None
-        _, raw = await create_api_key(db, user, "crash-test", None)
+        _, raw = await create_api_key(db, user, "crash-test", None, scopes=("read", "account"))
         await db.commit()
     return raw
 

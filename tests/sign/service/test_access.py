@@ -31,12 +31,12 @@ def sign(client: httpx.AsyncClient, headers: dict[str, str] | None = None, **kw:
 
 
 async def test_anonymous_quota_per_ip(served: Callable[..., Any]) -> None:
-    async with served(sign_anonymous_limit="3/hour") as (_, client):
+    async with served(sign_anonymous_limit="3/hour", trusted_proxies="127.0.0.1") as (_, client):
         answers = [await sign(client) for _ in range(4)]
         other_ip = await sign(client, {"X-Forwarded-For": "198.51.100.7"})
     assert [r.status_code for r in answers] == [200, 200, 200, 429]
     assert [r.headers["X-RateLimit-Remaining"] for r in answers[:3]] == ["2", "1", "0"]
-    assert other_ip.status_code == 200  # each IP has its own hour
+    assert other_ip.status_code == 200  # each IP behind the trusted proxy has its own hour
     limited = answers[3]
     body = limited.json()
     assert body["success"] is False
@@ -52,6 +52,16 @@ async def test_anonymous_quota_per_ip(served: Callable[..., Any]) -> None:
     reset = int(limited.headers["X-RateLimit-Reset"])
     assert abs(reset - (time.time() + retry_after)) <= 2
     assert limited.headers["RateLimit-Reset"] == str(reset)
+
+
+async def test_forwarded_for_from_an_untrusted_peer_restarts_nothing(
+    served: Callable[..., Any],
+) -> None:
+    async with served(sign_anonymous_limit="2/hour") as (_, client):
+        codes = [
+            (await sign(client, {"X-Forwarded-For": f"10.0.0.{i}"})).status_code for i in range(3)
+        ]
+    assert codes == [200, 200, 429]
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,8 @@ const ROUTES = [
   { path: /^\/(?:app\/?)?$/, page: "connect", nav: "connect" },
   { path: /^\/app\/login$/, page: "login", public: true },
   { path: /^\/app\/setup$/, page: "setup", public: true },
+  { path: /^\/verify-email$/, page: "verify", public: true },
+  { path: /^\/reset-password$/, page: "reset", public: true },
   { path: /^\/app\/live\/([0-9a-f-]{36})$/, page: "live", nav: "connect", keys: ["id"] },
   { path: /^\/app\/sessions$/, page: "sessions", nav: "sessions" },
   { path: /^\/app\/sessions\/([0-9a-f-]{36})$/, page: "session", nav: "sessions", keys: ["id"] },

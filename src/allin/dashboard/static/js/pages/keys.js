@@ -7,6 +7,14 @@ import { hasFeature } from "../config.js";
 import { alertBox, busy, clear, confirmDialog, field, h, toast } from "../dom.js";
 import { dateTime, relative } from "../format.js";
 
+// What a key may do; a key never manages sessions or other keys.
+const SCOPES = [
+  ["sign", "Sign service", "TikTokLive / TikTok-Live-Connector signing", true],
+  ["read", "Read", "Your LIVE sessions, events and analytics", true],
+  ["publish", "Publish", "Post to your connected accounts", false],
+  ["account", "Change", "Watchlist, captures, profile and connections", false],
+];
+
 const EXPIRY = [
   ["", "Never"],
   ["30", "In 30 days"],
@@ -20,10 +28,16 @@ export async function render(ctx) {
   const name = field({ label: "Name", name: "name", required: true, hint: "Where you use it, e.g. “OBS overlay”.", attrs: { maxlength: 100, autocomplete: "off" } });
   const expiry = field({ label: "Expires", name: "expires", type: "select" });
   expiry.control.append(...EXPIRY.map(([value, label]) => h("option", { value }, label)));
+  const scopeBoxes = SCOPES.map(([value, label, hint, checked]) => {
+    const box = h("input", { type: "checkbox", name: "scopes", value, id: `scope-${value}` });
+    box.checked = checked;
+    return h("label", { class: "scope-choice", for: `scope-${value}` }, box, " ", h("strong", {}, label), h("span", { class: "muted" }, ` — ${hint}`));
+  });
+  const scopes = h("fieldset", { class: "key-scopes" }, h("legend", {}, "What it may do"), ...scopeBoxes.map((label) => h("div", {}, label)));
   const alert = alertBox();
   const submit = h("button", { class: "button button-primary", type: "submit" }, "Create key");
   const reveal = h("div", { class: "reveal-slot" });
-  const form = h("form", { class: "key-form", novalidate: true, "aria-label": "Create an API key" }, alert.el, h("div", { class: "key-row" }, name.wrapper, expiry.wrapper, submit));
+  const form = h("form", { class: "key-form", novalidate: true, "aria-label": "Create an API key" }, alert.el, h("div", { class: "key-row" }, name.wrapper, expiry.wrapper, submit), scopes);
   const list = h("section", { class: "card", "aria-labelledby": "keys-title" });
   main.append(
     h(
@@ -64,7 +78,12 @@ export async function render(ctx) {
       name.control.focus();
       return;
     }
-    const body = { name: label };
+    const chosen = [...scopes.querySelectorAll("input[name=scopes]:checked")].map((box) => box.value);
+    if (!chosen.length) {
+      alert.show("Choose at least one thing the key may do");
+      return;
+    }
+    const body = { name: label, scopes: chosen };
     if (expiry.control.value) body.expires_in_days = Number(expiry.control.value);
     busy(submit, true, "Creating…");
     try {
@@ -129,7 +148,7 @@ function renderKeys(section, keys, refresh) {
         h(
           "thead",
           {},
-          h("tr", {}, ["Name", "Key", "Status", "Created", "Expires", "Last used"].map((c) => h("th", { scope: "col" }, c)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions"))),
+          h("tr", {}, ["Name", "Key", "Scopes", "Status", "Created", "Expires", "Last used"].map((c) => h("th", { scope: "col" }, c)), h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Actions"))),
         ),
         h(
           "tbody",
@@ -140,6 +159,7 @@ function renderKeys(section, keys, refresh) {
               { dataset: { key: key.id } },
               h("td", { "data-label": "Name" }, h("strong", {}, key.name)),
               h("td", { "data-label": "Key" }, h("code", {}, `${key.prefix}…`)),
+              h("td", { "data-label": "Scopes", dataset: { scopes: (key.scopes || []).join(" ") } }, (key.scopes || []).join(", ")),
               h("td", { "data-label": "Status" }, h("span", { class: `badge badge-key-${key.status}` }, key.status)),
               h("td", { "data-label": "Created" }, dateTime(key.created_at)),
               h("td", { "data-label": "Expires" }, key.expires_at ? dateTime(key.expires_at) : "never"),
