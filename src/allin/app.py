@@ -26,8 +26,11 @@ from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
+from allin.social.domain import social_domain
+from allin.social.providers.base import Platform
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
+from allin.tiktok.provider import tiktok_provider
 
 log = get_logger(Category.CORE)
 DomainFactory = Callable[[AppState], Domain]
@@ -40,6 +43,9 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         core_domain,  # error handlers, health, docs, the shared rate limiter
         auth_domain,
         tiktok_domain,
+        # Each platform's provider lives with its platform; the social domain only knows the
+        # interface.
+        lambda state: social_domain(state, providers={Platform.TIKTOK: tiktok_provider}),
         live_domain,
         sign_domain,
         lambda state: dashboard_domain(
