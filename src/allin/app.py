@@ -45,7 +45,9 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         tiktok_domain,
         # Each platform's provider lives with its platform; the social domain only knows the
         # interface.
-        lambda state: social_domain(state, providers={Platform.TIKTOK: tiktok_provider}),
+        lambda state: social_domain(
+            state, providers={Platform.TIKTOK: tiktok_provider(state.settings)}
+        ),
         live_domain,
         sign_domain,
         lambda state: dashboard_domain(

@@ -8,12 +8,14 @@ platform code and are classified by what the caller must do.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import ClassVar
 
 from allin.core.breaker import CircuitBreaker
+from allin.core.config import Settings
 from allin.social.providers.base import (
     AccountCredentials,
     ContentRules,
@@ -226,5 +228,20 @@ class TikTokProvider(SocialProvider):
         await self.client.aclose()
 
 
-def tiktok_provider(config: ProviderConfig) -> TikTokProvider:
-    return TikTokProvider(config)
+def tiktok_provider(settings: Settings) -> Callable[[ProviderConfig], TikTokProvider]:
+    """The factory the social registry calls: TikTok's retry, breaker and timeout settings,
+    with the credentials, hosts and redirect URI the social accounts use."""
+
+    def build(config: ProviderConfig) -> TikTokProvider:
+        tiktok = replace(
+            TikTokConfig.from_settings(settings),
+            client_key=config.client_id or "",
+            client_secret=config.client_secret or "",
+            redirect_uri=config.redirect_uri,
+            api_url=config.api_base_url.rstrip("/"),
+            auth_url=config.auth_base_url.rstrip("/"),
+            scopes=config.scopes,
+        )
+        return TikTokProvider(config, TikTokClient(tiktok))
+
+    return build
