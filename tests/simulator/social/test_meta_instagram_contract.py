@@ -279,3 +279,27 @@ async def test_page_token_also_publishes_and_account_fields(sim: Sim) -> None:
         params={"fields": "id,username,followers_count,media_count", "access_token": token},
     )
     assert account.json()["username"] == "allin.creator" and account.json()["media_count"] == 1
+
+
+async def test_resumable_reel_upload(sim: Sim) -> None:
+    token = await long_token(sim.http)
+    created = await container(
+        sim, token, media_type="REELS", upload_type="resumable", caption="reel"
+    )
+    cid, uri = created.json()["id"], created.json()["uri"]
+    assert uri.endswith(f"/ig-api-upload/v25.0/{cid}")
+    assert await status(sim, token, cid) == "IN_PROGRESS"
+    data = mp4(500)
+    upload = await sim.http.post(
+        uri,
+        content=data,
+        headers={"Authorization": f"OAuth {token}", "offset": "0", "file_size": str(len(data))},
+    )
+    assert upload.json()["success"] is True
+    sim.clock.advance(3)
+    assert await status(sim, token, cid) == "FINISHED"
+    media_id = (await publish(sim, token, cid)).json()["id"]
+    got = await sim.http.get(
+        f"{V}/{media_id}", params={"fields": "media_type,media_product_type", "access_token": token}
+    )
+    assert got.json()["media_product_type"] == "REELS"

@@ -495,3 +495,49 @@ async def test_app_wide_daily_post_limit(sim: Sim) -> None:
     assert first.headers["x-app-limit-24hour-remaining"] == "0"
     refused = await post(sim.http, other, text="two")
     assert refused.status_code == 429
+
+
+async def test_user_daily_post_limit(sim: Sim) -> None:
+    sim.state.config.user_daily_post_limit = 1
+    access = (await token(sim.http))["access_token"]
+    first = await post(sim.http, access, text="one")
+    assert first.headers["x-user-limit-24hour-limit"] == "1"
+    assert first.headers["x-user-limit-24hour-remaining"] == "0"
+    assert (await post(sim.http, access, text="two")).status_code == 429
+
+
+async def test_legacy_command_upload_form_still_works(sim: Sim) -> None:
+    access = (await token(sim.http))["access_token"]
+    data = mp4(1500)
+    init = await sim.http.post(
+        "/2/media/upload",
+        headers=bearer(access),
+        data={
+            "command": "INIT",
+            "media_type": "video/mp4",
+            "total_bytes": "1500",
+            "media_category": "tweet_video",
+        },
+    )
+    media_id = init.json()["data"]["id"]
+    append = await sim.http.post(
+        "/2/media/upload",
+        headers=bearer(access),
+        data={"command": "APPEND", "media_id": media_id, "segment_index": "0"},
+        files={"media": data},
+    )
+    assert append.status_code == 204
+    final = await sim.http.post(
+        "/2/media/upload",
+        headers=bearer(access),
+        data={"command": "FINALIZE", "media_id": media_id},
+    )
+    assert final.json()["data"]["processing_info"]["state"] == "pending"
+
+
+async def test_malformed_bodies_are_400_not_500(sim: Sim) -> None:
+    access = (await token(sim.http))["access_token"]
+    headers = {**bearer(access), "content-type": "application/json"}
+    for path in ("/2/tweets", "/2/media/upload/initialize", "/2/media/upload"):
+        response = await sim.http.post(path, content=b"{oops", headers=headers)
+        assert response.status_code == 400, path

@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from allin.simulator.live.server import bind, serve_on_socket
+from allin.simulator.social.common import ManualClock
 from allin.simulator.social.linkedin import LinkedInConfig, create_linkedin_simulator
 from allin.simulator.social.meta import MetaConfig, create_meta_simulator
 from allin.simulator.social.x import XConfig, create_x_simulator
@@ -21,9 +22,11 @@ DEFAULT_PORTS = {"x": 8091, "linkedin": 8092, "meta": 8093}
 
 @dataclass(slots=True)
 class SocialConfigs:
-    x: XConfig = field(default_factory=XConfig)
-    linkedin: LinkedInConfig = field(default_factory=LinkedInConfig)
-    meta: MetaConfig = field(default_factory=MetaConfig)
+    """Served simulators run on a movable clock, so POST /_simulator/clock can expire tokens."""
+
+    x: XConfig = field(default_factory=lambda: XConfig(clock=ManualClock()))
+    linkedin: LinkedInConfig = field(default_factory=lambda: LinkedInConfig(clock=ManualClock()))
+    meta: MetaConfig = field(default_factory=lambda: MetaConfig(clock=ManualClock()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from allin.simulator.social import control
 from allin.simulator.social.common import SimFailure, sim_failure_handler
 from allin.simulator.social.linkedin import oauth, rest
 from allin.simulator.social.linkedin.config import LinkedInConfig
@@ -38,6 +39,7 @@ async def _not_found(_: Request, __: Exception) -> Response:
 def create_linkedin_simulator(config: LinkedInConfig | None = None) -> FastAPI:
     app = FastAPI(title="LinkedIn API simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.sim = LinkedInState(config or LinkedInConfig())
+    app.include_router(control.router)
     for path, endpoint, methods in ROUTES:
         app.router.add_route(path, endpoint, methods=methods)  # type: ignore[arg-type]
     app.add_exception_handler(SimFailure, sim_failure_handler)

@@ -59,14 +59,10 @@ async def create_post(request: Request) -> Response:
                 "FIELD_VALUE_REQUIRED",
                 "field is required but not found and has no default value",
             )
-    author = str(body["author"])
+    _check_types(body)
+    author = body["author"]
     if not _may_act_as(state, caller, author, write=True):
         raise access_denied(f"partnerApiPostsExternal.CREATE.{caller.version}01")
-    if body["visibility"] not in _VISIBILITY or body["lifecycleState"] not in _LIFECYCLE:
-        field = "visibility" if body["visibility"] not in _VISIBILITY else "lifecycleState"
-        raise input_error(
-            422, f"/{field}", "INVALID_ENUM_VALUE", f"{body[field]} is not a valid value"
-        )
     commentary = str(body["commentary"])
     if len(commentary) > state.config.max_commentary:
         # The production status for over-length commentary is not documented.
@@ -85,6 +81,21 @@ async def create_post(request: Request) -> Response:
     post = state.new_post(author, commentary, stored_commentary(commentary), body)
     await after_commit(fault)
     return Response(b"", 201, headers={"x-restli-id": post.urn, "x-linkedin-id": post.urn})
+
+
+_ENUMS = {"visibility": _VISIBILITY, "lifecycleState": _LIFECYCLE}
+_TYPES: dict[str, type] = {"author": str, "commentary": str, "distribution": dict}
+
+
+def _check_types(body: dict[str, Any]) -> None:
+    for name, kind in _TYPES.items():
+        if not isinstance(body[name], kind):
+            raise input_error(422, f"/{name}", "INVALID_FIELD_VALUE", f"{name} has the wrong type")
+    for name, allowed in _ENUMS.items():
+        if not isinstance(body[name], str) or body[name] not in allowed:
+            raise input_error(
+                422, f"/{name}", "INVALID_ENUM_VALUE", f"{body[name]} is not a valid value"
+            )
 
 
 def _duplicate_of(state: LinkedInState, author: str, commentary: str) -> Post | None:
@@ -174,7 +185,10 @@ async def find_posts(request: Request) -> Response:
         raise error(400, "ILLEGAL_ARGUMENT", "q=author and author are required")
     if not _may_act_as(state, caller, author, write=False):
         raise access_denied(f"partnerApiPostsExternal.FINDER-author.{caller.version}01")
-    start, count = int(q.get("start", "0") or 0), min(100, int(q.get("count", "10") or 10))
+    start_raw, count_raw = q.get("start", "0"), q.get("count", "10")
+    if not start_raw.isdigit() or not count_raw.isdigit():
+        raise error(400, "ILLEGAL_ARGUMENT", "start and count must be non-negative integers")
+    start, count = int(start_raw), min(100, int(count_raw))
     posts = sorted(
         (p for p in state.posts.values() if p.author == author and p.deleted_at is None),
         key=lambda p: p.created_at,

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from allin.simulator.social import control
 from allin.simulator.social.common import Fault, SimFailure, form_or_json, sim_failure_handler
 from allin.simulator.social.meta import instagram, oauth, pages
 from allin.simulator.social.meta.config import MetaConfig
@@ -54,7 +55,7 @@ async def _context(request: Request, version: str) -> Ctx:
         if isinstance(value, UploadFile):
             files[key] = await value.read()
             del params[key]
-    ctx = Ctx(version, params, files=files)
+    ctx = Ctx(version, params, files=files, base_url=str(request.base_url).rstrip("/"))
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() in ("bearer", "oauth") and "access_token" not in params:
         params["access_token"] = value.strip()
@@ -108,6 +109,8 @@ async def graph(request: Request) -> Response:
     if not parts:
         raise not_found("")
     _authenticate(state, ctx)
+    if parts[0] == "ig-api-upload" and len(parts) == 3 and method == "POST":
+        return JSONResponse(await instagram.resumable_upload(state, ctx, parts[2], request))
     buc_id, buc_type = _business_object(state, ctx, parts[0])
     endpoint = _endpoint_name(state, parts)
     fault = await state.faults.before(endpoint)
@@ -199,6 +202,7 @@ async def _ig_edge(
 def create_meta_simulator(config: MetaConfig | None = None) -> FastAPI:
     app = FastAPI(title="Meta Graph API simulator", openapi_url=None, docs_url=None, redoc_url=None)
     app.state.sim = MetaState(config or MetaConfig())
+    app.include_router(control.router)
     app.router.add_route("/{path:path}", graph, methods=["GET", "POST", "DELETE"])
     app.add_exception_handler(SimFailure, sim_failure_handler)
     return app

@@ -3,10 +3,13 @@ their status, /media_publish, /content_publishing_limit, and reading media back.
 
 from __future__ import annotations
 
+import math
 import re
 import secrets
 import string
 from typing import Any
+
+from starlette.requests import Request
 
 from allin.simulator.social.common import Fault, after_commit
 from allin.simulator.social.meta.fetch import fetch_media
@@ -176,6 +179,11 @@ async def create_container(state: MetaState, ctx: Ctx, ig_id: str) -> dict[str, 
     )
     if media_type == "CAROUSEL":
         container.children = _children(state, ctx, ig_id)
+    elif ctx.text("upload_type") == "resumable" and media_type in {"REELS", "VIDEO", "STORIES"}:
+        container.ready_at = math.inf  # until the bytes arrive at the upload URI
+        state.containers[container.id] = container
+        uri = f"{ctx.base_url}/ig-api-upload/{ctx.version}/{container.id}"
+        return {"id": container.id, "uri": uri}
     elif ctx.text("video_url"):
         container.error_subcode = await _video_subcode(state, ctx.text("video_url"))
         container.ready_at = now + config.ig_video_processing_secs
@@ -186,6 +194,46 @@ async def create_container(state: MetaState, ctx: Ctx, ig_id: str) -> dict[str, 
         raise param_error("The parameter image_url or video_url is required.")
     state.containers[container.id] = container
     return {"id": container.id}
+
+
+async def resumable_upload(
+    state: MetaState, ctx: Ctx, container_id: str, request: Request
+) -> dict[str, Any]:
+    """POST <uri> with `Authorization: OAuth <token>`, `offset`, `file_size` and the bytes (or a
+    `file_url` header): the container then processes like one created from a video_url."""
+    container = state.containers.get(container_id)
+    if container is None or container.ready_at != math.inf:
+        raise ig_error(
+            24,
+            2207008,
+            "The media container does not exist or has expired.",
+            "Media container not found",
+            "Upload to a resumable container.",
+        )
+    require_instagram(state, ctx, container.ig_id, publish=True)
+    file_url = request.headers.get("file_url")
+    if file_url:
+        data = await fetch_media(state, file_url)
+        if data is None:
+            raise ig_error(
+                9004,
+                2207052,
+                "The media could not be fetched from this uri",
+                "Media download has failed.",
+                f"Could not fetch {file_url}",
+            )
+    else:
+        data = await request.body()
+        size = request.headers.get("file_size", "")
+        if (
+            request.headers.get("offset", "0") != "0"
+            or not size.isdigit()
+            or int(size) != len(data)
+        ):
+            raise param_error("offset must be 0 and file_size the number of bytes sent")
+    container.error_subcode = None if is_video(data) else 2207026
+    container.ready_at = state.now() + state.config.ig_video_processing_secs
+    return {"success": True, "message": "Upload successful."}
 
 
 def render_container(state: MetaState, ctx: Ctx, container: Container) -> dict[str, Any]:

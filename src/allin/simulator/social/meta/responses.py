@@ -106,6 +106,7 @@ class Ctx:
     token: Token | None = None
     headers: dict[str, str] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    base_url: str = ""
 
     def text(self, name: str, default: str = "") -> str:
         value = self.params.get(name, default)

@@ -93,6 +93,7 @@ class XConfig:
             "media.chunked": 180_000,
         }
     )
+    user_daily_post_limit: int = 2_400  # account rule: 2,400 posts a day (X Help Center)
     media_expires_after: int = 86_400
     media_pending_secs: float = 1.0  # video/GIF: pending, then in_progress, then succeeded
     media_processing_secs: float = 2.0

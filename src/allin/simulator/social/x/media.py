@@ -132,32 +132,65 @@ def _finalize(state: XState, media: Media) -> None:
         media.fails = True
 
 
-async def upload(request: Request) -> Response:
-    """One shot: multipart `media` bytes, or JSON with base64 `media`; `media_category` required."""
-    caller, _ = await guard(request, "media.upload", SCOPES)
-    state = state_of(request)
+async def _params(
+    request: Request, state: XState, caller: Caller
+) -> tuple[dict[str, Any], bytes | None]:
+    """The fields of a multipart, form or JSON request, and the `media` bytes if any
+    (multipart file, or base64 text)."""
     ctype = request.headers.get("content-type", "")
     fields: dict[str, Any] = {}
-    data = b""
-    if "multipart/form-data" in ctype:
+    raw: object = None
+    if "form" in ctype:
         form = await request.form()
         fields = {k: v for k, v in form.items() if not isinstance(v, UploadFile)}
-        part = form.get("media")
-        data = await part.read() if isinstance(part, UploadFile) else str(part or "").encode()
+        raw = form.get("media")
     elif "application/json" in ctype:
-        fields = await request.json()
         try:
-            data = base64.b64decode(str(fields.get("media", "")), validate=True)
-        except binascii.Error:
-            raise invalid_request(
-                state, "media is not valid base64", {"media": []}, caller.headers
-            ) from None
-    if "command" in fields or "command" in request.query_params:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise invalid_request(state, "Request body must be a JSON object", {}, caller.headers)
+        fields, raw = body, body.get("media")
+    if isinstance(raw, UploadFile):
+        return fields, await raw.read()
+    if raw is None:
+        return fields, None
+    try:
+        return fields, base64.b64decode(str(raw), validate=True)
+    except binascii.Error:
+        raise invalid_request(
+            state, "media is not valid base64", {"media": []}, caller.headers
+        ) from None
+
+
+async def upload(request: Request) -> Response:
+    """One shot: multipart `media` bytes, or JSON with base64 `media`; `media_category`
+    required. Also the older `command=INIT|APPEND|FINALIZE` form the quickstart still shows."""
+    state = state_of(request)
+    command = request.query_params.get("command")
+    endpoint = "media.chunked" if command else "media.upload"
+    caller, _ = await guard(request, endpoint, SCOPES)
+    fields, data = await _params(request, state, caller)
+    command = str(fields.get("command") or command or "")
+    if command == "INIT":
+        return _initialize(state, caller, fields)
+    if command == "APPEND":
+        _append(
+            state,
+            caller,
+            _owned(state, caller, str(fields.get("media_id", ""))),
+            str(fields.get("segment_index", "")),
+            data,
+        )
+        return Response(b"", 204, headers=caller.headers)
+    if command == "FINALIZE":
+        return _finalize_upload(state, caller, str(fields.get("media_id", "")))
+    if command:
         raise invalid_request(
             state,
-            "The command parameter is deprecated; use "
-            "/2/media/upload/initialize, /append and /finalize",
-            {"command": [str(fields.get("command"))]},
+            f"command [{command}] is not one of [INIT, APPEND, FINALIZE, STATUS]",
+            {"command": [command]},
             caller.headers,
         )
     category = str(fields.get("media_category", ""))
@@ -181,12 +214,18 @@ async def upload(request: Request) -> Response:
 async def initialize(request: Request) -> Response:
     caller, _ = await guard(request, "media.chunked", SCOPES)
     state = state_of(request)
-    body = await request.json() if "json" in request.headers.get("content-type", "") else {}
-    media_type = str(body.get("media_type", ""))
-    total = body.get("total_bytes")
+    fields, _ = await _params(request, state, caller)
+    return _initialize(state, caller, fields)
+
+
+def _initialize(state: XState, caller: Caller, fields: dict[str, Any]) -> Response:
+    media_type = str(fields.get("media_type", ""))
+    total = fields.get("total_bytes")
+    if isinstance(total, str) and total.isdigit():
+        total = int(total)
     if not isinstance(total, int):
         raise invalid_request(state, "total_bytes is required", {"total_bytes": []}, caller.headers)
-    category = str(body.get("media_category") or _category_for(media_type))
+    category = str(fields.get("media_category") or _category_for(media_type))
     media = _new_media(state, caller, media_type, category, total)
     data = render(state, media, with_processing=False)
     data.pop("size")
@@ -206,8 +245,13 @@ async def append(request: Request) -> Response:
     caller, _ = await guard(request, "media.chunked", SCOPES)
     state = state_of(request)
     media = _owned(state, caller, request.path_params["id"])
-    form = await request.form()
-    part, index = form.get("media"), str(form.get("segment_index", ""))
+    fields, data = await _params(request, state, caller)
+    _append(state, caller, media, str(fields.get("segment_index", "")), data)
+    expires = int(media.created_at + state.config.media_expires_after)
+    return answer(caller, {"data": {"expires_at": expires}})
+
+
+def _append(state: XState, caller: Caller, media: Media, index: str, chunk: bytes | None) -> None:
     if media.finalized_at is not None:
         raise invalid_request(
             state, "Media is already finalized", {"id": [media.id]}, caller.headers
@@ -216,13 +260,6 @@ async def append(request: Request) -> Response:
         raise invalid_request(
             state, "segment_index must be 0-999", {"segment_index": [index]}, caller.headers
         )
-    if isinstance(part, UploadFile):
-        chunk = await part.read()
-    else:
-        try:
-            chunk = base64.b64decode(str(part or ""), validate=True)
-        except binascii.Error:
-            chunk = b""
     if not chunk:
         raise invalid_request(state, "media is required", {"media": []}, caller.headers)
     if int(index) == 0:
@@ -230,14 +267,15 @@ async def append(request: Request) -> Response:
         if info is not None:
             media.width, media.height = info.width, info.height
     media.segments[int(index)] = len(chunk)
-    expires = int(media.created_at + state.config.media_expires_after)
-    return answer(caller, {"data": {"expires_at": expires}})
 
 
 async def finalize(request: Request) -> Response:
     caller, _ = await guard(request, "media.chunked", SCOPES)
-    state = state_of(request)
-    media = _owned(state, caller, request.path_params["id"])
+    return _finalize_upload(state_of(request), caller, request.path_params["id"])
+
+
+def _finalize_upload(state: XState, caller: Caller, media_id: str) -> Response:
+    media = _owned(state, caller, media_id)
     if media.finalized_at is None:
         received = sum(media.segments.values())
         contiguous = sorted(media.segments) == list(range(len(media.segments)))

@@ -111,7 +111,8 @@ def _limit_headers(state: XState, endpoint: str, user_id: str) -> tuple[dict[str
         over = over or day.count > app_limit
         if endpoint == "tweets.create":
             user_day = state.windows.hit((endpoint, "user-day", user_id), DAY)
-            user_cap = config.user_limits[endpoint] * 96
+            user_cap = config.user_daily_post_limit
+            over = over or user_day.count > user_cap
             headers |= {
                 "x-user-limit-24hour-limit": str(user_cap),
                 "x-user-limit-24hour-remaining": str(max(0, user_cap - user_day.count)),

@@ -260,10 +260,21 @@ def _validate_and_create(state: XState, caller: Caller, body: dict[str, Any]) ->
     text = text or ""
     _check_text(state, caller, text)
     reply = _reply_target(state, caller, body.get("reply"), text)
-    if body.get("quote_tweet_id") is not None and state.config.self_serve:
+    quote = body.get("quote_tweet_id")
+    if quote is not None and not (isinstance(quote, str) and quote.isdigit()):
+        raise invalid_request(
+            state,
+            "$.quote_tweet_id: must be a numeric string",
+            {"quote_tweet_id": [str(quote)]},
+            headers,
+        )
+    if quote is not None and state.config.self_serve:
+        # Quote posts are Enterprise-only since 2026-04 (create-post page warning).
         raise forbidden(state, "Quoting a post is not available on this access level.", headers)
     settings = body.get("reply_settings", "everyone")
-    if settings != "everyone" and settings not in _REPLY_SETTINGS:
+    if not isinstance(settings, str) or (
+        settings != "everyone" and settings not in _REPLY_SETTINGS
+    ):
         raise invalid_request(
             state, "Invalid reply_settings", {"reply_settings": [str(settings)]}, headers
         )
