@@ -27,6 +27,12 @@ from allin.social.providers.base import ErrorKind, Platform, SocialProviderError
 log = get_logger(Category.SOCIAL)
 
 Classifier = Callable[[httpx.Response], SocialProviderError]
+Ambiguity = Callable[[SocialProviderError], bool]
+
+
+def transient_is_ambiguous(error: SocialProviderError) -> bool:
+    """By default any transient answer (a 5xx) to a sent publish call leaves it unknown."""
+    return error.kind is ErrorKind.TRANSIENT
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,9 +85,11 @@ class Transport:
         retry: RetryPolicy | None = None,
         breaker: CircuitBreaker | None = None,
         client: httpx.AsyncClient | None = None,
+        ambiguous: Ambiguity = transient_is_ambiguous,
     ) -> None:
         self.platform = platform
         self.classify = classify
+        self.ambiguous = ambiguous
         self.retry = retry or RetryPolicy()
         self.breaker = breaker or platform_breaker(platform)
         self.client = client or create_http_client(timeout=timeout)
@@ -120,7 +128,7 @@ class Transport:
         if response.is_success:
             return response
         error = self.classify(response)
-        if error.kind is ErrorKind.TRANSIENT and after_send is not ErrorKind.TRANSIENT:
+        if after_send is not ErrorKind.TRANSIENT and self.ambiguous(error):
             # The platform received the irreversible call and answered with a failure that
             # may not be the whole truth (a 5xx, Meta's transient codes): reconcile first.
             error = SocialProviderError(
