@@ -97,6 +97,7 @@ class FacebookProvider(MetaProvider):
             data={"message": post.text},
             files={"source": (item.path.name, data, item.mime_type)},
             headers=bearer(account.access_token),
+            timeout=self.upload_timeout,
         )
         body = response.json()
         post_id = str(body.get("post_id") or body["id"])
@@ -111,6 +112,7 @@ class FacebookProvider(MetaProvider):
             data={"published": "false"},
             files={"source": (item.path.name, data, item.mime_type)},
             headers=bearer(account.access_token),
+            timeout=self.upload_timeout,
         )
         return str(response.json()["id"])
 
@@ -127,6 +129,7 @@ class FacebookProvider(MetaProvider):
             data=form,
             files={"source": (item.path.name, data, item.mime_type)},
             headers=bearer(account.access_token),
+            timeout=self.upload_timeout,
         )
         video_id = str(response.json()["id"])
         # The video is processed after the upload returns; its post appears when it is ready.

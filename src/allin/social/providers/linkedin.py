@@ -165,6 +165,7 @@ class LinkedInProvider(SocialProvider):
         sleep: Sleep = asyncio.sleep,
         processing_timeout: float = 300.0,
         poll_interval: float = 2.0,
+        upload_timeout: float = 120.0,
     ) -> None:
         super().__init__(config)
         self.api = config.api_base_url.rstrip("/")
@@ -174,6 +175,7 @@ class LinkedInProvider(SocialProvider):
         self.sleep = sleep
         self.processing_timeout = processing_timeout
         self.poll_interval = poll_interval
+        self.upload_timeout = upload_timeout
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -329,6 +331,7 @@ class LinkedInProvider(SocialProvider):
                 str(value["uploadUrl"]),
                 content=data,
                 headers={"Authorization": f"Bearer {account.access_token}"},
+                timeout=self.upload_timeout,
             )
             kind = "images"
         await self._await_available(account, kind, urn)
@@ -359,6 +362,7 @@ class LinkedInProvider(SocialProvider):
                 str(part["uploadUrl"]),
                 content=chunk,
                 headers={"Authorization": f"Bearer {account.access_token}"},
+                timeout=self.upload_timeout,
             )
             etags.append(put.headers.get("etag", ""))
         await self.http.safe(

@@ -167,6 +167,7 @@ class MetaProvider(SocialProvider):
         processing_timeout: float = 300.0,
         poll_interval: float = 5.0,
         inline_wait: float = 30.0,
+        upload_timeout: float = 120.0,
     ) -> None:
         super().__init__(config)
         self.version = config.extra.get("version", DEFAULT_VERSION)
@@ -185,6 +186,7 @@ class MetaProvider(SocialProvider):
         self.processing_timeout = processing_timeout
         self.poll_interval = poll_interval
         self.inline_wait = inline_wait
+        self.upload_timeout = upload_timeout
 
     async def aclose(self) -> None:
         await self.http.aclose()

@@ -150,9 +150,11 @@ class XProvider(SocialProvider):
         breaker: CircuitBreaker | None = None,
         sleep: Sleep = asyncio.sleep,
         processing_timeout: float = 300.0,
+        upload_timeout: float = 120.0,
     ) -> None:
         super().__init__(config)
         self.api = config.api_base_url.rstrip("/")
+        self.upload_timeout = upload_timeout
         self.http = Transport(PLATFORM, classify, timeout=timeout, retry=retry, breaker=breaker)
         self.sleep = sleep
         self.processing_timeout = processing_timeout
@@ -289,6 +291,7 @@ class XProvider(SocialProvider):
                 data={"segment_index": str(index)},
                 files={"media": ("blob", chunk, "application/octet-stream")},
                 headers=headers,
+                timeout=self.upload_timeout,
             )
         final = await self.http.safe(
             "POST", f"{self.api}/2/media/upload/{media_id}/finalize", headers=headers
