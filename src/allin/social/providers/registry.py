@@ -53,6 +53,13 @@ def linkedin_config(settings: Settings) -> ProviderConfig:
     )
 
 
+def meta_scopes() -> tuple[str, ...]:
+    """One Facebook Login for both: Meta's permissions are granted per app and user, so the
+    login that connects the Pages also connects the Instagram accounts linked to them."""
+    merged = FacebookProvider.default_scopes + InstagramProvider.default_scopes
+    return tuple(dict.fromkeys(merged))
+
+
 def meta_config(settings: Settings) -> ProviderConfig:
     return ProviderConfig(
         client_id=settings.meta_app_id or None,
@@ -60,6 +67,7 @@ def meta_config(settings: Settings) -> ProviderConfig:
         redirect_uri=redirect_uri(settings, "meta", settings.meta_redirect_uri),
         api_base_url=settings.meta_graph_url,
         auth_base_url=settings.meta_auth_url,
+        scopes=meta_scopes(),
         extra={"version": settings.meta_graph_version, "video_url": settings.meta_graph_video_url},
     )
 
