@@ -264,6 +264,7 @@ async def test_usage_headers_rise_and_limits_answer_with_codes() -> None:
         await sim.http.get(f"{V}/me/accounts", params={"access_token": user})
         over = await sim.http.get(f"{V}/me", params={"access_token": user})
         assert error_of(over)[0] == 17 and "x-app-usage" in over.headers
+        assert over.json()["error"]["is_transient"] is True
         token = sim.state.page_token(sim.state.tokens[user], PAGE).value
         for _ in range(2):
             assert (await feed_post(sim, token, message=f"m{_}")).status_code == 200

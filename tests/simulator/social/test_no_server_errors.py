@@ -78,7 +78,7 @@ _json = st.recursive(
     ),
     max_leaves=12,
 )
-_quick = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+_quick = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Limits high enough that validation, not throttling, answers every example.
 X_APP = create_x_simulator(XConfig(user_limits={"tweets.create": 10**9}))

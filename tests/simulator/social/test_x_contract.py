@@ -488,7 +488,7 @@ async def test_lost_response_commits_the_post(sim: Sim) -> None:
 
 
 async def test_app_wide_daily_post_limit(sim: Sim) -> None:
-    sim.state.config.app_limits["tweets.create"] = 1
+    sim.state.config.app_limits["tweets.create"] = (1, 86_400.0)
     mine = (await token(sim.http))["access_token"]
     other = (await token(sim.http, user="other"))["access_token"]
     first = await post(sim.http, mine, text="one")

@@ -80,7 +80,7 @@ async def create_post(request: Request) -> Response:
         )
     post = state.new_post(author, commentary, stored_commentary(commentary), body)
     await after_commit(fault)
-    return Response(b"", 201, headers={"x-restli-id": post.urn, "x-linkedin-id": post.urn})
+    return Response(b"", 201, headers={"x-restli-id": post.urn})
 
 
 _ENUMS = {"visibility": _VISIBILITY, "lifecycleState": _LIFECYCLE}

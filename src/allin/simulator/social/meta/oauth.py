@@ -178,5 +178,11 @@ def accounts(state: MetaState, ctx: Ctx) -> dict[str, Any]:
 
 def delete_permissions(state: MetaState, ctx: Ctx) -> dict[str, Any]:
     """The user (through the app) removes the app: every token of theirs dies (190/458)."""
+    if ctx.user.kind != "USER":
+        raise graph_error(
+            400,
+            2500,
+            "An active access token must be used to query information about the current user.",
+        )
     state.invalidate_user(ctx.user.user_id, 458)
     return {"success": True}

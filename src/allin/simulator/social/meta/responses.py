@@ -168,6 +168,7 @@ def throttled(state: MetaState, ctx: Ctx, buc_type: str | None) -> SimFailure:
             "refer to https://developers.facebook.com/docs/graph-api/overview/"
             "rate-limiting.",
             headers=ctx.headers,
+            is_transient=True,
         )
     if buc_type == "pages":
         code = state.config.page_throttle_code
@@ -178,10 +179,14 @@ def throttled(state: MetaState, ctx: Ctx, buc_type: str | None) -> SimFailure:
             "and try again. For more info, please refer to https://developers.facebook"
             ".com/docs/graph-api/overview/rate-limiting."
         )
-        return graph_error(status, code, message, headers=ctx.headers)
+        return graph_error(status, code, message, headers=ctx.headers, is_transient=True)
     if ctx.token is not None and ctx.token.kind == "USER":
-        return graph_error(status, 17, "(#17) User request limit reached", headers=ctx.headers)
-    return graph_error(status, 4, "(#4) Application request limit reached", headers=ctx.headers)
+        return graph_error(
+            status, 17, "(#17) User request limit reached", headers=ctx.headers, is_transient=True
+        )
+    return graph_error(
+        status, 4, "(#4) Application request limit reached", headers=ctx.headers, is_transient=True
+    )
 
 
 def fault_failure(state: MetaState, ctx: Ctx, fault: Fault | None, buc_type: str | None) -> None:

@@ -72,7 +72,7 @@ class XConfig:
     overlength_status: Literal[400, 403] = 400
     edit_history_key: str = "edit_history_post_ids"  # older bodies: edit_history_tweet_ids
     problem_host: str = "https://api.twitter.com"  # live bodies; the spec says api.x.com
-    # per user per 15 minutes, per app per 24 hours (docs.x.com rate-limits, 2026-08)
+    # per user per 15 minutes (docs.x.com rate-limits, 2026-08)
     user_limits: dict[str, int] = field(
         default_factory=lambda: {
             "tweets.create": 100,
@@ -85,12 +85,13 @@ class XConfig:
             "media.status": 1_000,
         }
     )
-    app_limits: dict[str, int] = field(
+    # per app: (limit, window seconds)
+    app_limits: dict[str, tuple[int, float]] = field(
         default_factory=lambda: {
-            "tweets.create": 10_000,
-            "users.tweets": 10_000,
-            "media.upload": 50_000,
-            "media.chunked": 180_000,
+            "tweets.create": (10_000, 86_400.0),
+            "users.tweets": (10_000, 900.0),
+            "media.upload": (50_000, 86_400.0),
+            "media.chunked": (180_000, 86_400.0),
         }
     )
     user_daily_post_limit: int = 2_400  # account rule: 2,400 posts a day (X Help Center)

@@ -105,9 +105,9 @@ def _limit_headers(state: XState, endpoint: str, user_id: str) -> tuple[dict[str
             "x-rate-limit-remaining": str(max(0, limit - window.count)),
             "x-rate-limit-reset": str(int(window.reset_at)),
         }
-    app_limit = config.app_limits.get(endpoint)
-    if app_limit is not None:
-        day = state.windows.hit((endpoint, "app"), DAY)
+    if endpoint in config.app_limits:
+        app_limit, length = config.app_limits[endpoint]
+        day = state.windows.hit((endpoint, "app"), length)
         over = over or day.count > app_limit
         if endpoint == "tweets.create":
             user_day = state.windows.hit((endpoint, "user-day", user_id), DAY)

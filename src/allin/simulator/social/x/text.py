@@ -3,7 +3,8 @@ NFC first; each URL weighs 23; each emoji, with its modifiers and ZWJ sequence, 
 code points weigh 1 inside U+0000-10FF, U+2000-200D, U+2010-201F, U+2032-2037 and 2 elsewhere.
 
 URLs are found as twitter-text does in spirit, not to the letter: anything with http(s)://, and
-bare domains under a common top-level domain (twitter-text carries the full IANA list)."""
+bare domains under any two-letter (country) top-level domain or a common generic one (twitter-text
+carries the full IANA list, so a rare generic TLD here counts as plain text, never as more)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,22 @@ import unicodedata
 URL_WEIGHT = 23
 EMOJI_WEIGHT = 2
 _LIGHT = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
-_TLDS = "com|org|net|edu|gov|io|co|dev|app|ai|me|ly|tv|info|biz|xyz|uk|de|fr|jp|us|ca|au"
+# fmt: off
+_GENERIC = frozenset((
+    "com", "org", "net", "edu", "gov", "mil", "int", "info", "biz", "name", "pro", "aero",
+    "coop", "museum", "mobi", "asia", "jobs", "tel", "travel", "app", "dev", "page", "blog",
+    "news", "online", "site", "shop", "store", "tech", "xyz", "top", "club", "live", "life",
+    "world", "today", "art", "design", "media", "cloud", "digital", "email", "link", "one",
+    "space", "website", "wiki", "agency", "company", "global", "group", "network", "social",
+    "studio", "video", "music", "games", "game", "fun", "bar", "cafe", "photo", "photos",
+    "pics", "plus", "zone", "work", "works", "city", "land", "love", "bio", "eco", "fit",
+    "health", "care", "money", "finance", "bank", "capital", "market", "solutions", "services",
+    "support", "systems", "tools", "team", "center", "academy", "school", "education", "law",
+    "legal", "travel", "tours", "events", "family", "kids", "fashion", "style", "beauty",
+    "food", "pizza", "wine", "coffee", "email", "chat",
+))
+# fmt: on
+_TLDS = "|".join(sorted(_GENERIC, key=len, reverse=True)) + "|[a-z]{2}"
 _URL = re.compile(
     r"(?<![\w@.$#/-])(?:"
     r"https?://(?:[\w-]+\.)+[\w-]{2,}(?::\d{1,5})?"
@@ -28,7 +44,8 @@ _CASHTAG = re.compile(r"(?<![\w$])\$[a-z]{1,6}(?:[._][a-z]{1,2})?(?![\w$])", re.
 
 def _is_pictograph(cp: int) -> bool:
     return (
-        0x1F000 <= cp <= 0x1FAFF
+        cp in (0x00A9, 0x00AE)  # © and ® are emoji to twitter-text even without U+FE0F
+        or 0x1F000 <= cp <= 0x1FAFF
         or 0x2600 <= cp <= 0x27BF
         or 0x2300 <= cp <= 0x23FF
         or 0x2B00 <= cp <= 0x2BFF
