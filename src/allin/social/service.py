@@ -64,6 +64,13 @@ Sessions = async_sessionmaker[AsyncSession]
 R = TypeVar("R")
 
 _VERIFIER_CONTEXT = b"social_oauth_attempts:"
+# Facebook Pages and Instagram share one Meta app and Facebook Login: a deployment may register
+# one redirect URI for both, so either callback may finish either's attempt.
+_META = frozenset({Platform.FACEBOOK.value, Platform.INSTAGRAM.value})
+
+
+def _logins(platform: Platform) -> frozenset[str]:
+    return _META if platform.value in _META else frozenset({platform.value})
 
 
 @dataclass(slots=True)
@@ -192,7 +199,7 @@ class SocialAccountsService:
             row = await db.get(SocialOAuthAttempt, digest(state))
         if (
             row is None
-            or row.platform != platform.value
+            or row.platform not in _logins(platform)
             or row.used_at is not None
             or row.expires_at <= utcnow()
         ):
@@ -209,7 +216,7 @@ class SocialAccountsService:
                 update(SocialOAuthAttempt)
                 .where(
                     SocialOAuthAttempt.state_digest == digest(state),
-                    SocialOAuthAttempt.platform == platform.value,
+                    SocialOAuthAttempt.platform.in_(_logins(platform)),
                     SocialOAuthAttempt.used_at.is_(None),
                     SocialOAuthAttempt.expires_at > now,
                 )
