@@ -33,6 +33,7 @@ from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import CryptoError, TokenCipher
 from allin.core.logging import Category, get_logger
+from allin.core.oauth_binding import digest
 from allin.social.errors import (
     AccountNotFoundError,
     ConsentDeniedError,
@@ -47,7 +48,6 @@ from allin.social.models import (
     TokenBinding,
     token_context,
 )
-from allin.social.oauth_binding import digest
 from allin.social.providers.base import (
     AccountCredentials,
     ErrorKind,
