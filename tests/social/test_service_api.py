@@ -10,9 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from allin.core.clock import utcnow
 from allin.core.domain import app_state
 from allin.social.errors import ReconnectRequiredError
-from allin.social.providers.base import ErrorKind, Platform, SocialProviderError
+from allin.social.providers.base import ErrorKind, Platform, SocialProviderError, TokenSet
 from allin.social.service import SocialAccountsService
 from tests.auth.helpers import SignedIn
 from tests.social.flows import connect
@@ -84,3 +85,16 @@ async def test_concurrent_refreshes_share_one_platform_call(
     )
     assert sim.world.calls.get("token", 0) - before == 1
     assert len({row.access_token_enc for row in rows}) == 1
+
+
+async def test_an_empty_refresh_token_never_replaces_a_good_one(
+    client: httpx.AsyncClient, app: FastAPI, alice: SignedIn
+) -> None:
+    account = await connect(client, alice)
+    service = _service(app)
+    row = await service.get_account(uuid.UUID(account["id"]))
+    good = service.token_set(row).refresh_token
+    assert good
+    service._put_tokens(row, TokenSet(access_token="act.new"), utcnow(), fresh_grant=False)
+    kept = service.token_set(row)
+    assert kept.access_token == "act.new" and kept.refresh_token == good

@@ -10,6 +10,7 @@ from functools import partial
 
 from allin.core.config import Settings
 from allin.social.errors import PlatformNotConfiguredError, PlatformUnavailableError
+from allin.social.providers import linkedin, x
 from allin.social.providers import registry as builtin
 from allin.social.providers.base import Platform, ProviderConfig, SocialProvider
 from allin.social.providers.facebook import FacebookProvider
@@ -40,11 +41,14 @@ def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
             scopes=tuple(s.tiktok_scopes),
         ),
         Platform.X: replace(
-            builtin.x_config(s), redirect_uri=_redirect(s, Platform.X, s.x_redirect_uri)
+            builtin.x_config(s),
+            redirect_uri=_redirect(s, Platform.X, s.x_redirect_uri),
+            scopes=x.DEFAULT_SCOPES,
         ),
         Platform.LINKEDIN: replace(
             builtin.linkedin_config(s),
             redirect_uri=_redirect(s, Platform.LINKEDIN, s.linkedin_redirect_uri),
+            scopes=linkedin.DEFAULT_SCOPES,
         ),
         # One Meta app and one Facebook Login for both; each platform has its own callback.
         Platform.FACEBOOK: replace(

@@ -32,7 +32,7 @@ from allin.auth.models import User
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import CryptoError, TokenCipher
-from allin.core.logging import Category, get_logger
+from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
 from allin.core.oauth_binding import digest
 from allin.social.errors import (
     AccountNotFoundError,
@@ -720,6 +720,7 @@ class SocialAccountsService:
 
     async def run_periodically(self, interval: float) -> None:
         while True:
+            bind_correlation_id(new_correlation_id())  # one per pass, on every line it logs
             try:
                 await self.sweep()
             except asyncio.CancelledError:
