@@ -171,7 +171,7 @@ async def test_a_token_endpoint_that_hangs_times_out(
     async def token(request: Request) -> HTMLResponse:
         import asyncio
 
-        await asyncio.sleep(5)
+        await asyncio.sleep(2)  # longer than the client waits (0.5 s)
         return HTMLResponse("<html>too late</html>")
 
     async with serve(hung) as hung_url:
