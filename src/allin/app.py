@@ -29,11 +29,21 @@ from allin.sign.domain import sign_domain
 from allin.sign.selftest import SimulatedTikTok
 from allin.simulator.live.selftest import SIMULATED_TIKTOK
 from allin.simulator.live.simulator import DEMO_STREAMER
+from allin.social.domain import social_domain
+from allin.social.providers.base import Platform
+from allin.social.registry import ProviderFactory
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
+from allin.tiktok.provider import tiktok_provider
 
 log = get_logger(Category.CORE)
 DomainFactory = Callable[[AppState], Domain]
+
+
+def social_providers(settings: Settings) -> dict[Platform, ProviderFactory]:
+    """Each platform's provider lives with its platform; the social domain only knows the
+    interface."""
+    return {Platform.TIKTOK: tiktok_provider(settings)}
 
 
 def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
@@ -44,6 +54,7 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         core_domain,  # error handlers, health, docs, the shared rate limiter
         auth_domain,
         tiktok_domain,
+        lambda state: social_domain(state, providers=social_providers(state.settings)),
         live_domain,
         sign_domain,
         lambda state: dashboard_domain(

@@ -2,9 +2,11 @@
 simulators instead of TikTok, so a fresh machine with no network shows real captures at once.
 
 The LIVE simulator (web, webcast, push WebSocket and its signer, with the always-live
-`demo_streamer`) and the Open API simulator (OAuth, Display, Content Posting) are served on
-loopback ports in the app's own event loop. Their sockets are bound before the app is built,
-so every URL the settings hold is known up front and nothing reads a placeholder."""
+`demo_streamer`), the Open API simulator (OAuth, Display, Content Posting) and the X, LinkedIn
+and Meta (Facebook Pages, Instagram) simulators are served on loopback ports in the app's own
+event loop; every platform's consent approves at once, so each can be connected offline.
+Their sockets are bound before the app is built, so every URL the settings hold is known up
+front and nothing reads a placeholder."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ from allin.core.logging import Category, get_logger
 from allin.simulator.live.server import SimulatorUrls, bind, serve_on_socket, simulator_config
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
+from allin.simulator.social.serve import SocialConfigs, build_apps
 from allin.tiktok.router import PREFIX as TIKTOK_PREFIX
 
 log = get_logger(Category.LIVE)
@@ -33,6 +36,8 @@ class DemoSockets:
     live: socket.socket
     open_api: socket.socket
     open_api_config: SimulatorConfig
+    social: dict[str, socket.socket]  # x, linkedin, meta
+    social_configs: SocialConfigs
 
     @property
     def live_urls(self) -> SimulatorUrls:
@@ -57,10 +62,13 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         config.client_secret = settings.tiktok_client_secret.get_secret_value()
     # The simulator signs its webhooks with the client secret and sends them to our route.
     config.webhook_url = f"{settings.tiktok_effective_backend_url()}{TIKTOK_PREFIX}/webhook"
+    config.redirect_uris.append(settings.social_redirect_uri("tiktok"))
     sockets = DemoSockets(
         live=bind("127.0.0.1", settings.demo_live_port),
         open_api=bind("127.0.0.1", settings.demo_open_api_port),
         open_api_config=config,
+        social={name: bind("127.0.0.1", 0) for name in ("x", "linkedin", "meta")},
+        social_configs=_social_configs(settings),
     )
     urls = sockets.live_urls
     update: dict[str, Any] = {
@@ -71,8 +79,39 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         "tiktok_auth_url": sockets.open_api_url,
         "tiktok_client_key": config.client_key,
         "tiktok_client_secret": SecretStr(config.client_secret),
+        **_social_settings(sockets),
     }
     return settings.model_copy(update=update), sockets
+
+
+def _social_configs(settings: Settings) -> SocialConfigs:
+    """The simulators accept this server's callbacks (and approve consent at once)."""
+    configs = SocialConfigs()
+    configs.x.redirect_uris.append(settings.social_redirect_uri("x"))
+    configs.linkedin.redirect_uris.append(settings.social_redirect_uri("linkedin"))
+    for platform in ("facebook", "instagram"):
+        configs.meta.redirect_uris.append(settings.social_redirect_uri(platform))
+    return configs
+
+
+def _social_settings(sockets: DemoSockets) -> dict[str, Any]:
+    x, linkedin, meta = (_base(sockets.social[n]) for n in ("x", "linkedin", "meta"))
+    configs = sockets.social_configs
+    return {
+        "x_client_id": configs.x.client_id,
+        "x_client_secret": SecretStr(configs.x.client_secret or ""),
+        "x_api_url": x,
+        "x_auth_url": x,
+        "linkedin_client_id": configs.linkedin.client_id,
+        "linkedin_client_secret": SecretStr(configs.linkedin.client_secret),
+        "linkedin_api_url": linkedin,
+        "linkedin_auth_url": linkedin,
+        "meta_app_id": configs.meta.app_id,
+        "meta_app_secret": SecretStr(configs.meta.app_secret),
+        "meta_graph_url": meta,
+        "meta_graph_video_url": meta,
+        "meta_auth_url": meta,
+    }
 
 
 def demo_domain(sockets: DemoSockets) -> Domain:
@@ -96,10 +135,18 @@ def demo_domain(sockets: DemoSockets) -> Domain:
             await stack.enter_async_context(
                 serve_on_socket(open_api, sockets.open_api, handle_signals=False)
             )
+            for name, app in build_apps(sockets.social_configs).items():
+                config = uvicorn.Config(
+                    app, log_config=None, log_level="warning", access_log=False, lifespan="off"
+                )
+                await stack.enter_async_context(
+                    serve_on_socket(config, sockets.social[name], handle_signals=False)
+                )
             log.info(
                 "demo simulators up",
                 live=sockets.live_urls.web,
                 open_api=sockets.open_api_url,
+                social={name: _base(sock) for name, sock in sockets.social.items()},
                 streamer=DEMO_STREAMER,
             )
             yield

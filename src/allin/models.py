@@ -6,8 +6,8 @@ from allin.auth.models import ApiKey, AppSetting, AuthSession, EmailToken, Refre
 from allin.db.base import Base
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
 from allin.sign.models import SignUsage
+from allin.social.models import SocialAccount, SocialOAuthAttempt
 from allin.tiktok.tables import (
-    TikTokAccount,
     TikTokAnalyticsSnapshot,
     TikTokOAuthState,
     TikTokPublish,
@@ -23,7 +23,8 @@ __all__ = [
     "EmailToken",
     "RefreshToken",
     "SignUsage",
-    "TikTokAccount",
+    "SocialAccount",
+    "SocialOAuthAttempt",
     "TikTokAnalyticsSnapshot",
     "TikTokOAuthState",
     "TikTokPublish",

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from allin.core.config import Settings
 from allin.core.domain import app_state
 from allin.core.oauth_binding import BINDING_COOKIE
-from allin.tiktok.tables import TikTokAccount
+from allin.social.models import SocialAccount
 from tests.auth.helpers import signed_in
 from tests.tiktok.conftest import Sim
 from tests.tiktok.routes import PREFIX, authorize, error_code, sim_settings
@@ -28,7 +28,7 @@ def settings(make_settings: Callable[..., Settings], sim: Sim) -> Settings:
 
 async def _accounts(app: FastAPI) -> int:
     async with app_state(app).session_factory() as db:
-        return int(await db.scalar(select(func.count()).select_from(TikTokAccount)) or 0)
+        return int(await db.scalar(select(func.count()).select_from(SocialAccount)) or 0)
 
 
 def _fields(page: str) -> dict[str, str]:

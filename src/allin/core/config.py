@@ -133,6 +133,22 @@ class Settings(BaseSettings):
         return self.tiktok_effective_backend_url() + "/api/integrations/tiktok/callback"
 
     # --- end tiktok ---
+    # --- social accounts ---
+    # (The platforms' app credentials and hosts are under "social" below.)
+    social_state_ttl: Duration = timedelta(minutes=10)  # how long a consent may take
+    social_refresh_margin: Duration = timedelta(minutes=10)  # refresh this long before expiry
+    social_refresh_interval: Duration = timedelta(minutes=5)  # background refresh sweep
+    social_expiry_reminder: Duration = timedelta(days=7)  # warn before a LinkedIn token dies
+
+    def effective_public_url(self) -> str:
+        """Where browsers and platforms reach this server."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def social_redirect_uri(self, platform: str) -> str:
+        """The OAuth callback a platform sends the browser back to (register it there)."""
+        return f"{self.effective_public_url()}/api/social/accounts/{platform}/callback"
+
+    # --- end social ---
     # --- auth ---
     public_url: str | None = None  # base of links in mails; default http://{host}:{port}
     password_hash_profile: Literal["owasp", "test"] = "owasp"  # noqa: S105 ("test": tests only)
@@ -214,6 +230,58 @@ class Settings(BaseSettings):
     sign_browser_max_queue: int = Field(default=64, ge=1)  # waiting jobs per page
     sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
+
+    # --- social ---
+    # X, LinkedIn and Meta (Facebook Pages, Instagram) apps. Hosts are settings so the local
+    # simulators (`allin simulator social serve`) can stand in. Unprefixed names work too.
+    x_client_id: str = Field(
+        default="", validation_alias=AliasChoices("x_client_id", "ALLIN_X_CLIENT_ID", "X_CLIENT_ID")
+    )
+    x_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "x_client_secret", "ALLIN_X_CLIENT_SECRET", "X_CLIENT_SECRET"
+        ),
+    )
+    x_api_url: str = "https://api.x.com"
+    x_auth_url: str = "https://x.com"
+    x_redirect_uri: str = ""  # default: {public URL}/api/social/accounts/x/callback
+    linkedin_client_id: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "linkedin_client_id", "ALLIN_LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_ID"
+        ),
+    )
+    linkedin_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "linkedin_client_secret", "ALLIN_LINKEDIN_CLIENT_SECRET", "LINKEDIN_CLIENT_SECRET"
+        ),
+    )
+    linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_auth_url: str = "https://www.linkedin.com"
+    linkedin_redirect_uri: str = ""  # default: {public URL}/api/social/accounts/linkedin/callback
+    # LinkedIn-Version (YYYYMM); versions are retired after about a year, so keep it current.
+    linkedin_version: str = Field(default="202610", pattern=r"^\d{6}$")
+    meta_app_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("meta_app_id", "ALLIN_META_APP_ID", "META_APP_ID"),
+    )
+    meta_app_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "meta_app_secret", "ALLIN_META_APP_SECRET", "META_APP_SECRET"
+        ),
+    )
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_video_url: str = "https://graph-video.facebook.com"
+    meta_auth_url: str = "https://www.facebook.com"
+    meta_graph_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
+    # default: {public URL}/api/social/accounts/{facebook,instagram}/callback (register both)
+    meta_redirect_uri: str = ""
+    social_timeout: float = Field(default=15.0, gt=0)
+    social_upload_timeout: float = Field(default=120.0, gt=0)
+    social_processing_timeout: float = Field(default=300.0, gt=0)  # media processing waits
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
