@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
+from allin.ai.runtime import install_ai
 from allin.auth.runtime import install_auth
 from allin.core.checks import database_check, redis_check
 from allin.core.clock import clock
@@ -88,6 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(live_router)
     app.include_router(sign_router)
     install_sign(app)
+    install_ai(app)
     install_dashboard(app)
     install_gc_tuning(app)  # after every domain's start-up (the sign routes' p99, capture CPU)
     if demo is not None:

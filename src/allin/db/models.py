@@ -1,5 +1,6 @@
 """Every domain's models, imported so Alembic's metadata sees all tables."""
 
+from allin.ai.models import AiAccount, AiCreditPeriod, AiDraft, AiUsage
 from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
 from allin.core.models import AppSetting
 from allin.db.base import Base
@@ -16,6 +17,10 @@ from allin.tiktok.tables import (
 metadata = Base.metadata
 
 __all__ = [
+    "AiAccount",
+    "AiCreditPeriod",
+    "AiDraft",
+    "AiUsage",
     "ApiKey",
     "AppSetting",
     "AuthSession",
