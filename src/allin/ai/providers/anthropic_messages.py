@@ -31,7 +31,7 @@ def _failure(exc: Exception) -> ProviderFailure:
         body = exc.body if isinstance(exc.body, dict) else {}
         error = body.get("error") if isinstance(body.get("error"), dict) else {}
         kind = error.get("type") if isinstance(error, dict) else None
-        if exc.status_code == 200 or kind == "overloaded_error":  # an `event: error` mid-stream
+        if exc.status_code == 200:  # an `event: error` after the 200 headers (mid-stream)
             return ProviderFailure(FailureKind.UNAVAILABLE, f"stream error: {kind or exc.message}")
         retry_after = parse_retry_after(exc.response.headers)
         return failure_for_status(exc.status_code, exc.message, retry_after)
