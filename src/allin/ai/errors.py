@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from allin.core.errors import AppError
@@ -23,9 +23,10 @@ class OutOfCreditsError(AppError):
     default_message = "AI credits for this month are used up"
 
     def __init__(self, resets_at: datetime, allowance: int) -> None:
+        when = resets_at.astimezone(UTC).isoformat().replace("+00:00", "Z")
         super().__init__(
-            f"AI credits for this month are used up; they reset at {resets_at.isoformat()}",
-            details={"resets_at": resets_at.isoformat(), "allowance": allowance},
+            f"AI credits for this month are used up; they reset at {when}",
+            details={"resets_at": when, "allowance": allowance},
         )
 
 

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from allin.ai.runtime import ai_service
@@ -31,10 +31,23 @@ from allin.ai.schemas import (
 )
 from allin.ai.service import Event
 from allin.auth.deps import AdminUser, CurrentUser
+from allin.auth.models import User
 from allin.core.clock import utcnow
+from allin.core.deps import DbSession
 from allin.core.schemas import Envelope, ok
 
 router = APIRouter(prefix="/api/ai", tags=["ai"])
+
+
+async def _caller(user: CurrentUser, db: DbSession) -> User:
+    # A provider call takes seconds: hand the request's database connection back to the pool
+    # before it (the ledger takes its own short transactions), or a burst of AI requests
+    # would hold every pooled connection while waiting for one.
+    await db.commit()
+    return user
+
+
+Caller = Annotated[User, Depends(_caller)]
 
 STREAM_DOC = (
     "Server-Sent Events: `delta` {text} as tokens arrive, then `done` with the full result "
@@ -54,7 +67,7 @@ def _sse(events: AsyncIterator[Event]) -> EventSourceResponse:
 
 
 @router.post("/generate", summary="Post variants per platform from a topic, text or URL")
-async def generate(body: GenerateIn, request: Request, user: CurrentUser) -> Envelope[GenerateOut]:
+async def generate(body: GenerateIn, request: Request, user: Caller) -> Envelope[GenerateOut]:
     return ok(await ai_service(request).generate(user, body))
 
 
@@ -64,12 +77,12 @@ async def generate(body: GenerateIn, request: Request, user: CurrentUser) -> Env
     description=STREAM_DOC + " Each variant starts with a `variant` event and ends in `result`.",
     response_class=EventSourceResponse,
 )
-async def generate_stream(body: GenerateIn, request: Request, user: CurrentUser) -> Any:
+async def generate_stream(body: GenerateIn, request: Request, user: Caller) -> Any:
     return _sse(await ai_service(request).generate_stream(user, body))
 
 
 @router.post("/improve-content", summary="Rewrite a post towards a goal")
-async def improve(body: ImproveIn, request: Request, user: CurrentUser) -> Envelope[ImproveOut]:
+async def improve(body: ImproveIn, request: Request, user: Caller) -> Envelope[ImproveOut]:
     return ok(await ai_service(request).improve(user, body))
 
 
@@ -79,12 +92,12 @@ async def improve(body: ImproveIn, request: Request, user: CurrentUser) -> Envel
     description=STREAM_DOC,
     response_class=EventSourceResponse,
 )
-async def improve_stream(body: ImproveIn, request: Request, user: CurrentUser) -> Any:
+async def improve_stream(body: ImproveIn, request: Request, user: Caller) -> Any:
     return _sse(await ai_service(request).improve_stream(user, body))
 
 
 @router.post("/analyze-content", summary="Platform checks and the model's assessment")
-async def analyze(body: AnalyzeIn, request: Request, user: CurrentUser) -> Envelope[AnalyzeOut]:
+async def analyze(body: AnalyzeIn, request: Request, user: Caller) -> Envelope[AnalyzeOut]:
     return ok(await ai_service(request).analyze(user, body))
 
 
@@ -94,7 +107,7 @@ async def analyze(body: AnalyzeIn, request: Request, user: CurrentUser) -> Envel
     description=STREAM_DOC + " A `checks` event with the deterministic checks comes first.",
     response_class=EventSourceResponse,
 )
-async def analyze_stream(body: AnalyzeIn, request: Request, user: CurrentUser) -> Any:
+async def analyze_stream(body: AnalyzeIn, request: Request, user: Caller) -> Any:
     return _sse(await ai_service(request).analyze_stream(user, body))
 
 
@@ -106,19 +119,19 @@ async def live_recap(
 
 
 @router.post("/drafts", summary="Save a text as a draft post", status_code=201)
-async def save_draft(body: DraftIn, request: Request, user: CurrentUser) -> Envelope[DraftOut]:
+async def save_draft(body: DraftIn, request: Request, user: Caller) -> Envelope[DraftOut]:
     return ok(await ai_service(request).save_draft(user, body))
 
 
 @router.get("/drafts", summary="Your drafts, newest first")
 async def list_drafts(
-    request: Request, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=200)] = 50
+    request: Request, user: Caller, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> Envelope[list[DraftOut]]:
     return ok(await ai_service(request).list_drafts(user.id, limit))
 
 
 @router.get("/drafts/{draft_id}", summary="One of your drafts")
-async def get_draft(draft_id: uuid.UUID, request: Request, user: CurrentUser) -> Envelope[DraftOut]:
+async def get_draft(draft_id: uuid.UUID, request: Request, user: Caller) -> Envelope[DraftOut]:
     return ok(await ai_service(request).get_draft(user.id, draft_id))
 
 
@@ -131,7 +144,7 @@ async def delete_draft(
 
 
 @router.get("/credits", summary="This month's AI credits")
-async def credits(request: Request, user: CurrentUser) -> Envelope[CreditsOut]:
+async def credits(request: Request, user: Caller) -> Envelope[CreditsOut]:
     return ok(await ai_service(request).credits(user))
 
 
