@@ -48,9 +48,7 @@ def allowance() -> int:
 
 
 @pytest.fixture
-async def metered(
-    ai_settings: Callable[..., Settings], allowance: int
-) -> AsyncIterator[Metered]:
+async def metered(ai_settings: Callable[..., Settings], allowance: int) -> AsyncIterator[Metered]:
     # 200 output tokens cap: every request reserves (and costs) exactly one credit.
     settings = ai_settings(ai_plan_credits={"pro": allowance}, ai_max_output_tokens=200)
     app = create_app(settings)
@@ -158,5 +156,3 @@ async def test_admin_usage_per_user_and_provider(metered: Metered, sims: Sims) -
     assert all(r["email"] == metered.user.email for r in rows)
     denied = await metered.client.get("/api/ai/admin/usage", headers=metered.user.headers)
     assert denied.status_code == 403
-
-
