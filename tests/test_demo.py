@@ -11,6 +11,7 @@ import httpx
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from tests.support.server import free_port, serve
 from tests.tiktok.conftest import make_video
 
@@ -24,7 +25,7 @@ async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
     settings = make_settings(demo=True, rate_limit_enabled=False, port=port)
     app = create_app(settings)
     # Every TikTok URL now names a loopback simulator; the configured ones are gone.
-    effective = app.state.settings
+    effective = app_state(app).settings
     for url in (effective.tiktok_web_url, effective.tiktok_api_url, effective.sign_url):
         assert url.startswith("http://127.0.0.1:"), url
     async with serve(app, port) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:

@@ -36,11 +36,13 @@ from allin.app import create_app
 from allin.auth.api_keys import create_api_key
 from allin.auth.models import User
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.core.gc import tune_gc
 from allin.core.logging import configure_logging
 from allin.db import migrate
 from allin.db.engine import create_engine, create_session_factory
 from allin.live.capture import OpenedStream, StreamerProfile
+from allin.live.domain import LiveSources
 from allin.live.export import ExportFormat, export_stream
 from allin.live.hub import LocalHub
 from allin.live.models import LiveSession, Streamer
@@ -56,7 +58,7 @@ from allin.live.protocol import (
     decode_message,
     encode_event,
 )
-from allin.live.service import LiveService, live_service
+from allin.live.service import LiveService
 from allin.live.storage import EventMapper, EventWriter, SessionTally
 
 EVENTS = int(os.environ.get("BENCH_CAPTURE_EVENTS", "200000"))
@@ -377,13 +379,15 @@ async def latency(streams: int, sse_clients: int) -> dict[str, Any]:
         stamps: dict[int, float] = {}
         go = asyncio.Event()
         app = create_app(_settings(url, tmp))
-        app.state.live_sources = BenchSources(
-            lambda: BenchSource(None, go, rate=STREAM_RATE, stamps=stamps)
+        app_state(app).provide(
+            LiveSources(
+                BenchSources(lambda: BenchSource(None, go, rate=STREAM_RATE, stamps=stamps))
+            )
         )
         hub_ms: list[float] = []
         sse_ms: list[float] = []
         async with _serve(app) as base:
-            service = live_service(app)
+            service = app_state(app).get(LiveService)
             owner = await _owner(service.engine)
             async with service.session_factory() as db:
                 user = await db.get(User, owner)

@@ -1,62 +1,76 @@
-"""The FastAPI app factory. Domains plug their routers, health checks and start-up in here."""
+"""The FastAPI app factory: the domains in start-up order, assembled into one app."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
-from allin.ai.runtime import install_ai
-from allin.auth.runtime import install_auth
-from allin.core.checks import database_check, redis_check
+from allin.ai.domain import ai_domain
+from allin.auth.domain import auth_domain
 from allin.core.clock import clock
 from allin.core.config import Settings, get_settings
-from allin.core.docs import OPENAPI_URL, install_docs
-from allin.core.gc import install_gc_tuning
-from allin.core.handlers import install_exception_handlers
+from allin.core.docs import OPENAPI_URL
+from allin.core.domain import AppState, Domain, app_state, assemble
+from allin.core.essentials import core_domain
+from allin.core.gc import gc_tuning_domain
 from allin.core.health import HealthRegistry
 from allin.core.logging import CORRELATION_HEADER, Category, configure_logging, get_logger
 from allin.core.middleware import CorrelationIdMiddleware
-from allin.core.ratelimit import install_rate_limiter
-from allin.core.router import router as health_router
 from allin.core.schemas import ERROR_RESPONSES
-from allin.core.tasks import drain_background_tasks
-from allin.dashboard.router import install_dashboard
-from allin.db.engine import create_engine, create_session_factory
-from allin.db.migrate import upgrade_async
-from allin.demo import install_demo, prepare_demo
-from allin.live.router import router as live_router
-from allin.sign.install import install_sign
-from allin.sign.router import router as sign_router
+from allin.dashboard.router import dashboard_domain
+from allin.db.domain import database_domain
+from allin.demo import DemoSockets, demo_domain, prepare_demo
+from allin.live.domain import live_domain
+from allin.sign.domain import sign_domain
+from allin.simulator.live.simulator import DEMO_STREAMER
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
-from allin.tiktok.runtime import install_tiktok
+from allin.tiktok.domain import tiktok_domain
 
 log = get_logger(Category.CORE)
+DomainFactory = Callable[[AppState], Domain]
 
 
-@asynccontextmanager
-async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    settings: Settings = app.state.settings
-    url = settings.effective_database_url
-    if settings.migrate_on_startup:
-        await upgrade_async(url)
-    engine = create_engine(url)
-    app.state.engine = engine
-    app.state.session_factory = create_session_factory(engine)
-    app.state.health.register("database", database_check(engine), critical=True)
-    if settings.redis_url:
-        app.state.health.register("redis", redis_check(settings.redis_url))
-    app.state.started_at = clock.monotonic()
-    log.info("started", version=__version__, database=engine.dialect.name)
-    try:
-        yield
-    finally:
-        await drain_background_tasks()
-        await engine.dispose()
+def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
+    """Every domain, in start-up order; shutdown runs in reverse."""
+    factories: list[DomainFactory] = [
+        database_domain,  # the engine, before anything that stores
+        core_domain,  # error handlers, health, docs, the shared rate limiter
+        auth_domain,
+        tiktok_domain,
+        live_domain,
+        sign_domain,
+        ai_domain,  # after live: a recap reads a capture's analytics
+        lambda state: dashboard_domain(
+            state,
+            simulator_streamer=DEMO_STREAMER,
+            demo_username=DEMO_STREAMER if demo is not None else None,
+        ),
+        gc_tuning_domain,  # after every domain's start-up (the sign routes' p99, capture CPU)
+    ]
+    started = [factory(state) for factory in factories]
+    # The simulators come up before every domain and go down after them.
+    return [demo_domain(demo), *started] if demo is not None else started
+
+
+def lifespan_of(parts: list[Domain]) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = app_state(app)
+        async with AsyncExitStack() as stack:
+            for domain in parts:
+                if domain.lifespan is not None:
+                    await stack.enter_async_context(domain.lifespan(state))
+            state.started_at = clock.monotonic()
+            log.info("started", version=__version__, database=state.engine.dialect.name)
+            yield
+            log.info("stopping")
         log.info("stopped")
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -66,34 +80,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings, demo = prepare_demo(settings)
     configure_logging(settings.log_format, settings.log_level)
     settings.resolved_secret_key()  # generate and persist on first run, before serving
+    state = AppState(
+        settings=settings,
+        health=HealthRegistry(timeout=settings.health_check_timeout),
+        started_at=clock.monotonic(),
+    )
+    parts = domains(state, demo)
     app = FastAPI(
         title="AllIN",
         version=__version__,
         summary="TikTok LIVE capture, signing, Open API and publishing — self-hosted.",
-        lifespan=lifespan,
+        lifespan=lifespan_of(parts),
         openapi_url=OPENAPI_URL,
         docs_url=None,
         redoc_url=None,
         responses=ERROR_RESPONSES,
     )
-    app.state.settings = settings
-    app.state.health = HealthRegistry(timeout=settings.health_check_timeout)
-    app.state.health_flags = []
-    app.state.started_at = clock.monotonic()
-    install_exception_handlers(app)
-    install_docs(app)
-    app.include_router(health_router)
-    install_rate_limiter(app)
-    install_auth(app)
-    install_tiktok(app)
-    app.include_router(live_router)
-    app.include_router(sign_router)
-    install_sign(app)
-    install_ai(app)
-    install_dashboard(app)
-    install_gc_tuning(app)  # after every domain's start-up (the sign routes' p99, capture CPU)
-    if demo is not None:
-        install_demo(app, demo)  # last: its simulators start before every domain
+    app.state.allin = state
+    assemble(app, state, parts)
     # Added last = outermost: correlation ID wraps everything, including CORS and 413s.
     app.add_middleware(
         RouteBodyLimitMiddleware,

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
 from pydantic import SecretStr
 
 from allin.core.config import Settings
+from allin.core.domain import AppState, Domain
 from allin.core.logging import Category, get_logger
 from allin.simulator.live.server import SimulatorUrls, bind, serve_on_socket, simulator_config
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
@@ -75,11 +75,8 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
     return settings.model_copy(update=update), sockets
 
 
-def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
-    """Serves the simulators for as long as the app runs (outermost: up first, down last)."""
-    app.state.live_demo_username = DEMO_STREAMER
-    app.state.demo_urls = {"live": sockets.live_urls.web, "open_api": sockets.open_api_url}
-    inner = app.router.lifespan_context
+def demo_domain(sockets: DemoSockets) -> Domain:
+    """Serves the simulators for as long as the app runs (listed first: up first, down last)."""
     live = simulator_config(Simulator(), "127.0.0.1", None, "warning")
     open_api = uvicorn.Config(
         create_open_api_simulator(sockets.open_api_config),
@@ -90,7 +87,7 @@ def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
     )
 
     @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
+    async def lifespan(state: AppState) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             # Nested servers leave SIGINT/SIGTERM to the app's own server.
             await stack.enter_async_context(
@@ -105,7 +102,6 @@ def install_demo(app: FastAPI, sockets: DemoSockets) -> None:
                 open_api=sockets.open_api_url,
                 streamer=DEMO_STREAMER,
             )
-            async with inner(app_) as state:
-                yield state
+            yield
 
-    app.router.lifespan_context = lifespan
+    return Domain(name="demo", lifespan=lifespan)

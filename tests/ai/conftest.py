@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from allin.app import create_app
 from allin.auth.models import Plan
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.simulator.ai import SimState, create_anthropic_simulator, create_openai_simulator
 from tests.auth.conftest import auth_test_settings
 from tests.auth.helpers import SignedIn, signed_in
@@ -109,7 +110,7 @@ async def alice(client: httpx.AsyncClient, app: FastAPI) -> SignedIn:
 async def set_plan(app: FastAPI, user: SignedIn, plan: Plan) -> None:
     from allin.auth.models import User
 
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         row = await db.get(User, user.user_id)
         assert row is not None
         row.plan = plan.value

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from fastapi import FastAPI
 
+from allin.core.domain import app_state
 from allin.live.models import LiveEventRow, LiveSession, Streamer
 from tests.ai.conftest import Sims
 from tests.auth.helpers import SignedIn, signed_in
@@ -17,7 +18,7 @@ START = datetime(2026, 11, 24, 18, 0, tzinfo=UTC)
 
 async def captured_session(app: FastAPI, owner: uuid.UUID) -> uuid.UUID:
     """A finished capture, as the LIVE domain stores it (the test plays the capture)."""
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         username = f"baker_{uuid.uuid4().hex[:6]}"
         db.add(Streamer(username=username, total_sessions=1))
         await db.flush()

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from allin.auth.models import Role, UserStatus
 from allin.auth.runtime import auth_runtime
 from allin.auth.service import AuthService
+from allin.core.domain import app_state
 
 PASSWORD = "tangerine-orbit-42"
 
@@ -39,7 +40,7 @@ async def create_user(
 ) -> uuid.UUID:
     """Insert a user straight into the database (the app must be running)."""
     runtime = auth_runtime(app)
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         service = AuthService(
             db, runtime.settings, runtime.session_store(db), runtime.passwords, runtime.mailer
         )

@@ -15,6 +15,7 @@ from allin.auth.api_keys import authenticate_api_key, generate_key, is_well_form
 from allin.auth.models import ApiKey, User, UserStatus
 from allin.auth.tokens import hash_secret
 from allin.core.clock import clock
+from allin.core.domain import app_state
 from tests.auth.helpers import SignedIn, bearer, signed_in
 
 
@@ -41,7 +42,7 @@ async def test_key_is_shown_once_and_stored_hashed(client: httpx.AsyncClient, ap
     assert "key" not in item and raw not in listed.text
     assert item["prefix"] == created["prefix"] and item["name"] == "TikTokLive bot"
 
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         stored = await db.scalar(select(ApiKey))
     assert stored is not None and stored.key_hash == hash_secret(raw)
     assert raw not in repr(stored.__dict__)
@@ -131,7 +132,7 @@ async def test_authenticate_api_key_for_other_services(
 ) -> None:
     user = await signed_in(client, app)
     raw = str((await _create(client, user))["key"])
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         key = await authenticate_api_key(db, raw)
         assert key is not None and key.user.email == user.email
         assert await authenticate_api_key(db, raw + "x") is None
@@ -141,7 +142,7 @@ async def test_authenticate_api_key_for_other_services(
         assert owner is not None
         owner.status = UserStatus.SUSPENDED
         await db.commit()
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         assert await authenticate_api_key(db, raw) is None
 
 

@@ -11,10 +11,10 @@ from fastapi import APIRouter, Depends, FastAPI
 
 from allin.app import create_app
 from allin.auth.deps import AdminUser, CurrentUser, OptionalUser, owned, owned_or_404
-from allin.auth.models import ApiKey, Role, User, UserStatus
+from allin.auth.models import ApiKey, AppSetting, Role, User, UserStatus
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.core.errors import NotFoundError
-from allin.core.models import AppSetting
 from tests.auth.helpers import bearer, signed_in
 from tests.support.server import serve
 
@@ -88,7 +88,7 @@ async def test_owned_or_404_directly(client: httpx.AsyncClient, app: FastAPI) ->
     alice, bob = await signed_in(client, app), await signed_in(client, app)
     created = await client.post("/api/auth/api-keys", headers=alice.headers, json={"name": "k"})
     key_id = created.json()["data"]["id"]
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         owner = await db.get(User, alice.user_id)
         other = await db.get(User, bob.user_id)
         assert owner is not None and other is not None
@@ -107,7 +107,7 @@ async def test_status_changes_apply_to_live_tokens(client: httpx.AsyncClient, ap
         (UserStatus.PENDING_VERIFICATION, "AUTH_002"),
         (UserStatus.SUSPENDED, "AUTH_003"),
     ):
-        async with app.state.session_factory() as db:
+        async with app_state(app).session_factory() as db:
             row = await db.get(User, user.user_id)
             assert row is not None
             row.status = status

@@ -20,6 +20,7 @@ from allin.auth.runtime import auth_runtime
 from allin.auth.service import AuthService
 from allin.auth.sessions import DatabaseSessionStore
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.db.engine import create_engine, create_session_factory
 from allin.db.migrate import upgrade_async
 from tests.auth.helpers import PASSWORD, create_user, unique_email
@@ -116,13 +117,13 @@ async def test_login_rehashes_when_parameters_change(
 ) -> None:
     email = unique_email()
     user_id = await create_user(app, email)
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         user = await db.get(User, user_id)
         assert user is not None
         user.password_hash = await Passwords("owasp").hash(PASSWORD)  # an older profile
         await db.commit()
     assert (await _login(client, email, PASSWORD)).status_code == 200
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         stored = await db.scalar(select(User.password_hash).where(User.id == user_id))
     assert stored is not None and extract_parameters(stored).memory_cost == 8  # test profile
 

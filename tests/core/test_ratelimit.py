@@ -12,7 +12,8 @@ from limits.aio.storage import MemoryStorage, RedisStorage
 
 from allin.core.config import Settings
 from allin.core.errors import RateLimitedError
-from allin.core.ratelimit import RateLimiter, RateLimitResult, parse_limit
+from allin.core.ratelimit import RateLimiter, RateLimitResult
+from allin.core.units import parse_limit
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])

@@ -14,13 +14,16 @@ from fastapi import APIRouter, FastAPI
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import AppState, app_state, assemble
+from allin.core.health import HealthRegistry
 from allin.dashboard.assets import STATIC_DIR, plotly_bundle
 from allin.dashboard.router import (
     FEATURE_ROUTES,
     PLOTLY_PATH,
+    DashboardShell,
+    dashboard_domain,
     demo_username,
     features,
-    install_dashboard,
     render_shell,
 )
 from tests.support.server import serve_in_thread
@@ -89,14 +92,15 @@ def test_features_follow_the_routes_the_app_has(make_settings: Callable[..., Set
 def bare_app(settings: Settings) -> FastAPI:
     """Just the dashboard on an app: enough for the shell, and cheap."""
     app = FastAPI()
-    app.state.settings = settings
-    install_dashboard(app)
+    state = AppState(settings=settings, health=HealthRegistry(), started_at=0.0)
+    app.state.allin = state
+    assemble(app, state, [dashboard_domain(state, simulator_streamer="demo_streamer")])
     return app
 
 
 def test_config_cannot_close_its_script_element(make_settings: Callable[..., Settings]) -> None:
     app = bare_app(make_settings())
-    app.state.live_demo_username = "</script><script>alert(1)</script>"
+    app_state(app).get(DashboardShell).demo_username = "</script><script>alert(1)</script>"
     html = render_shell(app)
     assert "<script>alert(1)" not in html
     assert embedded_config(html)["demo_username"] == "</script><script>alert(1)</script>"
@@ -117,7 +121,7 @@ def test_the_simulator_offers_its_demo_stream(
 ) -> None:
     app = bare_app(make_settings(tiktok_web_url=web_url))
     assert demo_username(app) == expected
-    app.state.live_demo_username = "someone_else"
+    app_state(app).get(DashboardShell).demo_username = "someone_else"
     assert demo_username(app) == "someone_else"
 
 
@@ -164,7 +168,7 @@ def test_static_files_revalidate(client: httpx.Client) -> None:
 def test_nothing_outside_the_static_directory(client: httpx.Client, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 404
-    assert "install_dashboard" not in response.text
+    assert "dashboard_domain" not in response.text
 
 
 def test_plotly_is_served_from_the_package_gzipped(client: httpx.Client) -> None:

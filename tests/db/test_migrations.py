@@ -8,7 +8,7 @@ from sqlalchemy import inspect
 
 from allin.db import migrate
 from allin.db.engine import create_engine
-from allin.db.models import metadata
+from allin.models import metadata
 
 
 async def _tables(url: str) -> set[str]:

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.auth.models import User
-from allin.tiktok.runtime import tiktok_service
+from allin.core.domain import app_state
 from allin.tiktok.service import TikTokService
 from tests.auth.helpers import SignedIn
 from tests.tiktok.conftest import Sim
@@ -55,9 +55,7 @@ def sim_settings(sim: Sim, **overrides: Any) -> dict[str, Any]:
 
 
 def service_of(app: FastAPI) -> TikTokService:
-    service = tiktok_service(app)
-    assert service is not None
-    return service
+    return app_state(app).get(TikTokService)
 
 
 def listen_for_webhooks(client: httpx.AsyncClient, sim: Sim) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 import httpx
 from fastapi import FastAPI
 
-from allin.core.handlers import install_exception_handlers
+from allin.core.handlers import EXCEPTION_HANDLERS
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.handlers import handle_tiktok_error
 
 
 async def test_envelope() -> None:
     app = FastAPI()
-    install_exception_handlers(app)
+    for exc_class, handler in EXCEPTION_HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
     app.add_exception_handler(TikTokError, handle_tiktok_error)
 
     @app.get("/limited")

@@ -8,16 +8,10 @@ import pytest
 import stamina
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
+from allin.core.breaker import BreakerConfig, CircuitState
 from allin.tiktok.client import TikTokClient
 from allin.tiktok.errors import CircuitOpenError, TikTokError, TikTokErrorType
-from allin.tiktok.resilience import (
-    BreakerConfig,
-    CircuitBreaker,
-    CircuitState,
-    Resilience,
-    RetryPolicy,
-    retry_decision,
-)
+from allin.tiktok.resilience import Resilience, RetryPolicy, retry_decision, tiktok_breaker
 from tests.tiktok.conftest import FAST_RETRY, MovableClock, Sim, connect, make_config
 
 POLICY = RetryPolicy(retry_after_max=10)
@@ -32,7 +26,7 @@ async def _ok() -> str:
 
 
 async def test_breaker_opens_after_threshold_within_period(moved: MovableClock) -> None:
-    breaker = CircuitBreaker(
+    breaker = tiktok_breaker(
         BreakerConfig(failure_threshold=5, reset_timeout=60, monitoring_period=120)
     )
     for _ in range(4):
@@ -51,7 +45,7 @@ async def test_breaker_opens_after_threshold_within_period(moved: MovableClock) 
 
 
 async def test_failures_outside_the_period_are_forgotten(moved: MovableClock) -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=3, monitoring_period=120))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=3, monitoring_period=120))
     for _ in range(2):
         with pytest.raises(TikTokError):
             await breaker.call(_fail)
@@ -63,7 +57,7 @@ async def test_failures_outside_the_period_are_forgotten(moved: MovableClock) ->
 
 
 async def test_half_open_probe_closes_or_reopens(moved: MovableClock) -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1, reset_timeout=60))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=1, reset_timeout=60))
     with pytest.raises(TikTokError):
         await breaker.call(_fail)
     moved.advance(59.9)
@@ -80,7 +74,7 @@ async def test_half_open_probe_closes_or_reopens(moved: MovableClock) -> None:
 
 
 async def test_half_open_admits_one_probe_at_a_time(moved: MovableClock) -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1, reset_timeout=1))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=1, reset_timeout=1))
     with pytest.raises(TikTokError):
         await breaker.call(_fail)
     moved.advance(1)
@@ -100,7 +94,7 @@ async def test_half_open_admits_one_probe_at_a_time(moved: MovableClock) -> None
 
 
 async def test_cancelled_probe_gives_no_verdict(moved: MovableClock) -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1, reset_timeout=1))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=1, reset_timeout=1))
     with pytest.raises(TikTokError):
         await breaker.call(_fail)
     moved.advance(1)
@@ -115,7 +109,7 @@ async def test_cancelled_probe_gives_no_verdict(moved: MovableClock) -> None:
 
 
 async def test_client_errors_do_not_trip_the_breaker() -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=1))
 
     async def bad_request() -> None:
         raise TikTokError("invalid_params", status_code=400)
@@ -127,7 +121,7 @@ async def test_client_errors_do_not_trip_the_breaker() -> None:
 
 
 def test_reset() -> None:
-    breaker = CircuitBreaker(BreakerConfig(failure_threshold=1))
+    breaker = tiktok_breaker(BreakerConfig(failure_threshold=1))
     breaker.record_failure()
     assert breaker.state is CircuitState.OPEN
     breaker.reset()

@@ -19,6 +19,7 @@ from starlette.responses import FileResponse, Response
 
 from allin.core.config import Settings
 from allin.core.crypto import cipher_from_settings
+from allin.core.domain import app_state
 from allin.db.engine import create_engine, create_session_factory
 from allin.simulator.open_api import SimulatorConfig
 from allin.simulator.open_api.state import SimVideo
@@ -57,7 +58,7 @@ def settings(make_settings: Callable[..., Settings], database_url: str, sim: Sim
 
 
 async def _count(app: FastAPI, model: Any) -> int:
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         return int(await db.scalar(select(func.count()).select_from(model)) or 0)
 
 
@@ -79,10 +80,14 @@ async def test_connect_then_read_profile_videos_and_analytics(
 
     listed = await client.get(f"{PREFIX}/accounts", headers=alice.headers)
     assert [a["id"] for a in listed.json()["data"]] == [account["id"]]
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         row = await db.get(TikTokAccount, uuid.UUID(account["id"]))
     assert row is not None and row.access_token_enc and "act." not in row.access_token_enc
-    assert cipher_from_settings(app.state.settings).decrypt(row.access_token_enc).startswith("act.")
+    assert (
+        cipher_from_settings(app_state(app).settings)
+        .decrypt(row.access_token_enc)
+        .startswith("act.")
+    )
 
     base = f"{PREFIX}/{account['id']}"
     me = await client.get(f"{base}/me", headers=alice.headers)

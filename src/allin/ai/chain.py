@@ -30,27 +30,48 @@ from allin.ai.providers.base import (
     ProviderFailure,
     StreamEnd,
 )
-from allin.core.breaker import Breaker, BreakerPolicy, BreakerState
+from allin.core.breaker import BreakerConfig, CircuitBreaker, CircuitState
 from allin.core.clock import clock, utcnow
 from allin.core.logging import Category, get_logger
 
 log = get_logger(Category.AI)
 
 
+class _CircuitOpen(Exception):
+    pass
+
+
+def _is_outage(error: BaseException) -> bool:
+    return isinstance(error, ProviderFailure) and error.kind is not FailureKind.BAD_REQUEST
+
+
+def _breaker(name: str, config: BreakerConfig | None) -> CircuitBreaker:
+    return CircuitBreaker(
+        config, f"ai:{name}", is_failure=_is_outage, open_error=lambda _: _CircuitOpen()
+    )
+
+
 @dataclass
 class Slot:
     provider: Provider
-    breaker: Breaker
+    breaker: CircuitBreaker
     cool_until: float = 0.0
     last_success: datetime | None = None
     last_error: str | None = None
 
     def skip_reason(self) -> str | None:
+        """Why this provider is not asked now; None admits the call (a half-open probe)."""
         if clock.monotonic() < self.cool_until:
             return "cooling down after 429"
-        if not self.breaker.allow():
+        try:
+            self.breaker.before_call()
+        except _CircuitOpen:
             return "circuit open"
         return None
+
+    def release(self) -> None:
+        # No verdict (the caller went away): a half-open probe slot must not stay taken.
+        self.breaker._release_probe()
 
 
 @dataclass
@@ -69,10 +90,10 @@ class ProviderChain:
         self,
         providers: list[Provider],
         *,
-        breaker: BreakerPolicy | None = None,
+        breaker: BreakerConfig | None = None,
         retry_after_max: float = 30.0,
     ) -> None:
-        self.slots = [Slot(p, Breaker(breaker)) for p in providers]
+        self.slots = [Slot(p, _breaker(p.name, breaker)) for p in providers]
         self.retry_after_max = retry_after_max
 
     async def aclose(self) -> None:
@@ -94,7 +115,7 @@ class ProviderChain:
         ]
 
     def usable(self) -> bool:
-        return any(s.breaker.state is not BreakerState.OPEN for s in self.slots)
+        return any(s.breaker.state is not CircuitState.OPEN for s in self.slots)
 
     async def complete(self, request: ChatRequest, feature: str) -> Completion:
         attempts = Attempts()
@@ -110,7 +131,7 @@ class ProviderChain:
                 self._failed(slot, failure, started, feature, attempts)
                 continue
             except BaseException:
-                slot.breaker.release()
+                slot.release()
                 raise
             self._succeeded(slot, result, started, feature)
             return result
@@ -150,7 +171,7 @@ class ProviderChain:
                 self._failed(slot, failure, started, feature, attempts)
                 continue
             except BaseException:
-                slot.breaker.release()
+                slot.release()
                 raise
         raise AllProvidersFailedError(attempts.tried)
 
@@ -160,7 +181,7 @@ class ProviderChain:
         return self.slots
 
     def _succeeded(self, slot: Slot, result: Completion, started: float, feature: str) -> None:
-        slot.breaker.success()
+        slot.breaker.record_success()
         slot.last_success = utcnow()
         slot.last_error = None
         log.info(
@@ -186,9 +207,9 @@ class ProviderChain:
     ) -> None:
         slot.last_error = failure.message
         if failure.kind is FailureKind.BAD_REQUEST:
-            slot.breaker.success()  # the provider works; our request was refused
+            slot.breaker.record_success()  # the provider works; our request was refused
         else:
-            slot.breaker.failure()
+            slot.breaker.record_failure()
         if failure.kind is FailureKind.RATE_LIMITED:
             wait = min(failure.retry_after or 1.0, self.retry_after_max)
             slot.cool_until = clock.monotonic() + wait

@@ -13,7 +13,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from allin.ai.runtime import ai_service
 from allin.ai.schemas import (
     AnalyzeIn,
     AnalyzeOut,
@@ -29,14 +28,19 @@ from allin.ai.schemas import (
     PreferencesIn,
     UsageRow,
 )
-from allin.ai.service import Event
+from allin.ai.service import AiService, Event
 from allin.auth.deps import AdminUser, CurrentUser
 from allin.auth.models import User
 from allin.core.clock import utcnow
 from allin.core.deps import DbSession
+from allin.core.domain import app_state
 from allin.core.schemas import Envelope, ok
 
 router = APIRouter(prefix="/api/ai", tags=["ai"])
+
+
+def ai_service(request: Request) -> AiService:
+    return app_state(request.app).get(AiService)
 
 
 async def _caller(user: CurrentUser, db: DbSession) -> User:

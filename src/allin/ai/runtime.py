@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -15,13 +14,6 @@ from allin.core.health import ServiceHealth, Status
 from allin.core.logging import Category, get_logger
 
 log = get_logger(Category.AI)
-STATE_KEY = "ai_service"
-
-
-def ai_service(request_or_app: Any) -> AiService:
-    app = getattr(request_or_app, "app", request_or_app)
-    service: AiService = getattr(app.state, STATE_KEY)
-    return service
 
 
 async def _sweep(service: AiService, interval: float) -> None:
@@ -51,36 +43,14 @@ async def running_ai(
 
 async def provider_health(service: AiService) -> ServiceHealth:
     """Per provider: configured, breaker state, last success. Degraded (never critical)
-    when none is configured or every breaker is open."""
+    when every breaker is open; without providers the feature is off, which is healthy."""
     providers = service.chain.status()
     if not providers:
         return ServiceHealth(
-            Status.DEGRADED, detail="no AI provider configured", info={"providers": []}
+            Status.HEALTHY,
+            detail="no AI provider configured",
+            info={"configured": False, "providers": []},
         )
     status = Status.HEALTHY if service.chain.usable() else Status.DEGRADED
-    return ServiceHealth(status, info={"providers": [{**p, "configured": True} for p in providers]})
-
-
-def install_ai(app: Any) -> None:
-    """Routes, the `ai` health check, and the service started after the database."""
-    from allin.ai.router import router
-
-    settings: Settings = app.state.settings
-    app.include_router(router)
-
-    async def check() -> ServiceHealth:
-        service = getattr(app.state, STATE_KEY, None)
-        if service is None:
-            return ServiceHealth(Status.DEGRADED, detail="not started")
-        return await provider_health(service)
-
-    app.state.health.register("ai", check, critical=False)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        async with inner(app_) as state, running_ai(settings, app.state.session_factory) as svc:
-            setattr(app.state, STATE_KEY, svc)
-            yield state
-
-    app.router.lifespan_context = lifespan
+    listed = [{**p, "configured": True} for p in providers]
+    return ServiceHealth(status, info={"configured": True, "providers": listed})

@@ -7,7 +7,15 @@ from datetime import datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from allin.ai.platforms import Platform
 from allin.core.schemas import StrictModel
@@ -27,9 +35,9 @@ class GenerateIn(StrictModel):
     tone: str | None = Short
     audience: str | None = Short
     brand_voice: str | None = Short
-    variants: int = Field(default=1, ge=1, le=5)
-    hashtags: bool = True
-    save_as_draft: bool = False
+    variants: StrictInt = Field(default=1, ge=1, le=5)
+    hashtags: StrictBool = True
+    save_as_draft: StrictBool = False
 
     _platforms = field_validator("platforms")(_unique)
 
@@ -44,7 +52,7 @@ class ImproveIn(StrictModel):
     content: str = Field(min_length=1)
     goal: str = Field(min_length=1, max_length=300)
     platform: Platform
-    save_as_draft: bool = False
+    save_as_draft: StrictBool = False
 
 
 class AnalyzeIn(StrictModel):
@@ -56,7 +64,7 @@ class LiveRecapIn(StrictModel):
     session_id: uuid.UUID
     platforms: list[Platform] = Field(default_factory=lambda: [Platform.TIKTOK], min_length=1)
     tone: str | None = Short
-    hashtags: bool = True
+    hashtags: StrictBool = True
 
     _platforms = field_validator("platforms")(_unique)
 

@@ -47,7 +47,7 @@ from allin.ai.schemas import (
 )
 from allin.auth.email import EmailBackend, create_email_backend
 from allin.auth.models import User
-from allin.core.breaker import BreakerPolicy
+from allin.core.breaker import BreakerConfig
 from allin.core.config import Settings
 from allin.core.errors import AppError, NotFoundError
 from allin.core.logging import Category, get_logger
@@ -146,7 +146,7 @@ class AiService:
         self.sessions = session_factory
         self.chain = ProviderChain(
             providers if providers is not None else build_providers(settings),
-            breaker=BreakerPolicy(
+            breaker=BreakerConfig(
                 failure_threshold=settings.ai_breaker_failure_threshold,
                 reset_timeout=settings.ai_breaker_reset_timeout,
             ),

@@ -1,13 +1,10 @@
-"""Per-app auth state (hasher, mail backend, Redis client) and its installation."""
+"""Per-app auth state: the password hasher, the mail backend and the Redis client."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from fastapi import FastAPI
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,10 +12,10 @@ from allin.auth.email import EmailBackend, create_email_backend
 from allin.auth.passwords import Passwords
 from allin.auth.sessions import DatabaseSessionStore, SessionStore
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.core.logging import Category, get_logger
 
 log = get_logger(Category.AUTH)
-_STATE_KEY = "auth"
 
 
 @dataclass
@@ -58,28 +55,6 @@ class AuthRuntime:
             await self.redis.aclose()
 
 
-def auth_runtime(app: FastAPI) -> AuthRuntime:
-    runtime: AuthRuntime = getattr(app.state, _STATE_KEY)
-    return runtime
-
-
-def install_auth(app: FastAPI) -> None:
-    """Routers, runtime state and clean-up: the one line `create_app` calls."""
-    from allin.auth.router import admin_router, auth_router, profile_router
-
-    runtime = AuthRuntime.from_settings(app.state.settings)
-    setattr(app.state, _STATE_KEY, runtime)
-    app.include_router(auth_router)
-    app.include_router(admin_router)
-    app.include_router(profile_router)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        async with inner(app_) as state:
-            try:
-                yield state
-            finally:
-                await runtime.close()
-
-    app.router.lifespan_context = lifespan
+def auth_runtime(app: Any) -> AuthRuntime:
+    """The running auth runtime of an app (`request.app` works too)."""
+    return app_state(app).get(AuthRuntime)

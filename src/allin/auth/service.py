@@ -24,7 +24,7 @@ from allin.auth.errors import (
     WeakPasswordError,
     WrongPasswordError,
 )
-from allin.auth.models import EmailToken, Role, TokenPurpose, User, UserStatus
+from allin.auth.models import AppSetting, EmailToken, Role, TokenPurpose, User, UserStatus
 from allin.auth.passwords import Passwords, password_problems
 from allin.auth.sessions import IssuedRefresh, SessionStore
 from allin.auth.tokens import create_access_token, hash_secret, new_secret
@@ -32,7 +32,6 @@ from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.deps import after_commit
 from allin.core.logging import Category, get_logger
-from allin.core.models import AppSetting
 
 log = get_logger(Category.AUTH)
 SETUP_MARKER = "auth.setup_completed"

@@ -12,8 +12,7 @@ from typing import Annotated, Literal
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from allin.auth.durations import Duration, MillisDuration
-from allin.core.ratelimit import RateLimitString
+from allin.core.units import Duration, MillisDuration, RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
 

@@ -9,21 +9,21 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.core.tasks import run_in_background
 
 AFTER_COMMIT = "after_commit"
 
 
 def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_state(request.app).settings
 
 
 async def get_db_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One session per request, committed when the handler returns and before the response
     is sent (durable before acknowledged); background work queued with `after_commit`
     starts only once the commit succeeded."""
-    async with request.app.state.session_factory() as session:
+    async with app_state(request.app).session_factory() as session:
         try:
             yield session
             await session.commit()

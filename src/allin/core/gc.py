@@ -5,9 +5,8 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-from fastapi import FastAPI
+from allin.core.domain import AppState, Domain
 
 # Collect the youngest generation every 10,000 net allocations of containers, not 700.
 GC_YOUNG_THRESHOLD = 10_000
@@ -29,17 +28,14 @@ def tune_gc() -> None:
     gc.set_threshold(max(GC_YOUNG_THRESHOLD, young), middle, old)
 
 
-def install_gc_tuning(app: FastAPI) -> None:
-    """Tunes the collector once every domain has started (installed last, its code after
-    `inner` runs last). Not in test runs, which start hundreds of apps in one process."""
-    if app.state.settings.env == "test":
-        return
-    inner = app.router.lifespan_context
+def gc_tuning_domain(state: AppState) -> Domain:
+    """Tunes the collector once every domain before it has started (listed last). Not in test
+    runs, which start hundreds of apps in one process."""
 
     @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        async with inner(app_) as state:
+    async def lifespan(state: AppState) -> AsyncIterator[None]:
+        if state.settings.env != "test":
             tune_gc()
-            yield state
+        yield
 
-    app.router.lifespan_context = lifespan
+    return Domain(name="gc", lifespan=lifespan)

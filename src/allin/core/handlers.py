@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from allin.core.domain import ExceptionHandler
 from allin.core.errors import (
     AppError,
     MalformedJSONError,
@@ -84,7 +85,8 @@ async def handle_validation_error(request: Request, exc: Exception) -> JSONRespo
     return error_response(ValidationError(details=_field_details(errors)))
 
 
-def install_exception_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(AppError, handle_app_error)
-    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
-    app.add_exception_handler(RequestValidationError, handle_validation_error)
+EXCEPTION_HANDLERS: dict[type[Exception], ExceptionHandler] = {
+    AppError: handle_app_error,
+    StarletteHTTPException: handle_http_exception,
+    RequestValidationError: handle_validation_error,
+}

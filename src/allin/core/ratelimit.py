@@ -12,39 +12,20 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
-from limits import RateLimitItem, parse
+from fastapi import Depends, Request
+from limits import RateLimitItem
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from pydantic import AfterValidator
 
+from allin.core.domain import app_state
 from allin.core.errors import RateLimitedError
+from allin.core.units import parse_limit
 
 if TYPE_CHECKING:
     from allin.core.config import Settings
-
-_STATE_KEY = "rate_limiter"
-
-
-@lru_cache(maxsize=256)
-def parse_limit(limit: str) -> RateLimitItem:
-    """ "5/minute", "1000 per hour", "3/10 seconds" -> a limits item (ValueError if malformed)."""
-    return parse(limit)
-
-
-def _check_limit(value: str) -> str:
-    parse_limit(value)
-    return value
-
-
-# A settings field type: a malformed limit fails at start-up, not at the first request.
-RateLimitString = Annotated[str, AfterValidator(_check_limit)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,29 +129,9 @@ class RateLimiter:
         )
 
 
-def rate_limiter(app: FastAPI) -> RateLimiter:
-    """The app's limiter, created from its settings on first use."""
-    limiter: RateLimiter | None = getattr(app.state, _STATE_KEY, None)
-    if limiter is None:
-        limiter = RateLimiter.from_settings(app.state.settings)
-        setattr(app.state, _STATE_KEY, limiter)
-    return limiter
-
-
-def install_rate_limiter(app: FastAPI) -> None:
-    """Create the limiter with the app and close its storage when the app stops."""
-    rate_limiter(app)
-    inner = app.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(app_: Any) -> AsyncIterator[Any]:
-        async with inner(app_) as state:
-            try:
-                yield state
-            finally:
-                await rate_limiter(app).close()
-
-    app.router.lifespan_context = lifespan
+def rate_limiter(app: Any) -> RateLimiter:
+    """The app's limiter (`request.app` works too)."""
+    return app_state(app).get(RateLimiter)
 
 
 def _limiter_dep(request: Request) -> RateLimiter:

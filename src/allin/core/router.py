@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 
 from allin import __version__
 from allin.core.clock import clock
+from allin.core.domain import app_state
 from allin.core.errors import NotFoundError
 from allin.core.health import HealthRegistry, Status
 from allin.core.schemas import ErrorEnvelope
@@ -18,8 +19,7 @@ _NO_CACHE = {"Cache-Control": "no-store"}
 
 
 def _registry(request: Request) -> HealthRegistry:
-    registry: HealthRegistry = request.app.state.health
-    return registry
+    return app_state(request.app).health
 
 
 _UNHEALTHY: dict[int | str, dict[str, Any]] = {
@@ -33,12 +33,12 @@ async def health(request: Request) -> JSONResponse:
     report: dict[str, Any] = {
         "status": status.value,
         "services": {name: r.to_dict() for name, r in results.items()},
-        "uptime": round(clock.monotonic() - request.app.state.started_at, 3),
+        "uptime": round(clock.monotonic() - app_state(request.app).started_at, 3),
         "version": __version__,
         "timestamp": clock.now().isoformat(),
     }
-    for flag in request.app.state.health_flags:
-        report.update(await flag(results))
+    for fields in app_state(request.app).health_fields:
+        report.update(await fields(results))
     # Monitors read the top-level fields (seeds 000/004); API clients read the envelope.
     body = {"success": status is not Status.UNHEALTHY, **report, "data": report}
     code = 503 if status is Status.UNHEALTHY else 200

@@ -1,5 +1,5 @@
 """The web dashboard (plain HTML/CSS/JS modules, no build step), served by the app."""
 
-from allin.dashboard.router import install_dashboard
+from allin.dashboard.router import dashboard_domain
 
-__all__ = ["install_dashboard"]
+__all__ = ["dashboard_domain"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
 from allin import __version__
+from allin.core.domain import AppState, Domain, Mount, app_state
 from allin.dashboard.assets import (
     IMMUTABLE,
     STATIC_DIR,
@@ -26,7 +28,6 @@ from allin.dashboard.assets import (
     plotly_bundle,
     static_version,
 )
-from allin.simulator.live.simulator import DEMO_STREAMER
 
 ASSETS_PREFIX = "/assets"
 PLOTLY_PATH = f"{ASSETS_PREFIX}/vendor/plotly.min.js"
@@ -79,7 +80,7 @@ def features(app: FastAPI) -> dict[str, bool]:
 
 def client_config(app: FastAPI) -> dict[str, Any]:
     """What the browser needs to know about this server, embedded in the shell."""
-    settings = app.state.settings
+    settings = app_state(app).settings
     return {
         "version": __version__,
         "plotly": f"{PLOTLY_PATH}?v={plotly_bundle().version}",
@@ -89,15 +90,26 @@ def client_config(app: FastAPI) -> dict[str, Any]:
     }
 
 
+@dataclass(slots=True)
+class DashboardShell:
+    """The page template, and the always-live streamer of the built-in TikTok simulator that
+    the composition layer names (None when there is none)."""
+
+    template: str
+    simulator_streamer: str | None = None
+    demo_username: str | None = None
+    """Offered in one click whatever TikTok's host (demo mode sets it)."""
+
+
 def demo_username(app: FastAPI) -> str | None:
     """The simulator's always-live streamer, offered as a one-click connect when TikTok is the
-    built-in simulator: set by whoever wires it in (`app.state.live_demo_username`), or implied
-    when TikTok's web host is a loopback address (real TikTok never is)."""
-    explicit: str | None = getattr(app.state, "live_demo_username", None)
-    if explicit:
-        return explicit
-    host = urlsplit(getattr(app.state.settings, "tiktok_web_url", "") or "").hostname or ""
-    return DEMO_STREAMER if _is_loopback(host) else None
+    built-in simulator: named outright (demo mode), or implied when TikTok's web host is a
+    loopback address (real TikTok never is)."""
+    shell = app_state(app).get(DashboardShell)
+    if shell.demo_username:
+        return shell.demo_username
+    host = urlsplit(app_state(app).settings.tiktok_web_url or "").hostname or ""
+    return shell.simulator_streamer if _is_loopback(host) else None
 
 
 def _is_loopback(host: str) -> bool:
@@ -110,7 +122,7 @@ def _is_loopback(host: str) -> bool:
 
 
 def render_shell(app: FastAPI) -> str:
-    template: str = app.state.dashboard_template
+    template = app_state(app).get(DashboardShell).template
     # `<` escaped so no value can close the <script> element holding the JSON.
     config = json.dumps(client_config(app), separators=(",", ":")).replace("<", "\\u003c")
     return template.replace("__CONFIG__", config)
@@ -143,11 +155,14 @@ async def plotly_js(request: Request) -> Response:
     return Response(body, media_type=_JS, headers=headers)
 
 
-def install_dashboard(app: FastAPI) -> None:
+def dashboard_domain(
+    state: AppState, *, simulator_streamer: str | None = None, demo_username: str | None = None
+) -> Domain:
     """Serves the dashboard at `/` and `/app/...`, its files at `/assets`."""
-    version = static_version()
-    app.state.dashboard_template = SHELL_TEMPLATE.read_text(encoding="utf-8").replace(
-        "__ASSET_V__", version
+    template = SHELL_TEMPLATE.read_text(encoding="utf-8").replace("__ASSET_V__", static_version())
+    state.provide(DashboardShell(template, simulator_streamer, demo_username))
+    return Domain(
+        name="dashboard",
+        routers=(router,),
+        mounts=(Mount(ASSETS_PREFIX, DashboardStatic(directory=STATIC_DIR), "dashboard-assets"),),
     )
-    app.include_router(router)
-    app.mount(ASSETS_PREFIX, DashboardStatic(directory=STATIC_DIR), name="dashboard-assets")

@@ -22,6 +22,7 @@ from allin.auth.errors import NotAuthenticatedError
 from allin.auth.models import User
 from allin.auth.runtime import auth_runtime
 from allin.core.deps import DbSession
+from allin.core.domain import app_state
 from allin.core.errors import AppError, BadRequestError
 from allin.core.schemas import Envelope, ErrorEnvelope, IsoDateTime, PageMeta, ok
 from allin.live import analytics
@@ -40,6 +41,7 @@ from allin.live.schemas import (
 )
 from allin.live.service import (
     EventFilter,
+    LiveService,
     SessionFilter,
     StreamItem,
     event_raw,
@@ -47,13 +49,15 @@ from allin.live.service import (
     get_streamer,
     list_sessions,
     list_streamers,
-    live_lifespan,
-    live_service,
     query_events,
     replay_session,
     resolve_user,
 )
 from allin.live.watchlist import add_entry, list_entries, remove_entry
+
+
+def live_service(conn: HTTPConnection) -> LiveService:
+    return app_state(conn.app).get(LiveService)
 
 
 def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
@@ -63,7 +67,6 @@ def _errors(*codes: tuple[int, str]) -> dict[int | str, dict[str, Any]]:
 router = APIRouter(
     prefix="/api",
     tags=["live"],
-    lifespan=live_lifespan,
     responses=_errors(
         (401, "Not signed in, or the token/key is invalid"),
         (403, "Account suspended or not verified"),
@@ -100,11 +103,11 @@ async def _connection_user(conn: HTTPConnection, access_token: str | None) -> Us
     raw = _header_credentials(conn) or access_token
     if not raw:
         raise NotAuthenticatedError()
-    app = conn.app
-    async with app.state.session_factory() as db:
-        store = auth_runtime(app).session_store(db)
+    state = app_state(conn.app)
+    async with state.session_factory() as db:
+        store = auth_runtime(conn.app).session_store(db)
         bearer = HTTPAuthorizationCredentials(scheme="Bearer", credentials=raw)
-        principal = await resolve_principal(db, app.state.settings, store, bearer, None)
+        principal = await resolve_principal(db, state.settings, store, bearer, None)
     if principal is None:
         raise NotAuthenticatedError()
     return principal.user
@@ -147,7 +150,7 @@ async def _owned(db: AsyncSession, session_id: uuid.UUID, user: Any) -> LiveSess
 async def create_session(
     body: SessionCreate, request: Request, user: CurrentUser
 ) -> Envelope[SessionOut]:
-    session = await live_service(request.app).captures.start(user.id, body.username)
+    session = await live_service(request).captures.start(user.id, body.username)
     return ok(SessionOut.of(session))
 
 
@@ -181,7 +184,7 @@ async def end_session(
     session_id: uuid.UUID, request: Request, db: DbSession, user: CurrentUser
 ) -> Envelope[SessionOut]:
     session = await _owned(db, session_id, user)
-    session = await live_service(request.app).end_session(db, session)
+    session = await live_service(request).end_session(db, session)
     return ok(SessionOut.of(session))
 
 
@@ -237,7 +240,7 @@ async def get_analytics(
     top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> Envelope[AnalyticsOut]:
     session = await _owned(db, session_id, user)
-    rate = live_service(request.app).settings.live_diamond_usd
+    rate = live_service(request).settings.live_diamond_usd
     return ok(await analytics.session_analytics(db, session, diamond_usd=rate, top=top))
 
 
@@ -282,7 +285,7 @@ async def stream_session(
     last_event_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
-    service = live_service(request.app)
+    service = live_service(request)
     after = _resume_id(last_event_header, last_event_id)
     items = follow_session(
         service.engine,
@@ -314,7 +317,7 @@ async def websocket_session(
     """The SSE stream as WebSocket JSON messages: `{"kind": "event"|"session"|"status",
     "id": …, "data": {…}}`. Resume with `?last_event_id=`. Unauthenticated or not yours:
     closed before the handshake completes (HTTP 403), nothing is sent."""
-    service = live_service(websocket.app)
+    service = live_service(websocket)
     try:
         user = await _connection_user(websocket, access_token)
         async with service.session_factory() as db:
@@ -369,7 +372,7 @@ async def replay(
     max_gap: Annotated[float | None, Query(gt=0, le=3600, description="Cap pauses (s)")] = None,
 ) -> EventSourceResponse:
     await _owned(db, session_id, user)
-    service = live_service(request.app)
+    service = live_service(request)
     events = replay_session(
         service.engine, session_id, speed=speed, filters=EventFilter(_types(types)), max_gap=max_gap
     )
@@ -400,9 +403,7 @@ async def export(
 ) -> StreamingResponse:
     session = await _owned(db, session_id, user)
     summary = SessionOut.of(session).model_dump(mode="json")
-    body = export_stream(
-        live_service(request.app).engine, session_id, format, session=summary, raw=raw
-    )
+    body = export_stream(live_service(request).engine, session_id, format, session=summary, raw=raw)
     filename = export_filename(session_id, format)
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     return StreamingResponse(body, media_type=MEDIA_TYPES[format], headers=headers)

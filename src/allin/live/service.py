@@ -1,7 +1,7 @@
 """The LIVE service: wires writer, hub, capture manager and watcher, and answers queries.
 
-`LiveService` is created at start-up (the router's lifespan) and stored as
-`app.state.live`. Query helpers take the request's database session; the streaming ones
+`LiveService` is created when the LIVE domain starts (`live/domain.py`) and kept in the
+app state's registry. Query helpers take the request's database session; the streaming ones
 (`follow_session`, `replay_session`) open their own short connections because they outlive
 the request handler.
 """
@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import FastAPI
 from sqlalchemy import Select, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -37,30 +35,8 @@ log = get_logger(Category.LIVE)
 E = LiveEventRow
 
 
-@asynccontextmanager
-async def live_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Runs inside the app's lifespan (engine ready): start LIVE, and on shutdown stop every
-    capture, flush its events and mark its session interrupted."""
-    sources: SourceFactory | None = getattr(app.state, "live_sources", None)
-    if sources is None:
-        sources = default_sources(app.state.settings)
-    service = LiveService(app.state.settings, app.state.engine, app.state.session_factory, sources)
-    app.state.live = service
-    app.state.health.register("live", service.health)
-    await service.start()
-    try:
-        yield
-    finally:
-        await service.stop()
-
-
 def default_sources(settings: Settings) -> SourceFactory:
     return ClientSources.from_settings(settings)
-
-
-def live_service(app: Any) -> LiveService:
-    service: LiveService = app.state.live
-    return service
 
 
 class LiveService:

@@ -28,8 +28,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from allin.auth.api_keys import authenticate_api_key, looks_like_api_key
 from allin.core.clock import clock
 from allin.core.config import Settings
-from allin.core.ratelimit import RateLimiter, parse_limit
+from allin.core.ratelimit import RateLimiter
 from allin.core.routing import RouteMethods
+from allin.core.units import parse_limit
 from allin.sign.responses import RATE_LIMITED, UNAUTHENTICATED, error_response
 from allin.sign.usage import UsageRecorder
 
@@ -235,12 +236,18 @@ class SignAccessMiddleware:
         app: ASGIApp,
         access: Callable[[], SignAccess | None],
         fast_routes: dict[str, FastRoute] | None = None,
-        routes: RouteMethods | None = None,
     ) -> None:
         self.app = app
         self.access = access
         self.fast_routes = fast_routes or {}
-        self.routes = routes or RouteMethods(lambda: [])
+        self.routes: RouteMethods | None = None
+
+    def _routes(self, scope: Scope) -> RouteMethods:
+        """The sign routes of the app serving the request (Starlette puts it in the scope)."""
+        if self.routes is None:
+            app = scope["app"]
+            self.routes = RouteMethods(lambda: app.routes, where=is_sign_path)
+        return self.routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         access = self.access()
@@ -250,7 +257,7 @@ class SignAccessMiddleware:
             or not is_sign_path(scope["path"])
             # Only what a sign route takes is metered: a wrong method or path gets the router's
             # 405 or 404, not a quota spent or a key asked for.
-            or not self.routes.accepts(scope["method"], scope["path"])
+            or not self._routes(scope).accepts(scope["method"], scope["path"])
         ):
             await self.app(scope, receive, send)
             return

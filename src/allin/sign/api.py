@@ -13,7 +13,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from allin.auth.deps import CurrentUser
 from allin.core.deps import DbSession
+from allin.core.domain import app_state
 from allin.core.schemas import Envelope, ErrorEnvelope, ok
+from allin.sign.access import SignAccess
 from allin.sign.bodies import (
     BadBody,
     SeedSignBody,
@@ -33,7 +35,7 @@ AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"model": ErrorEnvelope, "description": "Account suspended or not verified"},
 }
 Answer = tuple[int, dict[str, Any]]
-SEED_PATHS = ("/api/eulerstream", "/api/signature", "/api/sign")
+EULER_SIGN_PATHS = ("/api/eulerstream", "/api/signature", "/api/sign")
 
 
 class SeedSignature(BaseModel):
@@ -52,7 +54,7 @@ class SeedSignResponse(BaseModel):
     data: SeedSignature
 
 
-async def seed_answer(service: SignService, body: dict[str, Any], *, strict: bool) -> Answer:
+async def euler_answer(service: SignService, body: dict[str, Any], *, strict: bool) -> Answer:
     """(HTTP status, JSON body) of a seed sign request whose body was already read."""
     try:
         parsed = SeedSignBody.model_validate(body, strict=strict)
@@ -76,29 +78,29 @@ async def seed_answer(service: SignService, body: dict[str, Any], *, strict: boo
     return 200, {"success": True, "data": data}
 
 
-async def seed_answer_raw(service: SignService, raw: bytes) -> Answer:
+async def euler_answer_raw(service: SignService, raw: bytes) -> Answer:
     """The same from a raw JSON body (the middleware's fast path: no routing, no Request)."""
     try:
         body = json_object(raw)
     except BadBody as exc:
         problem = bad_body(exc)
         return problem.status, problem.body
-    return await seed_answer(service, body, strict=True)
+    return await euler_answer(service, body, strict=True)
 
 
-async def seed_sign(request: Request) -> JSONResponse:
+async def euler_sign(request: Request) -> JSONResponse:
     try:
         body, form = await read_body(request)
     except BadBody as exc:
         return bad_body(exc).response()
-    status, payload = await seed_answer(sign_service(request), body, strict=not form)
+    status, payload = await euler_answer(sign_service(request), body, strict=not form)
     return JSONResponse(payload, status)
 
 
-for _path in SEED_PATHS:
+for _path in EULER_SIGN_PATHS:
     router.add_api_route(
         _path,
-        seed_sign,
+        euler_sign,
         methods=["POST"],
         summary="Sign a TikTok URL (seed 000)",
         description=(
@@ -111,7 +113,7 @@ for _path in SEED_PATHS:
         response_model=SeedSignResponse,
         responses=documented(400, 401, 429, 502, 503, 504),
         openapi_extra=request_body(SeedSignBody),
-        operation_id=f"seed_sign_{_path.rsplit('/', 1)[-1]}",
+        operation_id=f"euler_sign_{_path.rsplit('/', 1)[-1]}",
     )
 
 
@@ -146,7 +148,7 @@ async def usage(
     db: DbSession,
     hours: int = Query(default=24, ge=1, le=24 * 90),
 ) -> Envelope[list[UsageHour]]:
-    await request.app.state.sign_access.usage.flush()  # include the last seconds
+    await app_state(request.app).get(SignAccess).usage.flush()  # include the last seconds
     rows = await usage_for_user(db, user.id, hours)
     return ok([UsageHour.model_validate(row, from_attributes=True) for row in rows])
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from allin.core.domain import app_state
 from allin.live.errors import InvalidUsernameError, LiveError
 from allin.live.usernames import normalize_username
 from allin.sign.access import Caller, Quota, SignAccess
@@ -46,13 +47,11 @@ _USERNAME: dict[str, Any] = {"pattern": r"^[A-Za-z0-9_.]{2,24}$"}
 
 
 def sign_service(request: Request) -> SignService:
-    service: SignService = request.app.state.sign
-    return service
+    return app_state(request.app).get(SignService)
 
 
 def sign_access(request: Request) -> SignAccess:
-    access: SignAccess = request.app.state.sign_access
-    return access
+    return app_state(request.app).get(SignAccess)
 
 
 def browser_of(user_agent: str) -> tuple[str, str]:

@@ -10,14 +10,16 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse
 
+from allin.core.domain import app_state
 from allin.sign.responses import INVALID_REQUEST, documented, error_response
+from allin.sign.service import SignService
 
 router = APIRouter(tags=["sign: self-service"])
 KEY_PLACEHOLDER = "YOUR_API_KEY"
 
 
 def base_url(request: Request) -> str:
-    public = getattr(request.app.state.settings, "public_url", None)
+    public = app_state(request.app).settings.public_url
     return str(public or request.base_url).rstrip("/")
 
 
@@ -181,7 +183,7 @@ async def integration_guide(
 ) -> JSONResponse | HTMLResponse:
     if format not in (None, "json", "html"):
         return error_response(400, INVALID_REQUEST, "`format` must be json or html")
-    data = guide(base_url(request), request.app.state.sign.mode)
+    data = guide(base_url(request), app_state(request.app).get(SignService).mode)
     wants_html = format == "html" or (
         format is None and "text/html" in request.headers.get("accept", "")
     )

@@ -5,26 +5,24 @@ Python 6.x adds) and v2 `/webcast/rooms/{room_id}/connect` (Node >= 2.4). Errors
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from allin.core.domain import app_state
 from allin.core.logging import Category, get_logger
 from allin.sign.fetch import (
     FetchedWebcast,
     FetchError,
-    PassThroughSigner,
     WebcastFetcher,
-    WebcastSigner,
     parse_query,
 )
 from allin.sign.responses import SignError
+from allin.sign.service import SignService
 
 log = get_logger(Category.SIGN)
 router = APIRouter(tags=["sign"])
-FetcherFactory = Callable[[Request], WebcastFetcher]
 PROTOBUF = "application/protobuf"
 RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"content": {PROTOBUF: {}}, "description": "Raw ProtoMessageFetchResult"},
@@ -38,28 +36,21 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def fetcher_for(request: Request) -> WebcastFetcher:
-    """`app.state.webcast_fetcher_factory` if set (the simulator sets one), else TikTok's
-    configured hosts with `app.state.webcast_signer` (pass-through until real signers land)."""
-    factory: FetcherFactory | None = getattr(request.app.state, "webcast_fetcher_factory", None)
-    if factory is not None:
-        return factory(request)
-    settings = request.app.state.settings
-    signer: WebcastSigner = getattr(request.app.state, "webcast_signer", None) or (
-        PassThroughSigner()
-    )
-    return WebcastFetcher(
-        webcast_url=settings.tiktok_webcast_url,
-        web_url=settings.tiktok_web_url,
-        signer=signer,
-        timeout=settings.http_timeout,
-    )
+    """The sign service's fetcher: its signer, TikTok's configured hosts. An app serving these
+    routes without the sign service (the LIVE simulator) overrides this dependency."""
+    return app_state(request.app).get(SignService).fetcher(request)
 
 
-async def _answer(request: Request, room_id: str | None = None) -> Response:
+Fetcher = Annotated[WebcastFetcher, Depends(fetcher_for)]
+
+
+async def _answer(
+    request: Request, fetcher: WebcastFetcher, room_id: str | None = None
+) -> Response:
     request_id = uuid.uuid4().hex
     try:
         query = parse_query(request.query_params, room_id)
-        fetched = await fetcher_for(request).fetch(query)
+        fetched = await fetcher.fetch(query)
     except FetchError as exc:
         log.warning("webcast fetch failed", status=exc.status, reason=exc.message)
         return JSONResponse(
@@ -86,15 +77,15 @@ def _protobuf(fetched: FetchedWebcast, request_id: str) -> Response:
 @router.get(
     "/webcast/fetch", summary="Fetch a room's first webcast payload (Euler v1)", responses=RESPONSES
 )
-async def webcast_fetch(request: Request) -> Response:
+async def webcast_fetch(request: Request, fetcher: Fetcher) -> Response:
     """Query: `room_id` (or `unique_id`), `cursor`, `user_agent`, `client_enter`; `client`,
     `platform`, `country` and API keys are accepted and ignored."""
-    return await _answer(request)
+    return await _answer(request, fetcher)
 
 
 @router.get("/webcast/fetch/", include_in_schema=False)
-async def webcast_fetch_slash(request: Request) -> Response:
-    return await _answer(request)
+async def webcast_fetch_slash(request: Request, fetcher: Fetcher) -> Response:
+    return await _answer(request, fetcher)
 
 
 @router.get(
@@ -102,5 +93,5 @@ async def webcast_fetch_slash(request: Request) -> Response:
     summary="Fetch a room's first webcast payload (Euler v2)",
     responses=RESPONSES,
 )
-async def webcast_room_connect(request: Request, room_id: str) -> Response:
-    return await _answer(request, room_id)
+async def webcast_room_connect(request: Request, fetcher: Fetcher, room_id: str) -> Response:
+    return await _answer(request, fetcher, room_id)

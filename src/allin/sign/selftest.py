@@ -21,7 +21,9 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from allin.core.clock import clock
-from allin.core.ratelimit import parse_limit, rate_limiter
+from allin.core.domain import app_state
+from allin.core.ratelimit import rate_limiter
+from allin.core.units import parse_limit
 from allin.live.connection import LiveConnection
 from allin.live.protocol import FetchResult, decode_fetch_result
 from allin.live.web import DEFAULT_USER_AGENT, BrowserProfile
@@ -85,7 +87,7 @@ async def _seed(ctx: Context, path: str) -> httpx.Response:
     return response
 
 
-async def check_seed_sign(ctx: Context) -> str:
+async def check_euler_sign(ctx: Context) -> str:
     for path in ("/api/eulerstream", "/api/signature", "/api/sign"):
         await _seed(ctx, path)
     return "success, data.signature, signed_url, X-Bogus, x-tt-params on all three routes"
@@ -194,7 +196,7 @@ async def check_websocket(ctx: Context) -> str:
 
 CHECKS: tuple[tuple[str, Check], ...] = (
     ("health", check_health),
-    ("seed_sign_routes", check_seed_sign),
+    ("euler_sign_routes", check_euler_sign),
     ("invalid_url", check_invalid_url),
     ("sign_url_fields", check_sign_url),
     ("rate_limit_headers", check_rate_limit_headers),
@@ -249,7 +251,7 @@ async def run_suite(service: SignService, base_url: str) -> list[dict[str, Any]]
     openapi_extra=request_body(CompatibilityBody, required=False),
 )
 async def compatibility(request: Request) -> JSONResponse:
-    service: SignService = request.app.state.sign
+    service = app_state(request.app).get(SignService)
     settings = service.settings
     try:
         await parse_body(request, CompatibilityBody)  # only the one suite exists

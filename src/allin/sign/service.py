@@ -42,6 +42,8 @@ class SignService:
     upstream: UpstreamPool | None = None
     selftests: dict[str, TikTokHosts] = field(default_factory=dict)
     selftest_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    webcast_signer: WebcastSigner = field(default_factory=AlgorithmWebcastSigner)
+    """Signs the fetch routes' requests to TikTok in the `algorithm` mode (replaceable)."""
 
     @property
     def mode(self) -> str:
@@ -84,13 +86,11 @@ class SignService:
     # -- the fetch routes ------------------------------------------------------------------
 
     def fetcher(self, request: Request) -> WebcastFetcher:
-        """`app.state.webcast_fetcher_factory`: the configured signer's fetcher, or, for the
-        compatibility self-test's own requests, one aimed at the simulator it started."""
+        """The fetch routes' fetcher: the configured signer's, or, for the compatibility
+        self-test's own requests, one aimed at the simulator it started."""
         token = request.headers.get(SELFTEST_HEADER)
         hosts = self.selftests.get(token) if token else None
-        # `app.state.webcast_signer` stays the plug point of the algorithm mode's fetch.
-        signer = getattr(request.app.state, "webcast_signer", None) or AlgorithmWebcastSigner()
-        return self._fetcher_for(hosts or self.hosts, signer)
+        return self._fetcher_for(hosts or self.hosts, self.webcast_signer)
 
     def _fetcher_for(self, hosts: TikTokHosts, signer: WebcastSigner) -> WebcastFetcher:
         if self.upstream is not None:  # the providers fetch from TikTok themselves

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from allin.core.breaker import BreakerConfig, CircuitBreakerStats
 from allin.core.clock import clock, utcnow
 from allin.core.config import Settings
 from allin.core.http import create_http_client
@@ -36,13 +37,7 @@ from allin.tiktok.models import (
     VideoPage,
     VideoPostInfo,
 )
-from allin.tiktok.resilience import (
-    BreakerConfig,
-    CircuitBreaker,
-    CircuitBreakerStats,
-    Resilience,
-    RetryPolicy,
-)
+from allin.tiktok.resilience import Resilience, RetryPolicy, breaker_config, tiktok_breaker
 from allin.tiktok.transport import Transport, correlated
 
 log = get_logger(Category.TIKTOK)
@@ -85,7 +80,7 @@ class TikTokConfig:
             upload_timeout=settings.tiktok_upload_timeout,
             credential_cache_ttl=settings.tiktok_credential_cache_ttl,
             retry=RetryPolicy.from_settings(settings),
-            breaker=BreakerConfig.from_settings(settings),
+            breaker=breaker_config(settings),
         )
 
     @property
@@ -98,8 +93,8 @@ class TikTokClient:
         self.config = config
         self._http = http or create_http_client(timeout=config.timeout)
         self._owns_http = http is None
-        self.breaker = CircuitBreaker(config.breaker, name="tiktok-api")
-        self.upload_breaker = CircuitBreaker(config.breaker, name="tiktok-upload")
+        self.breaker = tiktok_breaker(config.breaker, name="tiktok-api")
+        self.upload_breaker = tiktok_breaker(config.breaker, name="tiktok-upload")
         self.transport = Transport(self._http, Resilience(config.retry, self.breaker))
         self.upload_transport = Transport(self._http, Resilience(config.retry, self.upload_breaker))
         self._client_token: ClientToken | None = None

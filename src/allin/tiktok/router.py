@@ -24,6 +24,7 @@ from sqlalchemy import select
 from allin.auth.deps import AdminUser, CurrentUser, owned
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
+from allin.core.domain import provided
 from allin.core.errors import AppError, ConflictError, NotFoundError, ValidationError
 from allin.core.schemas import Envelope, ErrorEnvelope, ok
 from allin.tiktok.errors import TikTokError
@@ -78,12 +79,7 @@ class TikTokNotConfiguredError(ConflictError):
     default_message = "The TikTok integration is not configured on this server."
 
 
-def get_service(request: Request) -> TikTokService:
-    service: TikTokService = request.app.state.tiktok
-    return service
-
-
-ServiceDep = Annotated[TikTokService, Depends(get_service)]
+ServiceDep = Annotated[TikTokService, provided(TikTokService)]
 AccountDep = Annotated[TikTokAccount, Depends(owned(TikTokAccount, "account"))]
 
 

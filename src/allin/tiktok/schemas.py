@@ -7,10 +7,10 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict
 
+from allin.core.breaker import CircuitBreaker
 from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.models import PublishStatus
 from allin.tiktok.publish import PublishRecord
-from allin.tiktok.resilience import CircuitBreaker
 
 
 class ConnectOut(BaseModel):

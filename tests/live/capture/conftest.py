@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.db.engine import create_engine, create_session_factory
+from allin.live.domain import LiveSources
 from allin.live.models import LiveSession, Streamer
 from tests.live.capture.support import FakeSources, create_schema, create_user
 
@@ -77,7 +79,7 @@ def settings(make_settings: Callable[..., Settings], database_url: str) -> Setti
 @pytest.fixture
 def app(settings: Settings, sources: FakeSources) -> FastAPI:
     app = create_app(settings)
-    app.state.live_sources = sources
+    app_state(app).provide(LiveSources(sources))
     return app
 
 

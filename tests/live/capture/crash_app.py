@@ -12,7 +12,9 @@ import uvicorn
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.live.capture import OpenedStream, StreamerProfile
+from allin.live.domain import LiveSources
 from allin.live.protocol import LiveEvent
 from tests.live.capture.support import chat
 
@@ -46,7 +48,7 @@ class TickingSources:
 
 def main() -> None:
     app = create_app(Settings())
-    app.state.live_sources = TickingSources()
+    app_state(app).provide(LiveSources(TickingSources()))
     port = int(sys.argv[1])
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None, lifespan="on")
 

@@ -20,6 +20,8 @@ from allin.app import create_app
 from allin.auth.api_keys import create_api_key
 from allin.auth.models import User
 from allin.core.config import Settings
+from allin.core.domain import app_state
+from allin.live.domain import LiveSources
 from allin.live.models import LiveEventRow, LiveSession
 from tests.live.capture.crash_app import TickingSources
 from tests.live.capture.support import eventually, sse_events
@@ -122,7 +124,7 @@ async def test_kill_mid_capture_loses_no_acknowledged_event(
         live_stale_after=1,
     )
     app = create_app(settings)
-    app.state.live_sources = TickingSources()
+    app_state(app).provide(LiveSources(TickingSources()))
     async with (
         serve(app) as base_url,
         httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10) as http,

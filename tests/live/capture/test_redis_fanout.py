@@ -13,7 +13,9 @@ import pytest
 
 from allin.app import create_app
 from allin.core.config import Settings
-from allin.live.service import live_service
+from allin.core.domain import app_state
+from allin.live.domain import LiveSources
+from allin.live.service import LiveService
 from tests.auth.helpers import signed_in
 from tests.live.capture.conftest import LIVE_TEST_SETTINGS
 from tests.live.capture.support import FakeSources, chat, eventually, sse_events
@@ -34,7 +36,8 @@ async def test_stream_served_by_another_process(
     )
     capturing, serving = FakeSources(live={"demo_streamer"}), FakeSources()
     app_a, app_b = create_app(settings), create_app(settings)
-    app_a.state.live_sources, app_b.state.live_sources = capturing, serving
+    app_state(app_a).provide(LiveSources(capturing))
+    app_state(app_b).provide(LiveSources(serving))
     async with (
         serve(app_a) as url_a,
         serve(app_b) as url_b,
@@ -46,7 +49,10 @@ async def test_stream_served_by_another_process(
             "/api/sessions", json={"username": "demo_streamer"}, headers=alice.headers
         )
         session_id = created.json()["data"]["id"]
-        assert live_service(app_a).hub.node_id != live_service(app_b).hub.node_id
+        assert (
+            app_state(app_a).get(LiveService).hub.node_id
+            != app_state(app_b).get(LiveService).hub.node_id
+        )
 
         received: list[dict[str, Any]] = []
         async with b.stream(
@@ -69,6 +75,6 @@ async def test_stream_served_by_another_process(
                 status = await asyncio.wait_for(anext(events), 5)
             assert status.event == "status" and status.json()["status"] == "ended"
 
-        captures = live_service(app_a).captures
+        captures = app_state(app_a).get(LiveService).captures
         await eventually(lambda: not captures.capturing(uuid.UUID(session_id)))
         assert serving.opened == {}

@@ -7,7 +7,8 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from allin.live.service import live_service
+from allin.core.domain import app_state
+from allin.live.service import LiveService
 from tests.live.capture.support import FakeSources
 
 
@@ -46,7 +47,7 @@ async def test_watcher_starts_and_ends_captures(
     for who in (alice, bob):
         await client.post("/api/watchlist", json={"username": "sleepy_one"}, headers=who.headers)
     await client.post("/api/watchlist", json={"username": "demo_streamer"}, headers=alice.headers)
-    watcher = live_service(app).watcher
+    watcher = app_state(app).get(LiveService).watcher
 
     await watcher.check_once()
     assert sources.status_calls == [["demo_streamer", "sleepy_one"]]  # one bulk check

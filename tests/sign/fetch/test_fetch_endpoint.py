@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.live.connection import LiveConnection
 from allin.live.protocol import decode_fetch_result, encode_enter_room, encode_fetch_result
 from allin.live.protocol import webcast_pb2 as pb
@@ -25,6 +26,7 @@ from allin.sign.fetch import (
     parse_query,
     session_cookies,
 )
+from allin.sign.service import SignService
 from allin.simulator.live.server import RunningSimulator
 from allin.simulator.live.simulator import OFFLINE_STREAMER
 from tests.simulator.live.support import STREAMER, simulated
@@ -182,7 +184,7 @@ class RecordingSigner:
 
 async def test_the_signer_is_pluggable(allin: Allin) -> None:
     signer = RecordingSigner()
-    allin.app.state.webcast_signer = signer
+    app_state(allin.app).get(SignService).webcast_signer = signer
     response = await allin.http.get(
         "/webcast/fetch", params={"room_id": allin.room_id(), "user_agent": UA}
     )

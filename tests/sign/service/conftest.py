@@ -17,6 +17,7 @@ from allin.auth.api_keys import create_api_key
 from allin.auth.models import ApiKey, User
 from allin.core.clock import utcnow
 from allin.core.config import Settings
+from allin.core.domain import app_state
 from allin.simulator.live.server import RunningSimulator, run_simulator
 from allin.simulator.live.simulator import Simulator
 from tests.auth.helpers import create_user
@@ -80,7 +81,7 @@ async def make_key(
 ) -> tuple[str, uuid.UUID, uuid.UUID]:
     """(raw key, key id, user id) for a new ACTIVE user on `plan`."""
     user_id = await create_user(app)
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         user = await db.get(User, user_id)
         assert user is not None
         user.plan = plan
@@ -93,5 +94,5 @@ async def make_key(
 
 
 async def key_row(app: FastAPI, key_id: uuid.UUID) -> ApiKey | None:
-    async with app.state.session_factory() as db:
+    async with app_state(app).session_factory() as db:
         return await db.get(ApiKey, key_id)

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from allin.core.domain import app_state
+from allin.sign.access import SignAccess
 from allin.sign.models import SignUsage
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 from tests.auth.helpers import login
@@ -132,13 +134,13 @@ async def test_usage_is_recorded_per_key_per_hour(served: Callable[..., Any]) ->
         for _ in range(5):
             await sign(client, {"x-api-key": raw})
         await client.get("/webcast/rate_limits", headers={"x-api-key": raw})
-        await app.state.sign_access.usage.flush()
-        async with app.state.session_factory() as db:
+        await app_state(app).get(SignAccess).usage.flush()
+        async with app_state(app).session_factory() as db:
             rows = list(await db.scalars(select(SignUsage)))
         # The dashboard's view of it, as the key's owner.
         from allin.auth.models import User
 
-        async with app.state.session_factory() as db:
+        async with app_state(app).session_factory() as db:
             user = await db.get(User, user_id)
             assert user is not None
             email = user.email

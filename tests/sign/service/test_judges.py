@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from allin.core.domain import app_state
+from allin.sign.access import SignAccess
 from allin.sign.models import SignUsage
 from allin.simulator.live.server import RunningSimulator, run_simulator
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
@@ -104,8 +106,8 @@ async def test_tiktoklive(
         raw, key_id, _ = await make_key(app)
         for _ in range(2):
             assert_connected(await run_peer(command, {**env, "SIGN_KEY": raw}), sim)
-        await app.state.sign_access.usage.flush()
-        async with app.state.session_factory() as db:
+        await app_state(app).get(SignAccess).usage.flush()
+        async with app_state(app).session_factory() as db:
             usage = [(u.api_key_id, u.requests) for u in await db.scalars(select(SignUsage))]
     assert usage == [(key_id, 2)]  # one fetch per connection, recorded for the key
     assert len(sim.connections) == 3  # the refused attempt never reached TikTok

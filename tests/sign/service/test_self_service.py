@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 
 from allin.core.health import ServiceHealth, Status
-from allin.sign.install import seed_health_flags
+from allin.sign.domain import euler_health_fields
 from allin.simulator.live.server import RunningSimulator
 
 CHECKS = [
     "health",
-    "seed_sign_routes",
+    "euler_sign_routes",
     "invalid_url",
     "sign_url_fields",
     "rate_limit_headers",
@@ -39,9 +39,9 @@ async def test_health_has_the_seed_fields(served: Callable[..., Any]) -> None:
 
 async def test_flags_follow_the_checks() -> None:
     down = ServiceHealth(Status.UNHEALTHY, detail="x")
-    flags = await seed_health_flags({"signer": down, "database": ServiceHealth(Status.HEALTHY)})
+    flags = await euler_health_fields({"signer": down, "database": ServiceHealth(Status.HEALTHY)})
     assert flags == {"signature_generator_ready": False, "database_connected": True}
-    assert await seed_health_flags({}) == {
+    assert await euler_health_fields({}) == {
         "signature_generator_ready": False,
         "database_connected": False,
     }

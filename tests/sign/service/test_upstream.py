@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from allin.core.domain import app_state
 from allin.live.protocol import decode_fetch_result
+from allin.sign.access import SignAccess
 from allin.sign.models import SignUsage
 from allin.sign.upstream import signed_url_from
 from allin.simulator.live.server import RunningSimulator
@@ -57,8 +59,8 @@ async def test_fails_over_on_429_and_refused_keys(served: Callable[..., Any]) ->
         async with served(signer="upstream", sign_upstreams=chain, sign_cache_ttl=0) as (_, client):
             first = await client.post("/api/sign", json={"url": SAMPLE_URL})
             second = await client.post("/api/sign", json={"url": SAMPLE_URL})
-        await keyed_app.state.sign_access.usage.flush()
-        async with keyed_app.state.session_factory() as db:
+        await app_state(keyed_app).get(SignAccess).usage.flush()
+        async with app_state(keyed_app).session_factory() as db:
             usage = list(await db.scalars(select(SignUsage)))
     assert first.status_code == second.status_code == 200
     assert first.json()["data"]["msToken"] != second.json()["data"]["msToken"]

@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
+from allin.core.domain import app_state
 from allin.sign.algorithm import decode_x_bogus
 from allin.sign.algorithm.xbogus import double_md5_tail, user_agent_tail
 from allin.sign.fetch import WebcastRequest
+from allin.sign.service import SignService
 from allin.sign.webcast_signing import AlgorithmWebcastSigner
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0.0.0"
@@ -35,7 +37,7 @@ async def test_signs_any_configured_host() -> None:
 
 async def test_the_app_plugs_it_in(served: Callable[..., Any]) -> None:
     async with served() as (app, _):
-        assert isinstance(app.state.webcast_signer, AlgorithmWebcastSigner)
+        assert isinstance(app_state(app).get(SignService).webcast_signer, AlgorithmWebcastSigner)
     async with served(signer="upstream", sign_upstreams=[{"url": "http://127.0.0.1:9"}]) as (
         app,
         _,

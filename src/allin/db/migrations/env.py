@@ -8,7 +8,7 @@ from typing import Any
 from alembic import context
 
 from allin.db.engine import create_engine
-from allin.db.models import metadata
+from allin.models import metadata
 
 config = context.config
 

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
 from allin.sign.fetch import PassThroughSigner, WebcastFetcher
+from allin.sign.router import fetcher_for
 from allin.sign.router import router as sign_router
 from allin.simulator.live.control import router as control_router
 from allin.simulator.live.push import PUSH_PATH, push_endpoint
@@ -30,7 +31,7 @@ def create_simulator_app(simulator: Simulator | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.simulator = sim
-    app.state.webcast_fetcher_factory = _own_fetcher
+    app.dependency_overrides[fetcher_for] = _own_fetcher
     app.include_router(web_router)
     app.include_router(webcast_router, prefix=WEBCAST_PREFIX)
     app.add_api_websocket_route(PUSH_PATH, push_endpoint)

@@ -1,8 +1,9 @@
-"""Every domain's models, imported so Alembic's metadata sees all tables."""
+"""The model registry: every domain's tables, imported so Alembic's metadata sees them all.
+It belongs to the composition layer (it imports every domain); the migration environment
+reads it."""
 
 from allin.ai.models import AiAccount, AiCreditPeriod, AiDraft, AiUsage
-from allin.auth.models import ApiKey, AuthSession, EmailToken, RefreshToken, User
-from allin.core.models import AppSetting
+from allin.auth.models import ApiKey, AppSetting, AuthSession, EmailToken, RefreshToken, User
 from allin.db.base import Base
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
 from allin.sign.models import SignUsage

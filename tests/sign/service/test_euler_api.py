@@ -12,10 +12,10 @@ from allin.core.clock import clock
 from allin.sign.algorithm import decode_x_bogus, decode_x_tt_params
 from tests.sign.service.conftest import SAMPLE_URL
 
-SEED_PATHS = ["/api/eulerstream", "/api/signature", "/api/sign"]
+EULER_SIGN_PATHS = ["/api/eulerstream", "/api/signature", "/api/sign"]
 
 
-@pytest.mark.parametrize("path", SEED_PATHS)
+@pytest.mark.parametrize("path", EULER_SIGN_PATHS)
 async def test_seed_route_signs(served: Callable[..., Any], path: str) -> None:
     async with served() as (_, client):
         response = await client.post(path, json={"url": SAMPLE_URL})

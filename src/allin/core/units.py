@@ -1,12 +1,15 @@
-"""Durations in config as the seed writes them: "15m", "24h", "7d", "500ms" or bare numbers."""
+"""Settings value types: durations ("15m", "24h", "7d", "500ms" or bare numbers) and rate
+limits ("5/minute", "1000 per hour"), checked when the settings load."""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
+from functools import lru_cache
 from typing import Annotated
 
-from pydantic import BeforeValidator
+from limits import RateLimitItem, parse
+from pydantic import AfterValidator, BeforeValidator
 
 _UNITS = {
     "ms": 0.001,
@@ -49,5 +52,20 @@ def _millis(value: object) -> timedelta:
 
 # Bare numbers mean seconds (JWT_EXPIRES_IN style) ...
 Duration = Annotated[timedelta, BeforeValidator(_seconds)]
-# ... or milliseconds (SESSION_MAX_AGE="604800000" in seed 004).
+# ... or milliseconds (SESSION_MAX_AGE="604800000", as Express sessions count).
 MillisDuration = Annotated[timedelta, BeforeValidator(_millis)]
+
+
+@lru_cache(maxsize=256)
+def parse_limit(limit: str) -> RateLimitItem:
+    """ "5/minute", "1000 per hour", "3/10 seconds" -> a limits item (ValueError if malformed)."""
+    return parse(limit)
+
+
+def _check_limit(value: str) -> str:
+    parse_limit(value)
+    return value
+
+
+# A settings field type: a malformed limit fails at start-up, not at the first request.
+RateLimitString = Annotated[str, AfterValidator(_check_limit)]

@@ -1,0 +1,2 @@
+"""Connected social accounts: TikTok, X, LinkedIn, Facebook Pages and Instagram behind one
+provider interface."""

@@ -1,0 +1,1 @@
+"""One module per platform, each implementing `SocialProvider` (see `base.py`)."""
