@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from allin.ai.errors import OutOfCreditsError
 from allin.ai.models import AiAccount, AiCreditPeriod, AiUsage
 from allin.ai.providers.base import Usage
-from allin.core.clock import utcnow
+from allin.core.clock import clock, utcnow
 from allin.core.config import Settings
 
 TOKENS_PER_CREDIT = 1000
+ZONE_CACHE_SECONDS = 60.0
 P = AiCreditPeriod
 
 
@@ -92,13 +93,24 @@ class Ledger:
         self.settings = settings
         self.sessions = session_factory
 
+        # user -> (time zone, read at): saves a read per request; another process's change
+        # of a user's zone shows within the TTL.
+        self._zones: dict[uuid.UUID, tuple[str, float]] = {}
+
     def allowance(self, plan: str) -> int | None:
         return self.settings.ai_plan_credits.get(plan)
 
     async def time_zone(self, user_id: uuid.UUID) -> str:
+        cached = self._zones.get(user_id)
+        if cached is not None and clock.monotonic() - cached[1] < ZONE_CACHE_SECONDS:
+            return cached[0]
         async with self.sessions() as db:
             account = await db.get(AiAccount, user_id)
-        return account.time_zone if account else self.settings.ai_default_time_zone
+        zone_name = account.time_zone if account else self.settings.ai_default_time_zone
+        if len(self._zones) > 10_000:
+            self._zones.clear()
+        self._zones[user_id] = (zone_name, clock.monotonic())
+        return zone_name
 
     async def set_time_zone(self, user_id: uuid.UUID, time_zone: str) -> None:
         async with self.sessions() as db:
@@ -108,6 +120,7 @@ class Ledger:
             else:
                 account.time_zone = time_zone
             await db.commit()
+        self._zones.pop(user_id, None)
 
     async def _period(self, db: AsyncSession, user_id: uuid.UUID, time_zone: str) -> uuid.UUID:
         start, end = period_bounds(utcnow(), time_zone)
