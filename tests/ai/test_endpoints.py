@@ -213,3 +213,40 @@ async def test_drafts_are_private(client: httpx.AsyncClient, alice: SignedIn, ap
     assert other.status_code == 404
     mine = await client.delete(f"/api/ai/drafts/{draft_id}", headers=alice.headers)
     assert mine.status_code == 200
+
+
+async def test_calls_are_logged_without_the_prompt(
+    client: httpx.AsyncClient, alice: SignedIn, caplog: object
+) -> None:
+    import logging
+
+    import pytest
+
+    assert isinstance(caplog, pytest.LogCaptureFixture)
+    caplog.set_level(logging.INFO)
+    marker = "ZebraMarmaladeSecretPlan"
+    await client.post(
+        "/api/ai/improve-content",
+        json={"content": f"{marker} launches today", "goal": "shorter", "platform": "x"},
+        headers={**alice.headers, "X-Correlation-ID": "corr-ai-1"},
+    )
+    calls = [r for r in caplog.records if "ai call" in r.getMessage()]
+    assert calls, caplog.text
+    line = calls[0].getMessage()
+    for field in ("openai", "gpt-sim", "input_tokens", "output_tokens", "latency_ms", "corr-ai-1"):
+        assert field in line, line
+    assert marker not in caplog.text
+
+
+async def test_openai_compatible_server_gets_max_tokens(
+    client: httpx.AsyncClient, alice: SignedIn, sims: Sims
+) -> None:
+    # A base URL other than api.openai.com is a local server: Ollama, vLLM, LM Studio and
+    # llama.cpp document `max_tokens`, not `max_completion_tokens`.
+    await client.post(
+        "/api/ai/improve-content",
+        json={"content": POST, "goal": "shorter", "platform": "x"},
+        headers=alice.headers,
+    )
+    body = sims.openai.requests[0].body
+    assert "max_tokens" in body and "max_completion_tokens" not in body
