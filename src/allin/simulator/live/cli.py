@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 
 from allin.core.config import get_settings
+from allin.simulator.social.cli import app as social_app
 
 if TYPE_CHECKING:
     from allin.simulator.live.server import RunningSimulator
     from allin.simulator.live.simulator import Simulator
     from allin.simulator.live.tls import TlsFiles
 
-app = typer.Typer(help="The built-in TikTok LIVE simulator.", no_args_is_help=True)
+app = typer.Typer(help="The built-in simulators of outside services.", no_args_is_help=True)
 console = Console()
 DEFAULT_PORT = 8090
 
@@ -60,3 +61,6 @@ def _print_urls(running: RunningSimulator, tls: TlsFiles | None) -> None:
         console.print(f"  certificate [cyan]{tls.cert}[/] (e.g. NODE_EXTRA_CA_CERTS)")
     streamers = ", ".join(sorted(running.simulator.rooms))
     console.print(f"  streamers: {streamers}")
+
+
+app.add_typer(social_app, name="social")
