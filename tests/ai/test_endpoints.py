@@ -255,9 +255,9 @@ async def test_openai_compatible_server_gets_max_tokens(
     assert "max_tokens" in body and "max_completion_tokens" not in body
 
 
-async def test_url_source_on_an_allowed_network_is_fetched(ai_settings: object, sims: Sims) -> None:
-    from collections.abc import Callable
-
+async def test_url_source_on_an_allowed_network_is_fetched(
+    ai_settings: Callable[..., Settings], sims: Sims
+) -> None:
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
