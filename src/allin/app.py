@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
+from allin.ai.domain import ai_domain
 from allin.auth.domain import auth_domain
 from allin.core.clientip import ClientAddressMiddleware, TrustedProxies, parse_networks
 from allin.core.clock import clock
@@ -57,6 +58,7 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         lambda state: social_domain(state, providers=social_providers(state.settings)),
         live_domain,
         sign_domain,
+        ai_domain,  # after live: a recap reads a capture's analytics
         lambda state: dashboard_domain(
             state,
             simulator_streamer=DEMO_STREAMER,

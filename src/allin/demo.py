@@ -1,12 +1,14 @@
 """Demo mode (`ALLIN_DEMO=true`, what `make run` uses): the product runs against the built-in
-simulators instead of TikTok, so a fresh machine with no network shows real captures at once.
+simulators instead of TikTok and the AI vendors, so a fresh machine with no network shows real
+captures and every AI feature at once.
 
 The LIVE simulator (web, webcast, push WebSocket and its signer, with the always-live
-`demo_streamer`), the Open API simulator (OAuth, Display, Content Posting) and the X, LinkedIn
-and Meta (Facebook Pages, Instagram) simulators are served on loopback ports in the app's own
-event loop; every platform's consent approves at once, so each can be connected offline.
-Their sockets are bound before the app is built, so every URL the settings hold is known up
-front and nothing reads a placeholder."""
+`demo_streamer`), the Open API simulator (OAuth, Display, Content Posting), the X, LinkedIn
+and Meta (Facebook Pages, Instagram) simulators, and the OpenAI and Anthropic simulators (the
+AI assistant's providers, OpenAI first, unless ALLIN_AI_PROVIDERS names others) are served on
+loopback ports in the app's own event loop; every platform's consent approves at once, so each
+can be connected offline. Their sockets are bound before the app is built, so every URL the
+settings hold is known up front and nothing reads a placeholder."""
 
 from __future__ import annotations
 
@@ -19,9 +21,10 @@ from typing import Any
 import uvicorn
 from pydantic import SecretStr
 
-from allin.core.config import Settings
+from allin.core.config import AiProviderConfig, Settings
 from allin.core.domain import AppState, Domain
 from allin.core.logging import Category, get_logger
+from allin.simulator.ai import SimState, create_anthropic_simulator, create_openai_simulator
 from allin.simulator.live.server import SimulatorUrls, bind, serve_on_socket, simulator_config
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
@@ -38,6 +41,8 @@ class DemoSockets:
     open_api_config: SimulatorConfig
     social: dict[str, socket.socket]  # x, linkedin, meta
     social_configs: SocialConfigs
+    openai: socket.socket
+    anthropic: socket.socket
 
     @property
     def live_urls(self) -> SimulatorUrls:
@@ -69,6 +74,8 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         open_api_config=config,
         social={name: bind("127.0.0.1", 0) for name in ("x", "linkedin", "meta")},
         social_configs=_social_configs(settings),
+        openai=bind("127.0.0.1", 0),
+        anthropic=bind("127.0.0.1", 0),
     )
     urls = sockets.live_urls
     update: dict[str, Any] = {
@@ -81,6 +88,8 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         "tiktok_client_secret": SecretStr(config.client_secret),
         **_social_settings(sockets),
     }
+    if not settings.ai_providers:
+        update["ai_providers"] = _demo_ai_providers(sockets)
     return settings.model_copy(update=update), sockets
 
 
@@ -114,6 +123,33 @@ def _social_settings(sockets: DemoSockets) -> dict[str, Any]:
     }
 
 
+DEMO_OPENAI_KEY = "sk-sim"
+DEMO_ANTHROPIC_KEY = "sk-ant-sim"
+
+
+def _demo_ai_providers(sockets: DemoSockets) -> list[AiProviderConfig]:
+    return [
+        AiProviderConfig(
+            kind="openai",
+            name="openai (simulated)",
+            model="gpt-sim",
+            base_url=f"{_base(sockets.openai)}/v1",
+            api_key=SecretStr(DEMO_OPENAI_KEY),
+        ),
+        AiProviderConfig(
+            kind="anthropic",
+            name="anthropic (simulated)",
+            model="claude-sim",
+            base_url=_base(sockets.anthropic),
+            api_key=SecretStr(DEMO_ANTHROPIC_KEY),
+        ),
+    ]
+
+
+def _quiet(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
+
+
 def demo_domain(sockets: DemoSockets) -> Domain:
     """Serves the simulators for as long as the app runs (listed first: up first, down last)."""
     live = simulator_config(Simulator(), "127.0.0.1", None, "warning")
@@ -123,6 +159,11 @@ def demo_domain(sockets: DemoSockets) -> Domain:
         log_level="warning",
         access_log=False,
         lifespan="on",  # its ticker moves publishes along and delivers webhooks
+    )
+    # A short pause between tokens, so the streamed answers visibly stream.
+    openai = _quiet(create_openai_simulator(SimState(api_key=DEMO_OPENAI_KEY, token_delay=0.02)))
+    anthropic = _quiet(
+        create_anthropic_simulator(SimState(api_key=DEMO_ANTHROPIC_KEY, token_delay=0.02))
     )
 
     @asynccontextmanager
@@ -142,8 +183,12 @@ def demo_domain(sockets: DemoSockets) -> Domain:
                 await stack.enter_async_context(
                     serve_on_socket(config, sockets.social[name], handle_signals=False)
                 )
+            for config, sock in ((openai, sockets.openai), (anthropic, sockets.anthropic)):
+                await stack.enter_async_context(serve_on_socket(config, sock, handle_signals=False))
             log.info(
                 "demo simulators up",
+                openai=_base(sockets.openai),
+                anthropic=_base(sockets.anthropic),
                 live=sockets.live_urls.web,
                 open_api=sockets.open_api_url,
                 social={name: _base(sock) for name, sock in sockets.social.items()},

@@ -2,6 +2,7 @@
 It belongs to the composition layer (it imports every domain); the migration environment
 reads it."""
 
+from allin.ai.models import AiAccount, AiCreditPeriod, AiDraft, AiUsage
 from allin.auth.models import ApiKey, AppSetting, AuthSession, EmailToken, RefreshToken, User
 from allin.db.base import Base
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
@@ -17,6 +18,10 @@ from allin.tiktok.tables import (
 metadata = Base.metadata
 
 __all__ = [
+    "AiAccount",
+    "AiCreditPeriod",
+    "AiDraft",
+    "AiUsage",
     "ApiKey",
     "AppSetting",
     "AuthSession",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -23,6 +24,22 @@ class SignUpstream(BaseModel):
 
     url: str
     api_key: SecretStr | None = None
+
+
+class AiProviderConfig(BaseModel):
+    """One AI provider of the fallback chain: OpenAI, any OpenAI-compatible server (Ollama,
+    vLLM, LM Studio, llama.cpp: kind `openai` with their base_url) or Anthropic."""
+
+    kind: Literal["openai", "anthropic"]
+    model: str = Field(min_length=1)
+    base_url: str | None = None  # None = the vendor's own API
+    api_key: SecretStr | None = None  # local servers ignore it; the SDKs want one anyway
+    timeout: float = Field(default=30.0, gt=0)
+    name: str | None = None  # shown in logs, health and usage; default "<kind>:<model>"
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.kind}:{self.model}"
 
 
 class Settings(BaseSettings):
@@ -282,6 +299,34 @@ class Settings(BaseSettings):
     social_timeout: float = Field(default=15.0, gt=0)
     social_upload_timeout: float = Field(default=120.0, gt=0)
     social_processing_timeout: float = Field(default=300.0, gt=0)  # media processing waits
+
+    # --- ai ---
+    # Tried in order (JSON list of {kind, model, base_url, api_key, timeout, name}).
+    ai_providers: list[AiProviderConfig] = Field(default_factory=list)
+    # Plan name -> monthly credits (1 credit = 1,000 tokens); a plan not listed is unlimited.
+    ai_plan_credits: dict[str, int] = Field(default_factory=dict)
+    ai_alert_ratio: float = Field(default=0.8, gt=0, le=1)  # one mail per period at this use
+    ai_alert_interval: float = Field(default=300.0, gt=0)  # s between alert sweeps
+    ai_default_time_zone: str = "UTC"  # the credit month starts at midnight here
+    ai_retry_after_max: float = Field(default=30.0, ge=0)  # longest cool-down a 429 may ask
+    ai_breaker_failure_threshold: int = Field(default=3, ge=1)
+    ai_breaker_reset_timeout: float = Field(default=30.0, gt=0)
+    ai_max_content_chars: int = Field(default=10_000, ge=100)
+    ai_max_output_tokens: int = Field(default=800, ge=16)
+    ai_url_fetch_timeout: float = Field(default=10.0, gt=0)
+    ai_url_fetch_max_bytes: int = Field(default=2_000_000, ge=1024)
+    # Networks a URL source may reach although private (e.g. an intranet); empty = none.
+    ai_url_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("ai_url_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for network in value:
+                ipaddress.ip_network(str(network))  # ValueError names the bad entry
+        return value
 
     @field_validator("cors_origins", "trusted_proxies", mode="before")
     @classmethod
