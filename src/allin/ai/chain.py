@@ -71,7 +71,7 @@ class Slot:
 
     def release(self) -> None:
         # No verdict (the caller went away): a half-open probe slot must not stay taken.
-        self.breaker._release_probe()
+        self.breaker.release_probe()
 
 
 @dataclass

@@ -138,7 +138,7 @@ class CircuitBreaker:
         try:
             result = await fn()
         except asyncio.CancelledError:
-            self._release_probe()  # no verdict: the caller gave up, not the service
+            self.release_probe()  # no verdict: the caller gave up, not the service
             raise
         except Exception as exc:
             if self.is_failure(exc):
@@ -149,7 +149,8 @@ class CircuitBreaker:
         self.record_success()
         return result
 
-    def _release_probe(self) -> None:
+    def release_probe(self) -> None:
+        """Frees a half-open probe whose call ended with no verdict (the caller left)."""
         if self._state is CircuitState.HALF_OPEN and self._probes > 0:
             self._probes -= 1
 
