@@ -5,6 +5,7 @@ reads it."""
 from allin.auth.models import ApiKey, AppSetting, AuthSession, EmailToken, RefreshToken, User
 from allin.db.base import Base
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
+from allin.posts import models as posts_models  # noqa: F401  # posts and the publishing queue
 from allin.sign.models import SignUsage
 from allin.tiktok.tables import (
     TikTokAccount,
