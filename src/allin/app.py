@@ -24,9 +24,11 @@ from allin.dashboard.router import dashboard_domain
 from allin.db.domain import database_domain
 from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
+from allin.posts.domain import posts_domain
+from allin.posts.media import MEDIA_UPLOAD_PATH
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
-from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
+from allin.tiktok.bodylimit import RouteBodyLimit, RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
 
 log = get_logger(Category.CORE)
@@ -42,6 +44,7 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         tiktok_domain,
         live_domain,
         sign_domain,
+        posts_domain,  # after auth (mail); wires the accounts port if one is provided
         lambda state: dashboard_domain(
             state,
             simulator_streamer=DEMO_STREAMER,
@@ -100,7 +103,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RouteBodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        overrides=tiktok_body_limits(settings),  # video uploads only
+        overrides=[  # video and media uploads only
+            *tiktok_body_limits(settings),
+            RouteBodyLimit("POST", MEDIA_UPLOAD_PATH, settings.posts_max_upload_bytes),
+        ],
     )
     if settings.cors_origins:
         app.add_middleware(

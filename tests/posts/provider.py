@@ -99,14 +99,25 @@ class LoopbackProvider(SocialProvider):
 
 
 class LoopbackAccounts:
-    """The accounts port over one provider: every account belongs to `owner_id`."""
+    """The accounts port over one provider. Without `owner_id`, only accounts added with
+    `add` exist; with it, every account id belongs to that owner (queue-level tests)."""
 
-    def __init__(self, provider: LoopbackProvider, owner_id: uuid.UUID) -> None:
+    def __init__(self, provider: LoopbackProvider, owner_id: uuid.UUID | None = None) -> None:
         self.provider = provider
         self.owner_id = owner_id
+        self.known: dict[uuid.UUID, AccountRef] = {}
         self.reconnect: list[uuid.UUID] = []
 
+    def add(self, owner_id: uuid.UUID, platform: Platform = Platform.LINKEDIN) -> uuid.UUID:
+        account_id = uuid.uuid4()
+        self.known[account_id] = AccountRef(account_id, owner_id, platform, "test")
+        return account_id
+
     async def account(self, account_id: uuid.UUID) -> AccountRef | None:
+        if account_id in self.known:
+            return self.known[account_id]
+        if self.owner_id is None:
+            return None
         return AccountRef(account_id, self.owner_id, Platform.LINKEDIN, "test")
 
     async def credentials(self, account_id: uuid.UUID) -> tuple[SocialProvider, AccountCredentials]:
