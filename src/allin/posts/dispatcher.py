@@ -49,6 +49,7 @@ class Dispatcher:
         self._running: set[asyncio.Task[object]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
+        self._last_sweep = 0.0
 
     def wake(self) -> None:
         """Look at the queue now (a post was scheduled for now or soon)."""
@@ -71,10 +72,14 @@ class Dispatcher:
     async def run_once(self) -> int:
         """One pass: sweep, claim, start publishes. Returns how many rows were claimed."""
         now = clock.now()
-        async with self.sessions() as session, session.begin():
-            swept = await queue.sweep(session, now)
-        if swept:
-            log.warning("expired leases taken back", rows=swept, worker=self.id)
+        # Leases expire in minutes, so sweeping every few seconds is plenty (and keeps a
+        # write transaction out of every pass on SQLite's single writer).
+        if clock.monotonic() - self._last_sweep >= min(5.0, self.settings.posts_lease_seconds / 4):
+            self._last_sweep = clock.monotonic()
+            async with self.sessions() as session, session.begin():
+                swept = await queue.sweep(session, now)
+            if swept:
+                log.warning("expired leases taken back", rows=swept, worker=self.id)
         free = self.settings.posts_concurrency - len(self._running)
         if free <= 0:
             return 0
