@@ -15,6 +15,8 @@ from allin.core.config import Settings, get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
 from allin.live.cli.common import provide_simulated_live
+from allin.posts.cli import posts_app, queue_app
+from allin.posts.cli import worker as posts_worker
 from allin.sign.cli import app as sign_app
 from allin.simulator.cli import app as simulator_app
 from allin.simulator.live.server import simulated_live_options
@@ -32,6 +34,9 @@ app.add_typer(live_app, name="live")
 provide_simulated_live(simulated_live_options)
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(sign_app, name="sign")
+app.add_typer(posts_app, name="posts")
+app.add_typer(queue_app, name="queue")
+app.command("worker")(posts_worker)
 console = Console()
 
 

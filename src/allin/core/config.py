@@ -247,6 +247,26 @@ class Settings(BaseSettings):
     sign_browser_max_queue: int = Field(default=64, ge=1)  # waiting jobs per page
     sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
+    # --- posts and the publishing queue ---
+    # "embedded": a dispatcher inside `allin serve` (SQLite or PostgreSQL);
+    # "procrastinate": `allin worker` processes on PostgreSQL run the publishes.
+    queue: Literal["embedded", "procrastinate"] = "embedded"
+    posts_dispatcher: bool = True  # run the embedded dispatcher in this process
+    posts_poll_interval: float = Field(default=1.0, gt=0)  # s, the longest a due row waits
+    posts_lease_seconds: float = Field(default=120.0, gt=0)  # a claim's life
+    posts_batch_size: int = Field(default=100, ge=1, le=5000)  # rows per claim
+    posts_concurrency: int = Field(default=32, ge=1, le=1000)  # platform calls in flight
+    posts_max_attempts: int = Field(default=5, ge=1)  # sends of one target, then FAILED
+    posts_retry_base: float = Field(default=30.0, ge=0)  # s, doubled per attempt
+    posts_retry_max: float = Field(default=3600.0, ge=0)
+    # An unconfirmed send is only retried once the platform has had this long to show it.
+    posts_reconcile_grace: float = Field(default=60.0, ge=0)
+    posts_reconcile_interval: float = Field(default=30.0, gt=0)
+    posts_reconcile_max: int = Field(default=20, ge=1)  # then FAILED: check the account
+    posts_worker_stale_after: float = Field(default=30.0, gt=0)
+    posts_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    posts_instagram_max_hashtags: int = Field(default=30, ge=0)
+    posts_instagram_max_mentions: int = Field(default=20, ge=0)
 
     # --- social ---
     # X, LinkedIn and Meta (Facebook Pages, Instagram) apps. Hosts are settings so the local
