@@ -60,4 +60,3 @@ def _print_urls(running: RunningSimulator, tls: TlsFiles | None) -> None:
         console.print(f"  certificate [cyan]{tls.cert}[/] (e.g. NODE_EXTRA_CA_CERTS)")
     streamers = ", ".join(sorted(running.simulator.rooms))
     console.print(f"  streamers: {streamers}")
-
