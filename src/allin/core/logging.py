@@ -17,7 +17,7 @@ _MAX_CORRELATION_LEN = 128
 
 
 class Category(StrEnum):
-    """Log categories from seed 004, plus the product's own domains."""
+    """Log categories: the platform's areas and the product's own domains."""
 
     CORE = "CORE"
     AUTH = "AUTH"
