@@ -2,7 +2,7 @@
 
 The server is `allin.app:create_app` under uvicorn in its own process (SQLite, no Redis, logs at
 WARNING, one worker); this process is the client, on loopback. The caller uses an API key (an
-unlimited plan, as the seed promises), so every request goes through key lookup, quota and usage
+unlimited plan), so every request goes through key lookup, quota and usage
 recording. Two cases: *cached* (the same URL every time: the 5-minute signature cache answers)
 and *uncached* (a new URL every time: X-Bogus, msToken and x-tt-params are computed).
 

@@ -1,7 +1,7 @@
 """TikTok benchmarks: `python -m benchmarks.tiktok.bench_tiktok [--sizes-mb 100 300]`
 (also run by `make bench`).
 
-1. authorization_url and cached get_valid_token: microseconds per call (seed 001 asks < 10 ms and
+1. authorization_url and cached get_valid_token: microseconds per call (the budget is < 10 ms and
    < 5 ms on average; the target is 100x better).
 2. A FILE_UPLOAD through the simulator on loopback: throughput, and peak Python memory
    (tracemalloc) for two file sizes, to show it stays constant as the file grows.
@@ -97,7 +97,7 @@ async def micro(n: int) -> list[str]:
     samples = await time_async(lambda: manager.get_valid_token("acc"), n)
     rows.append(("get_valid_token (cached)", samples, 5_000))
     lines = [
-        "| operation | mean µs | p95 µs | p99 µs | seed target (mean) |",
+        "| operation | mean µs | p95 µs | p99 µs | budget (mean) |",
         "|---|---|---|---|---|",
     ]
     for name, data, target_us in rows:

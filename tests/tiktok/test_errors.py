@@ -12,7 +12,7 @@ from allin.tiktok.errors import (
     FAIL_REASONS,
     LOCAL_ERRORS,
     OAUTH_ERRORS,
-    SEED_ERRORS,
+    PUBLISH_ERRORS,
     CircuitOpenError,
     TikTokError,
     TikTokErrorType,
@@ -102,7 +102,7 @@ def test_every_code_is_mapped(code: str, kind: TikTokErrorType, retryable: bool)
 
 def test_tables_are_covered_by_the_expectations() -> None:
     listed = {code for code, _, _ in EXPECTED}
-    for table in (OAUTH_ERRORS, API_ERRORS, FAIL_REASONS, SEED_ERRORS):
+    for table in (OAUTH_ERRORS, API_ERRORS, FAIL_REASONS, PUBLISH_ERRORS):
         assert set(table) <= listed
     assert set(LOCAL_ERRORS) - listed <= {
         "server_error",

@@ -1,4 +1,4 @@
-"""API keys (seed 000: "copy the key immediately, it won't be shown again").
+"""API keys (shown once: "copy the key immediately, it won't be shown again").
 
 A key looks like `allin_AbCd1234_<43 random chars>`; `allin_AbCd1234` is the visible
 prefix kept for lists, the whole key is stored only as its SHA-256 digest.

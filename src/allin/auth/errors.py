@@ -1,4 +1,5 @@
-"""Auth error codes (seed 004: AUTH_001..AUTH_004, then ours in the same style).
+"""Auth error codes (AUTH_001..AUTH_004 as the platform defines them, then ours in the same
+style).
 
 Each is an AppError subclass, so the handlers render the envelope and status.
 """

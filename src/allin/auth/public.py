@@ -47,7 +47,7 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "MOUNT /assets",
         # live: the WebSocket authenticates in its handler (browsers cannot send headers)
         "WEBSOCKET /api/sessions/{session_id}/ws",
-        # sign service: anonymous callers are metered per IP, keys optional (seed 000)
+        # sign service: anonymous callers are metered per IP, keys optional
         "POST /api/eulerstream",
         "POST /api/signature",
         "POST /api/sign",

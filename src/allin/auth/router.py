@@ -1,4 +1,4 @@
-"""HTTP endpoints: /api/auth/* (seed 004), /api/user/profile (seed 000), /api/admin/users."""
+"""HTTP endpoints: /api/auth/*, /api/user/profile, /api/admin/users."""
 
 from __future__ import annotations
 
@@ -386,7 +386,7 @@ async def revoke_api_key(
 
 @profile_router.get("/profile")
 async def profile(principal: CurrentPrincipal, db: DbSession) -> Envelope[ProfileOut]:
-    """Seed 000 "check API key status": the caller, how it authenticated, its keys."""
+    """Check API key status: the caller, how it authenticated, its keys."""
     all_keys = await keys.list_api_keys(db, principal.user)
     active = sum(1 for key in all_keys if keys.key_status(key) == "active")
     used = _key_out(principal.api_key) if principal.api_key is not None else None

@@ -47,7 +47,7 @@ class LoginRequest(StrictModel):
 
 
 class RefreshRequest(StrictModel):
-    # Seed 004 sends {"refreshToken": ...}; snake_case works too. Optional: the cookie.
+    # The web client sends {"refreshToken": ...}; snake_case works too. Optional: the cookie.
     refresh_token: Token | None = Field(
         default=None, validation_alias=AliasChoices("refresh_token", "refreshToken")
     )

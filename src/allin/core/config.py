@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     http_timeout: float = Field(default=15.0, gt=0)
 
     # --- tiktok ---
-    # The seeds' unprefixed names (TIKTOK_CLIENT_KEY, BACKEND_URL, ...) are accepted too.
+    # The unprefixed names other deployments use (TIKTOK_CLIENT_KEY, BACKEND_URL, ...) work too.
     tiktok_client_key: str = Field(
         default="",
         validation_alias=AliasChoices(

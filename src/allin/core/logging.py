@@ -22,7 +22,7 @@ MAX_TRACEBACK_CHARS = 16_000
 
 
 class Category(StrEnum):
-    """Log categories from seed 004, plus the product's own domains."""
+    """Log categories: the platform's areas and the product's own domains."""
 
     CORE = "CORE"
     AUTH = "AUTH"

@@ -39,7 +39,7 @@ async def health(request: Request) -> JSONResponse:
     }
     for fields in app_state(request.app).health_fields:
         report.update(await fields(results))
-    # Monitors read the top-level fields (seeds 000/004); API clients read the envelope.
+    # Monitors read the top-level fields; API clients read the envelope.
     body = {"success": status is not Status.UNHEALTHY, **report, "data": report}
     code = 503 if status is Status.UNHEALTHY else 200
     return JSONResponse(body, status_code=code, headers=_NO_CACHE)

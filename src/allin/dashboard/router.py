@@ -58,7 +58,7 @@ SHELL_HEADERS = {
 }
 
 # Pages light up when the API behind them is mounted (other domains land independently).
-# `sign_usage` is the hook for the sign service's per-key usage page (issue 6).
+# `sign_usage` is the hook for the sign service's per-key usage page.
 FEATURE_ROUTES: dict[str, str] = {
     "live": "/api/sessions",
     "watchlist": "/api/watchlist",

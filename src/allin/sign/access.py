@@ -1,11 +1,11 @@
 """Who may call the sign routes, and how often: API keys, plans and quotas.
 
-Callers without a key get ``sign_anonymous_limit`` per IP (seed 000: 1000/hour); a key gets
-its owner's plan limit from ``sign_plan_limits`` (absent = unlimited, as the seed promises).
+Callers without a key get ``sign_anonymous_limit`` per IP (1000/hour by default); a key
+gets its owner's plan limit from ``sign_plan_limits`` (absent = unlimited).
 Keys are read from ``x-api-key``, ``Authorization: Bearer`` or the ``apiKey`` query parameter.
 
-Every answer of a sign route carries the rate headers both reference clients read
-(reference §3.3): ``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset``
+Every answer of a sign route carries the rate headers both EulerStream clients read:
+``X-RateLimit-Limit``, ``X-RateLimit-Remaining``, ``X-RateLimit-Reset``
 (Unix time, read by TikTok-Live-Connector), ``RateLimit-Remaining`` and ``RateLimit-Reset``
 (read by TikTokLive: on a 429 it takes ``RateLimit-Remaining`` as the seconds to wait and
 ``RateLimit-Reset`` as a Unix time, so that is what a 429 carries there), and 429s add
@@ -231,7 +231,7 @@ class SignAccessMiddleware:
     usage, and adds the rate headers to whatever the route answers.
 
     ``fast_routes`` (path -> handler of a raw JSON body) are answered here, without routing:
-    the seed's sign routes are the hot path (the same handler serves their FastAPI routes)."""
+    the EulerStream sign routes are the hot path (the same handler serves their FastAPI routes)."""
 
     def __init__(
         self,

@@ -1,5 +1,5 @@
-"""Seed 000's routes: `POST /api/eulerstream` (and the same at `/api/signature`, `/api/sign`),
-plus the per-key usage and limits the dashboard draws."""
+"""EulerStream's sign routes: `POST /api/eulerstream` (and the same at `/api/signature`,
+`/api/sign`), plus the per-key usage and limits the dashboard draws."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from allin.core.schemas import Envelope, ErrorEnvelope, ok
 from allin.sign.access import SignAccess
 from allin.sign.bodies import (
     BadBody,
-    SeedSignBody,
+    EulerSignBody,
     first_problem,
     json_object,
     read_body,
@@ -38,7 +38,7 @@ Answer = tuple[int, dict[str, Any]]
 EULER_SIGN_PATHS = ("/api/eulerstream", "/api/signature", "/api/sign")
 
 
-class SeedSignature(BaseModel):
+class EulerSignature(BaseModel):
     signature: str
     signed_url: str
     x_bogus: str = Field(alias="X-Bogus")
@@ -49,16 +49,16 @@ class SeedSignature(BaseModel):
     cached: bool
 
 
-class SeedSignResponse(BaseModel):
+class EulerSignResponse(BaseModel):
     success: bool = True
-    data: SeedSignature
+    data: EulerSignature
 
 
 async def euler_answer(service: SignService, body: dict[str, Any], *, strict: bool) -> Answer:
     """(HTTP status, JSON body) of a sign request whose body was already read. Raises
     SignFailure."""
     try:
-        parsed = SeedSignBody.model_validate(body, strict=strict)
+        parsed = EulerSignBody.model_validate(body, strict=strict)
     except ValidationError as exc:
         raise bad_body(first_problem(exc)) from exc
     signed, cached = await sign_or_fail(service, parsed.url, parsed.userAgent)
@@ -101,7 +101,7 @@ for _path in EULER_SIGN_PATHS:
         _path,
         euler_sign,
         methods=["POST"],
-        summary="Sign a TikTok URL (seed 000)",
+        summary="Sign a TikTok URL",
         description=(
             "Body `{url}` (JSON or form; optional `userAgent`). Answers `{success: true, data: "
             "{signature, signed_url, X-Bogus, x-tt-params, ...}}`; errors are "
@@ -109,9 +109,9 @@ for _path in EULER_SIGN_PATHS:
             "per hour per IP; a key (`Authorization: Bearer`, `x-api-key` or `?apiKey=`) gets "
             "its plan's quota, unlimited by default."
         ),
-        response_model=SeedSignResponse,
+        response_model=EulerSignResponse,
         responses=documented(400, 401, 429, 502, 503, 504),
-        openapi_extra=request_body(SeedSignBody),
+        openapi_extra=request_body(EulerSignBody),
         operation_id=f"euler_sign_{_path.rsplit('/', 1)[-1]}",
     )
 

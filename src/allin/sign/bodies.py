@@ -87,7 +87,7 @@ async def parse_body(
         raise first_problem(exc) from None
 
 
-class SeedSignBody(BaseModel):
+class EulerSignBody(BaseModel):
     """Body of `/api/eulerstream`, `/api/signature`, `/api/sign`."""
 
     url: str = Field(pattern=TIKTOK_URL_PATTERN, examples=["https://www.tiktok.com/@testuser/live"])

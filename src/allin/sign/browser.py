@@ -1,6 +1,6 @@
 """The browser signer: a pool of headless Chromium pages (Playwright, Debian's chromium) that
 load a TikTok live page and let that page's own script sign requests and make the fetch, so
-TikTok sees a browser-grade session (reference §0: since 2026-09 a bare signature is not enough).
+TikTok sees a browser-grade session (since 2026-09 a bare signature is not enough).
 
 Each page has its own context (cookies, User-Agent), serves one job at a time (a FIFO lock is
 the per-page queue), and is recycled after ``max_uses`` jobs, after ``max_age`` seconds, after

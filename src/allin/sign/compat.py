@@ -1,4 +1,4 @@
-"""EulerStream-compatible routes (reference §3.1, §3.2, §3.4) besides the fetch routes:
+"""EulerStream-compatible routes besides the fetch routes (EulerStream's v1 and v2 API):
 signing, rate limits, room lookups. Keys and quotas are applied by `SignAccessMiddleware`."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """AllIN's own EulerStream-compatible `webcast/fetch`: fetch TikTok's `webcast/im/fetch` for a
 room (signed by a pluggable WebcastSigner) and hand back the raw ProtoMessageFetchResult with the
-session cookie, exactly as Euler's sign server does (reference §3.4)."""
+session cookie, exactly as Euler's sign server does."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`GET /api/integration-guide` (seed 000): ready-to-paste settings for TikTokLive (Python) and
+"""`GET /api/integration-guide`: ready-to-paste settings for TikTokLive (Python) and
 TikTok-Live-Connector (Node) pointed at this server, as JSON or as a self-contained HTML page
 (`?format=html`, or a browser's `Accept: text/html`). No CDN: the page has no external asset."""
 

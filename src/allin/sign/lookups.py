@@ -1,5 +1,5 @@
 """Room lookups behind Euler's `room_id`, `room_info` and `bulk_live_check` routes, made
-against TikTok's web side the way the client libraries make them (reference §1.2)."""
+against TikTok's web side the way the client libraries make them."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The EulerStream-compatible fetch routes: v1 `/webcast/fetch` (with and without the slash
 Python 6.x adds) and v2 `/webcast/rooms/{room_id}/connect` (Node >= 2.4). Errors are Euler's
-`{code, message}` JSON, which both reference clients parse, not AllIN's envelope."""
+`{code, message}` JSON, which both EulerStream clients parse, not AllIN's envelope."""
 
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""`POST /api/test/compatibility` (seed 000): real checks against this very server.
+"""`POST /api/test/compatibility`: real checks against this very server.
 
 The suite starts a simulated TikTok on loopback for the fetch round trip (the app provides a
 `SimulatedTikTok`; this server's fetch routes are pointed at it for the suite's own requests
 only, through a one-time token),
-then calls this server over HTTP exactly as the two reference clients do and reports each
-check: the seed's sign routes, Euler's sign_url (JSON and form), the rate-limit headers and
+then calls this server over HTTP exactly as the two EulerStream clients do and reports each
+check: the sign routes, Euler's sign_url (JSON and form), the rate-limit headers and
 routes, both fetch routes, and a WebSocket opened with what the fetch returned.
 """
 
@@ -96,7 +96,7 @@ async def check_health(ctx: Context) -> str:
     return f"status {body.get('status')}, signer {body.get('services', {}).get('signer')}"
 
 
-async def _seed(ctx: Context, path: str) -> httpx.Response:
+async def _signed(ctx: Context, path: str) -> httpx.Response:
     response = await ctx.http.post(path, json={"url": SAMPLE_URL})
     body = response.json()
     require(response.status_code == 200 and body.get("success") is True, f"{path}: {body}")
@@ -107,7 +107,7 @@ async def _seed(ctx: Context, path: str) -> httpx.Response:
 
 async def check_euler_sign(ctx: Context) -> str:
     for path in ("/api/eulerstream", "/api/signature", "/api/sign"):
-        await _seed(ctx, path)
+        await _signed(ctx, path)
     return "success, data.signature, signed_url, X-Bogus, x-tt-params on all three routes"
 
 

@@ -1,5 +1,5 @@
-"""The upstream signer: forward to other EulerStream-compatible providers (seed 000's
-"fallback endpoints"), each with its own key, in the configured order, failing over to the
+"""The upstream signer: forward to other EulerStream-compatible providers (fallback
+endpoints), each with its own key, in the configured order, failing over to the
 next one on any error (unreachable, timeout, 429, 5xx, refused key, unusable answer)."""
 
 from __future__ import annotations

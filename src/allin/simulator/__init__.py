@@ -1,5 +1,5 @@
 """Simulators of the third-party services AllIN talks to, for tests and local development.
 
 `allin.simulator.open_api`: TikTok's Open API (Login Kit, Display, Content Posting, upload host,
-webhooks), following the documented contract in shared/reference/tiktok-open-api.md.
+webhooks), following the contract TikTok's developer documentation gives.
 """

@@ -1,4 +1,4 @@
-"""TikTok Open API integration (issue 7).
+"""TikTok Open API integration (Login Kit, Display API, Content Posting API).
 
 Modules: `client` (typed async client: Login Kit, Display, Content Posting), `oauth` (authorize
 URL, hex-S256 PKCE, callback parsing), `tokens` (encrypted token store logic, single-flight

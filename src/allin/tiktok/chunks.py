@@ -1,4 +1,4 @@
-"""FILE_UPLOAD chunk planning, exactly per TikTok's media transfer guide (reference §3.4).
+"""FILE_UPLOAD chunk planning, exactly per TikTok's media transfer guide.
 
 Rules: count = floor(size / chunk_size); every chunk 5 MB..64 MB except the final one, which takes
 the trailing bytes (up to 128 MB); a video under 5 MB is one chunk of its own size; a video over

@@ -119,7 +119,7 @@ class TikTokClient:
     ) -> None:
         await self.aclose()
 
-    # --- monitoring (seed 001) ---
+    # --- monitoring ---
 
     def get_circuit_breaker_stats(self) -> CircuitBreakerStats:
         return self.breaker.stats()

@@ -19,7 +19,7 @@ from allin.core.text import is_ascii_digits
 
 
 class TikTokErrorType(StrEnum):
-    """Seed 001's error types."""
+    """What kind of failure a TikTok error is: decides retries and what the user must do."""
 
     NETWORK_ERROR = "NETWORK_ERROR"
     TIMEOUT_ERROR = "TIMEOUT_ERROR"
@@ -144,8 +144,8 @@ FAIL_REASONS: dict[str, ErrorSpec] = {
     "spam_risk": _spec(T.API_ERROR, "TikTok flagged this post as a risk and did not publish it."),
 }
 
-# Seed 003's table (our own validation uses the same names).
-SEED_ERRORS: dict[str, ErrorSpec] = {
+# Our own upload and publishing checks, named as TikTok names its checks.
+PUBLISH_ERRORS: dict[str, ErrorSpec] = {
     "rate_limit_exceeded": API_ERRORS["rate_limit_exceeded"],
     "access_token_expired": _spec(T.TOKEN_EXPIRED, _RECONNECT),
     "spam_risk_too_many_posts": API_ERRORS["spam_risk_too_many_posts"],
@@ -196,7 +196,7 @@ LOCAL_ERRORS: dict[str, ErrorSpec] = {
 
 # One lookup for every code; later tables never override an earlier meaning.
 ERROR_SPECS: dict[str, ErrorSpec] = {}
-for _table in (API_ERRORS, OAUTH_ERRORS, FAIL_REASONS, SEED_ERRORS, LOCAL_ERRORS):
+for _table in (API_ERRORS, OAUTH_ERRORS, FAIL_REASONS, PUBLISH_ERRORS, LOCAL_ERRORS):
     for _code, _value in _table.items():
         ERROR_SPECS.setdefault(_code, _value)
 

@@ -2,7 +2,7 @@
 
 TikTok's limits (media transfer guide): MP4/MOV/WebM with H.264, H.265, VP8 or VP9; 23-60 FPS;
 360-4096 px each side; at most 4 GB; 3 s up to 10 min and the creator's own maximum. Failures use
-seed 003's names (video_*), or TikTok's fail_reason names where the seed has none.
+our own names (video_*), or TikTok's fail_reason names where TikTok has one.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ class ClientToken(_Response):
 
 
 class AuthorizationRequest(tuple[str, str]):
-    """`(url, state)`: unpacks as a pair, as seed 001's getAuthorizationUrl returns."""
+    """`(url, state)`: unpacks as a pair, as an authorization URL builder traditionally returns."""
 
     __slots__ = ()
 

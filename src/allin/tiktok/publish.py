@@ -87,7 +87,8 @@ class PublishRecord:
 
 
 class PublishJournal(Protocol):
-    """Where publishes are remembered (in memory for tests; a DB table in phase 2)."""
+    """Where publishes are remembered: a database table in the app (`DbPublishJournal`), in
+    memory for tests."""
 
     async def save(self, record: PublishRecord) -> None: ...
 

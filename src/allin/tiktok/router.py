@@ -1,4 +1,4 @@
-"""HTTP routes (seed 003 paths), each a thin call into `TikTokService`.
+"""HTTP routes under `/api/tiktok`, each a thin call into `TikTokService`.
 
 Every `/{account}` route loads the account for its owner or answers 404 (`owned`), so one user
 never learns of another's accounts or publishes. `{account}` only matches a UUID, so the static

@@ -68,7 +68,7 @@ class StoredToken:
 
 @dataclass(frozen=True, slots=True)
 class TokenInfo:
-    """Seed 001's getTokenInfo, without the secret itself."""
+    """What is known about an account's tokens, without the secrets themselves."""
 
     account_id: str
     token_type: str

@@ -29,7 +29,7 @@ DEFAULT_USER_AGENT = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"
 )
-# Euler clients strip these before asking for a signature (reference §1.3, §2.3); we
+# Euler clients strip these before asking for a signature (TikTokLive, TikTok-Live-Connector); we
 # strip them too so that re-signing a signed URL replaces rather than duplicates them.
 SIGNATURE_PARAMS = frozenset({"msToken", "X-Bogus", "X-Gnarly"})
 assert len(MS_TOKEN_ALPHABET) == 64

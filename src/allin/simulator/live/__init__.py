@@ -1,7 +1,7 @@
 """TikTok LIVE as a simulator: the web side (live page with SIGI_STATE, api-live, room
 check/info, gift list), `webcast/im/fetch`, the WebSocket push server, an EulerStream-compatible
-sign side, seeded scenarios and faults on demand. Held to TikTok's contract (reference
-tiktok-live.md §1-§4), never bent to our own client.
+sign side, seeded scenarios and faults on demand. Held to TikTok's contract (what
+TikTok's web and webcast hosts answer), never bent to our own client.
 
     from allin.simulator.live.simulator import Simulator   # demo_streamer is always live
     from allin.simulator.live.server import run_simulator

@@ -60,7 +60,7 @@ def _own_fetcher(request: Request) -> WebcastFetcher:
 async def _sign_rate_limit(
     request: Request, call_next: Callable[[Request], Awaitable[Response]]
 ) -> Response:
-    """The sign side's 429, with every rate header either reference client reads (§3.3)."""
+    """The sign side's 429, with every rate header either EulerStream client reads."""
     sim: Simulator = request.app.state.simulator
     if request.url.path.startswith(SIGN_PREFIX + "/"):
         retry_after = sim.faults.take_sign_rate_limit()

@@ -1,5 +1,5 @@
 """`allin simulator serve`: the TikTok LIVE simulator on its own, for bots, overlays and the
-reference clients (point their TikTok and sign-server base URLs at the printed addresses)."""
+EulerStream clients (point their TikTok and sign-server base URLs at the printed addresses)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """TikTok's web side as the simulator serves it: the live page with SIGI_STATE, api-live,
 webcast room/check_alive, room/info, gift/list and the protobuf im/fetch, shaped like TikTok's
-own answers (reference §1.2, §2.2)."""
+own answers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-// Sign-service usage (issue 6): each API key's requests per hour and 429s, and the limits that
+// Sign-service usage: each API key's requests per hour and 429s, and the limits that
 // apply. The page lights up as the sign service mounts its routes, and says so until then:
 //
 //   GET /api/sign/usage?hours=N (envelope) -> data: [{api_key_id, key_name, key_prefix, hour,
