@@ -41,7 +41,7 @@ class SignedFetch:
 
 
 class SignProvider:
-    """`GET {base_url}/webcast/fetch` with `X-Api-Key` (reference §1.3)."""
+    """`GET {base_url}/webcast/fetch` with `X-Api-Key` (EulerStream's API)."""
 
     def __init__(
         self,

@@ -3,9 +3,9 @@
 isort:skip_file
 TikTok LIVE webcast wire format, as far as AllIN reads and writes it.
 
-Written for AllIN from the field numbers recorded in shared/reference/tiktok-live.md (§4) and
-checked against real recorded messages. Only fields we use are declared: everything else TikTok
-sends is skipped as an unknown field, which keeps parsing fast and tolerant of schema drift
+Written for AllIN from the field numbers the open-source LIVE clients (TikTokLive,
+TikTok-Live-Connector) use, and checked against real recorded messages. Only fields we use
+are declared: everything else TikTok sends is skipped as an unknown field, which keeps parsing fast and tolerant of schema drift
 (a declared field with the wrong wire type is also treated as unknown, never as an error).
 
 Regenerate the Python modules with scripts/gen_proto.sh.
