@@ -68,7 +68,12 @@ async def _spawn(
         except httpx.TransportError:
             return False
 
-    await eventually(up, within=30, interval=0.05)
+    try:
+        await eventually(up, within=60, interval=0.05)
+    except BaseException:
+        process.kill()  # never leave a server behind
+        await process.wait()
+        raise
     return process
 
 
