@@ -53,8 +53,8 @@ async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
         # The Open API simulator consents at once and redirects to our callback.
         connect = await http.get("/api/integrations/tiktok/connect", headers=auth)
         authorize = connect.json()["data"]["authorization_url"]
-        async with httpx.AsyncClient(follow_redirects=True, timeout=10) as browser:
-            callback = await browser.get(authorize)
+        # The same browser that called /connect comes back (its binding cookie matches).
+        callback = await http.get(authorize, follow_redirects=True)
         assert callback.status_code == 200, callback.text
         accounts = (await http.get("/api/integrations/tiktok/accounts", headers=auth)).json()
         assert [a["status"] for a in accounts["data"]] == ["active"]
