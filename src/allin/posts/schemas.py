@@ -200,7 +200,7 @@ _CLEAN_DEFAULT: tuple[CleanStatus, ...] = ("FAILED",)
 class CleanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    older_than_hours: Annotated[float, Strict()] = Field(default=24.0, ge=0)
+    older_than_hours: Annotated[float, Strict()] = Field(default=24.0, ge=0, le=87_600)
     statuses: list[CleanStatus] = Field(default_factory=lambda: list(_CLEAN_DEFAULT))
 
 
