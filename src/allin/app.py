@@ -28,7 +28,9 @@ from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.posts.domain import posts_domain
 from allin.posts.media import MEDIA_UPLOAD_PATH, POST_BODY_PATHS
+from allin.posts.ports import PublishingAccounts
 from allin.posts.schemas import MAX_POST_BODY
+from allin.publishing import SocialPublishingAccounts
 from allin.sign.domain import sign_domain
 from allin.sign.selftest import SimulatedTikTok
 from allin.simulator.live.selftest import SIMULATED_TIKTOK
@@ -36,6 +38,7 @@ from allin.simulator.live.simulator import DEMO_STREAMER
 from allin.social.domain import social_domain
 from allin.social.providers.base import Platform
 from allin.social.registry import ProviderFactory
+from allin.social.service import SocialAccountsService
 from allin.tiktok.bodylimit import RouteBodyLimit, RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
 from allin.tiktok.provider import tiktok_provider
@@ -53,6 +56,9 @@ def social_providers(settings: Settings) -> dict[Platform, ProviderFactory]:
 def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
     """Every domain, in start-up order; shutdown runs in reverse."""
     state.provide(SIMULATED_TIKTOK, SimulatedTikTok)  # the sign self-test's TikTok
+    # The publishing queue reaches connected accounts through its port.
+    accounts = SocialPublishingAccounts(lambda: state.get(SocialAccountsService))
+    state.provide(accounts, PublishingAccounts)
     factories: list[DomainFactory] = [
         database_domain,  # the engine, before anything that stores
         core_domain,  # error handlers, health, docs, the shared rate limiter

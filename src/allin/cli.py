@@ -15,14 +15,16 @@ from allin.core.config import Settings, get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
 from allin.live.cli.common import provide_simulated_live
+from allin.posts import cli as posts_cli
 from allin.posts.cli import posts_app, queue_app
 from allin.posts.cli import worker as posts_worker
+from allin.posts.ports import PublishingAccounts
 from allin.sign.cli import app as sign_app
 from allin.simulator.cli import app as simulator_app
 from allin.simulator.live.server import simulated_live_options
 from allin.social.cli import social_cli
 from allin.social.providers.base import Platform
-from allin.social.registry import ProviderFactory
+from allin.social.registry import ProviderFactory, ProviderRegistry
 from allin.tiktok.cli import app as tiktok_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
@@ -47,6 +49,17 @@ def _social_providers(settings: Settings) -> dict[Platform, ProviderFactory]:
 
 
 app.add_typer(social_cli(_social_providers), name="social")
+
+
+def _worker_accounts(settings: Settings) -> PublishingAccounts:
+    from allin.publishing import standalone_accounts
+
+    return standalone_accounts(
+        settings, lambda s: ProviderRegistry.from_settings(s, _social_providers(s))
+    )
+
+
+posts_cli.accounts_factory = _worker_accounts  # `allin worker` publishes through them
 
 
 @app.callback()

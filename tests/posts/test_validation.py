@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from allin.core.config import Settings
 from allin.posts.rules import DEFAULT_RULES, rules_for
 from allin.posts.validation import Code, validate
-from allin.posts.xtext import weighted_length
 from allin.social.providers.base import MediaItem, MediaKind, Platform
+from allin.social.text.x_weight import weighted_length
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from allin.social.text.x_weight import weighted_length
+
 
 class Platform(StrEnum):
     TIKTOK = "tiktok"
@@ -36,24 +38,11 @@ RULES: dict[Platform, Rules] = {
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 HASHTAG_RE = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.]{1,50})")
-_X_URL_LENGTH = 23  # every link counts as a t.co link
-# twitter-text v3: these code point ranges weigh 1, everything else (CJK, emoji) 2.
-_X_LIGHT = ((0, 4351), (8192, 8205), (8208, 8223), (8242, 8247))
-
-
-def _x_weight(char: str) -> int:
-    point = ord(char)
-    return 1 if any(low <= point <= high for low, high in _X_LIGHT) else 2
 
 
 def measure(platform: Platform, text: str) -> int:
-    if not RULES[platform].weighted:
-        return len(text)
-    length, last = 0, 0
-    for match in URL_RE.finditer(text):
-        length += sum(_x_weight(c) for c in text[last : match.start()]) + _X_URL_LENGTH
-        last = match.end()
-    return length + sum(_x_weight(c) for c in text[last:])
+    """The length as the platform counts it (X: twitter-text's weighted length)."""
+    return weighted_length(text) if RULES[platform].weighted else len(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from allin.core.config import Settings
-from allin.posts.xtext import MAX_WEIGHTED_LENGTH, weighted_length
 from allin.social.providers.base import ContentRules, Platform
+from allin.social.text.x_weight import MAX_WEIGHTED_LENGTH, weighted_length
 
 _IMAGES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 _VIDEOS = frozenset({"video/mp4", "video/quicktime"})

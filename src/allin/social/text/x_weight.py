@@ -75,8 +75,6 @@ def _emoji_length(text: str, start: int) -> int:
         return end + 1 - start if end < len(text) and ord(text[end]) == _KEYCAP else 0
     if _is_regional_indicator(first):
         return 2 if following is not None and _is_regional_indicator(following) else 0
-    if first < 0x2000 and following != _VS16:
-        return 0  # (c) and (r) are emoji only in their emoji presentation
     if not _is_pictographic(first):
         return 0
     end = start + 1
