@@ -79,3 +79,15 @@ async def test_demo_mode_captures_the_demo_stream_and_connects_tiktok(
             await asyncio.sleep(0.1)
         assert publish["state"] == "COMPLETE" and publish["post_ids"]
         await http.delete(f"/api/sessions/{session_id}", headers=auth)
+
+        # The AI assistant answers from the simulated OpenAI, streamed, offline.
+        names = [p["name"] for p in (await http.get("/api/health/ai")).json()["data"]["providers"]]
+        assert names == ["openai (simulated)", "anthropic (simulated)"]
+        improved = await http.post(
+            "/api/ai/improve-content/stream",
+            json={"content": "Live tonight at 8!", "goal": "more engaging", "platform": "x"},
+            headers=auth,
+        )
+        assert improved.status_code == 200
+        assert "event: delta" in improved.text and "event: done" in improved.text
+        assert "[simulated]" in improved.text

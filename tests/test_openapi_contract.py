@@ -17,6 +17,7 @@ from schemathesis.checks import positive_data_acceptance
 
 from allin.app import create_app
 from allin.core.config import Settings
+from allin.simulator.ai import create_openai_simulator
 from allin.simulator.live.app import create_simulator_app
 from allin.simulator.live.server import SimulatorUrls
 from allin.simulator.live.simulator import Simulator, SimulatorConfig
@@ -24,6 +25,8 @@ from tests.support.server import free_port, serve_in_thread
 
 # TikTok's side is the LIVE simulator, so the EulerStream-compatible routes do real fetches.
 SIMULATOR = SimulatorUrls.for_base(f"http://127.0.0.1:{free_port()}")
+# The AI provider is the OpenAI simulator, so the AI routes run their real logic.
+AI_PORT = free_port()
 
 
 def _contract_app() -> FastAPI:
@@ -39,6 +42,15 @@ def _contract_app() -> FastAPI:
         tiktok_web_url=SIMULATOR.web,
         tiktok_webcast_url=SIMULATOR.webcast,  # the run is thousands of calls from one address
         log_level="WARNING",
+        ai_providers=[
+            {
+                "kind": "openai",
+                "model": "gpt-sim",
+                "base_url": f"http://127.0.0.1:{AI_PORT}/v1",
+                "api_key": "sk-sim",
+                "timeout": 5,
+            }
+        ],
     )
     return create_app(config)
 
@@ -55,7 +67,11 @@ ADMIN = {"email": "owner@example.com", "password": "Violet-harbour-lantern-2026"
 def base_url() -> Iterator[str]:
     simulator = create_simulator_app(Simulator(SimulatorConfig()))
     port = int(SIMULATOR.web.rsplit(":", 1)[1])
-    with serve_in_thread(simulator, port=port), serve_in_thread(APP) as url:
+    with (
+        serve_in_thread(simulator, port=port),
+        serve_in_thread(create_openai_simulator(), port=AI_PORT),
+        serve_in_thread(APP) as url,
+    ):
         created = httpx.post(f"{url}/api/auth/setup", json=ADMIN, timeout=10)
         assert created.status_code in (200, 201), created.text
         yield url

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
+from allin.ai.domain import ai_domain
 from allin.auth.domain import auth_domain
 from allin.core.clock import clock
 from allin.core.config import Settings, get_settings
@@ -26,11 +27,21 @@ from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
+from allin.social.domain import social_domain
+from allin.social.providers.base import Platform
+from allin.social.registry import ProviderFactory
 from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
+from allin.tiktok.provider import tiktok_provider
 
 log = get_logger(Category.CORE)
 DomainFactory = Callable[[AppState], Domain]
+
+
+def social_providers(settings: Settings) -> dict[Platform, ProviderFactory]:
+    """Each platform's provider lives with its platform; the social domain only knows the
+    interface."""
+    return {Platform.TIKTOK: tiktok_provider(settings)}
 
 
 def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
@@ -40,8 +51,10 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         core_domain,  # error handlers, health, docs, the shared rate limiter
         auth_domain,
         tiktok_domain,
+        lambda state: social_domain(state, providers=social_providers(state.settings)),
         live_domain,
         sign_domain,
+        ai_domain,  # after live: a recap reads a capture's analytics
         lambda state: dashboard_domain(
             state,
             simulator_streamer=DEMO_STREAMER,

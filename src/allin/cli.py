@@ -11,11 +11,14 @@ from rich.console import Console
 
 from allin import __version__
 from allin.auth.cli import app as users_app
-from allin.core.config import get_settings
+from allin.core.config import Settings, get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
 from allin.sign.cli import app as sign_app
 from allin.simulator.live.cli import app as simulator_app
+from allin.social.cli import social_cli
+from allin.social.providers.base import Platform
+from allin.social.registry import ProviderFactory
 from allin.tiktok.cli import app as tiktok_app
 
 app = typer.Typer(help="AllIN: TikTok LIVE capture, signing, Open API and publishing.")
@@ -27,6 +30,15 @@ app.add_typer(live_app, name="live")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(sign_app, name="sign")
 console = Console()
+
+
+def _social_providers(settings: Settings) -> dict[Platform, ProviderFactory]:
+    from allin.app import social_providers  # the app's composition, loaded when needed
+
+    return social_providers(settings)
+
+
+app.add_typer(social_cli(_social_providers), name="social")
 
 
 @app.callback()

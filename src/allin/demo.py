@@ -1,10 +1,13 @@
 """Demo mode (`ALLIN_DEMO=true`, what `make run` uses): the product runs against the built-in
-simulators instead of TikTok, so a fresh machine with no network shows real captures at once.
+simulators instead of TikTok and the AI vendors, so a fresh machine with no network shows real
+captures and every AI feature at once.
 
 The LIVE simulator (web, webcast, push WebSocket and its signer, with the always-live
-`demo_streamer`) and the Open API simulator (OAuth, Display, Content Posting) are served on
-loopback ports in the app's own event loop. Their sockets are bound before the app is built,
-so every URL the settings hold is known up front and nothing reads a placeholder."""
+`demo_streamer`), the Open API simulator (OAuth, Display, Content Posting) and the OpenAI and
+Anthropic simulators (the AI assistant's providers, OpenAI first, unless ALLIN_AI_PROVIDERS
+names others) are served on loopback ports in the app's own event loop. Their sockets are bound
+before the app is built, so every URL the settings hold is known up front and nothing reads a
+placeholder."""
 
 from __future__ import annotations
 
@@ -17,9 +20,10 @@ from typing import Any
 import uvicorn
 from pydantic import SecretStr
 
-from allin.core.config import Settings
+from allin.core.config import AiProviderConfig, Settings
 from allin.core.domain import AppState, Domain
 from allin.core.logging import Category, get_logger
+from allin.simulator.ai import SimState, create_anthropic_simulator, create_openai_simulator
 from allin.simulator.live.server import SimulatorUrls, bind, serve_on_socket, simulator_config
 from allin.simulator.live.simulator import DEMO_STREAMER, Simulator
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
@@ -33,6 +37,8 @@ class DemoSockets:
     live: socket.socket
     open_api: socket.socket
     open_api_config: SimulatorConfig
+    openai: socket.socket
+    anthropic: socket.socket
 
     @property
     def live_urls(self) -> SimulatorUrls:
@@ -61,6 +67,8 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         live=bind("127.0.0.1", settings.demo_live_port),
         open_api=bind("127.0.0.1", settings.demo_open_api_port),
         open_api_config=config,
+        openai=bind("127.0.0.1", 0),
+        anthropic=bind("127.0.0.1", 0),
     )
     urls = sockets.live_urls
     update: dict[str, Any] = {
@@ -72,7 +80,36 @@ def prepare_demo(settings: Settings) -> tuple[Settings, DemoSockets]:
         "tiktok_client_key": config.client_key,
         "tiktok_client_secret": SecretStr(config.client_secret),
     }
+    if not settings.ai_providers:
+        update["ai_providers"] = _demo_ai_providers(sockets)
     return settings.model_copy(update=update), sockets
+
+
+DEMO_OPENAI_KEY = "sk-sim"
+DEMO_ANTHROPIC_KEY = "sk-ant-sim"
+
+
+def _demo_ai_providers(sockets: DemoSockets) -> list[AiProviderConfig]:
+    return [
+        AiProviderConfig(
+            kind="openai",
+            name="openai (simulated)",
+            model="gpt-sim",
+            base_url=f"{_base(sockets.openai)}/v1",
+            api_key=SecretStr(DEMO_OPENAI_KEY),
+        ),
+        AiProviderConfig(
+            kind="anthropic",
+            name="anthropic (simulated)",
+            model="claude-sim",
+            base_url=_base(sockets.anthropic),
+            api_key=SecretStr(DEMO_ANTHROPIC_KEY),
+        ),
+    ]
+
+
+def _quiet(app: Any) -> uvicorn.Config:
+    return uvicorn.Config(app, log_config=None, log_level="warning", access_log=False)
 
 
 def demo_domain(sockets: DemoSockets) -> Domain:
@@ -85,6 +122,11 @@ def demo_domain(sockets: DemoSockets) -> Domain:
         access_log=False,
         lifespan="on",  # its ticker moves publishes along and delivers webhooks
     )
+    # A short pause between tokens, so the streamed answers visibly stream.
+    openai = _quiet(create_openai_simulator(SimState(api_key=DEMO_OPENAI_KEY, token_delay=0.02)))
+    anthropic = _quiet(
+        create_anthropic_simulator(SimState(api_key=DEMO_ANTHROPIC_KEY, token_delay=0.02))
+    )
 
     @asynccontextmanager
     async def lifespan(state: AppState) -> AsyncIterator[None]:
@@ -96,8 +138,12 @@ def demo_domain(sockets: DemoSockets) -> Domain:
             await stack.enter_async_context(
                 serve_on_socket(open_api, sockets.open_api, handle_signals=False)
             )
+            for config, sock in ((openai, sockets.openai), (anthropic, sockets.anthropic)):
+                await stack.enter_async_context(serve_on_socket(config, sock, handle_signals=False))
             log.info(
                 "demo simulators up",
+                openai=_base(sockets.openai),
+                anthropic=_base(sockets.anthropic),
                 live=sockets.live_urls.web,
                 open_api=sockets.open_api_url,
                 streamer=DEMO_STREAMER,

@@ -2,12 +2,14 @@
 It belongs to the composition layer (it imports every domain); the migration environment
 reads it."""
 
+from allin.ai.models import AiAccount, AiCreditPeriod, AiDraft, AiUsage
 from allin.auth.models import ApiKey, AppSetting, AuthSession, EmailToken, RefreshToken, User
 from allin.db.base import Base
 from allin.live import models as live_models  # noqa: F401  # LIVE tables
+from allin.posts import models as posts_models  # noqa: F401  # posts and the publishing queue
 from allin.sign.models import SignUsage
+from allin.social.models import SocialAccount, SocialOAuthAttempt
 from allin.tiktok.tables import (
-    TikTokAccount,
     TikTokAnalyticsSnapshot,
     TikTokOAuthState,
     TikTokPublish,
@@ -17,13 +19,18 @@ from allin.tiktok.tables import (
 metadata = Base.metadata
 
 __all__ = [
+    "AiAccount",
+    "AiCreditPeriod",
+    "AiDraft",
+    "AiUsage",
     "ApiKey",
     "AppSetting",
     "AuthSession",
     "EmailToken",
     "RefreshToken",
     "SignUsage",
-    "TikTokAccount",
+    "SocialAccount",
+    "SocialOAuthAttempt",
     "TikTokAnalyticsSnapshot",
     "TikTokOAuthState",
     "TikTokPublish",

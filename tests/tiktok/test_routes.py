@@ -23,8 +23,9 @@ from allin.core.domain import app_state
 from allin.db.engine import create_engine, create_session_factory
 from allin.simulator.open_api import SimulatorConfig
 from allin.simulator.open_api.state import SimVideo
+from allin.social.models import SocialAccount, token_context
 from allin.tiktok.stores import DbPublishJournal
-from allin.tiktok.tables import TikTokAccount, TikTokAnalyticsSnapshot, TikTokWebhookEvent
+from allin.tiktok.tables import TikTokAnalyticsSnapshot, TikTokWebhookEvent
 from allin.tiktok.webhooks import sign
 from tests.auth.helpers import signed_in
 from tests.support.server import serve
@@ -81,11 +82,11 @@ async def test_connect_then_read_profile_videos_and_analytics(
     listed = await client.get(f"{PREFIX}/accounts", headers=alice.headers)
     assert [a["id"] for a in listed.json()["data"]] == [account["id"]]
     async with app_state(app).session_factory() as db:
-        row = await db.get(TikTokAccount, uuid.UUID(account["id"]))
+        row = await db.get(SocialAccount, uuid.UUID(account["id"]))
     assert row is not None and row.access_token_enc and "act." not in row.access_token_enc
     assert (
         cipher_from_settings(app_state(app).settings)
-        .decrypt(row.access_token_enc)
+        .decrypt(row.access_token_enc, token_context(row.id))
         .startswith("act.")
     )
 
@@ -356,7 +357,7 @@ async def test_disconnect_revokes_and_forgets(
     grants = [t.grant for t in sim.world.access.values() if t.grant]
     assert grants and all(g.revoked for g in grants if g.open_id == account["open_id"])
     assert (await client.get(f"{PREFIX}/accounts", headers=alice.headers)).json()["data"] == []
-    assert await _count(app, TikTokAccount) == 0
+    assert await _count(app, SocialAccount) == 0
     again = await client.delete(f"{PREFIX}/{account['id']}", headers=alice.headers)
     assert again.status_code == 404
 

@@ -24,6 +24,27 @@ class SignUpstream(BaseModel):
     api_key: SecretStr | None = None
 
 
+def _aliases(name: str) -> AliasChoices:
+    """The field name, its ALLIN_-prefixed variable, and the bare variable (X_CLIENT_ID)."""
+    return AliasChoices(name, f"ALLIN_{name.upper()}", name.upper())
+
+
+class AiProviderConfig(BaseModel):
+    """One AI provider of the fallback chain: OpenAI, any OpenAI-compatible server (Ollama,
+    vLLM, LM Studio, llama.cpp: kind `openai` with their base_url) or Anthropic."""
+
+    kind: Literal["openai", "anthropic"]
+    model: str = Field(min_length=1)
+    base_url: str | None = None  # None = the vendor's own API
+    api_key: SecretStr | None = None  # local servers ignore it; the SDKs want one anyway
+    timeout: float = Field(default=30.0, gt=0)
+    name: str | None = None  # shown in logs, health and usage; default "<kind>:<model>"
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.kind}:{self.model}"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="ALLIN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
@@ -130,6 +151,91 @@ class Settings(BaseSettings):
         return self.tiktok_effective_backend_url() + "/api/integrations/tiktok/callback"
 
     # --- end tiktok ---
+    # --- social ---
+    # Each platform's app credentials; the unprefixed names (X_CLIENT_ID, ...) are accepted too.
+    # A platform without both is "not configured". Hosts are settings so a simulator can stand in.
+    x_client_id: str = Field(default="", validation_alias=_aliases("x_client_id"))
+    x_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_aliases("x_client_secret")
+    )
+    x_api_url: str = "https://api.x.com"
+    x_auth_url: str = "https://x.com"
+    x_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "tweet.read",
+            "tweet.write",
+            "users.read",
+            "media.write",
+            "offline.access",
+        ]
+    )
+    linkedin_client_id: str = Field(default="", validation_alias=_aliases("linkedin_client_id"))
+    linkedin_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_aliases("linkedin_client_secret")
+    )
+    linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_auth_url: str = "https://www.linkedin.com"
+    linkedin_version: str = "202608"  # LinkedIn-Version; versions are sunset after ~1 year
+    linkedin_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["openid", "profile", "email", "w_member_social"]
+    )
+    facebook_client_id: str = Field(default="", validation_alias=_aliases("facebook_client_id"))
+    facebook_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_aliases("facebook_client_secret")
+    )
+    facebook_api_url: str = "https://graph.facebook.com"
+    facebook_auth_url: str = "https://www.facebook.com"
+    facebook_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "pages_show_list",
+            "pages_read_engagement",
+            "pages_manage_posts",
+            "publish_video",
+        ]
+    )
+    # Instagram business accounts connect through Facebook Login: the Meta app's credentials
+    # are used when these are unset.
+    instagram_client_id: str = Field(default="", validation_alias=_aliases("instagram_client_id"))
+    instagram_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_aliases("instagram_client_secret")
+    )
+    instagram_api_url: str = ""  # unset = facebook_api_url
+    instagram_auth_url: str = ""  # unset = facebook_auth_url
+    instagram_scopes: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [
+            "instagram_basic",
+            "instagram_content_publish",
+            "pages_show_list",
+            "pages_read_engagement",
+        ]
+    )
+    meta_graph_version: str = "v25.0"
+    social_timeout: float = Field(default=15.0, gt=0)
+    social_state_ttl: Duration = timedelta(minutes=10)  # how long a consent may take
+    social_refresh_margin: Duration = timedelta(minutes=10)  # refresh this long before expiry
+    social_refresh_interval: Duration = timedelta(minutes=5)  # background refresh sweep
+    social_expiry_reminder: Duration = timedelta(days=7)  # warn before a LinkedIn token dies
+    social_breaker_failure_threshold: int = Field(default=5, ge=1)
+    social_breaker_reset_timeout: float = Field(default=60.0, gt=0)
+
+    @field_validator(
+        "x_scopes", "linkedin_scopes", "facebook_scopes", "instagram_scopes", mode="before"
+    )
+    @classmethod
+    def _split_social_scopes(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part for part in value.replace(",", " ").split() if part]
+        return value
+
+    def effective_public_url(self) -> str:
+        """Where browsers and platforms reach this server."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    def social_redirect_uri(self, platform: str) -> str:
+        """The OAuth callback a platform sends the browser back to (register it there)."""
+        return f"{self.effective_public_url()}/api/social/accounts/{platform}/callback"
+
+    # --- end social ---
     # --- auth ---
     public_url: str | None = None  # base of links in mails; default http://{host}:{port}
     password_hash_profile: Literal["owasp", "test"] = "owasp"  # noqa: S105 ("test": tests only)
@@ -211,6 +317,102 @@ class Settings(BaseSettings):
     sign_browser_max_queue: int = Field(default=64, ge=1)  # waiting jobs per page
     sign_browser_start_path: str = "/@tiktok/live"  # a live page that carries the signing script
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
+    # --- posts and the publishing queue ---
+    # "embedded": a dispatcher inside `allin serve` (SQLite or PostgreSQL);
+    # "procrastinate": `allin worker` processes on PostgreSQL run the publishes.
+    queue: Literal["embedded", "procrastinate"] = "embedded"
+    posts_dispatcher: bool = True  # run the embedded dispatcher in this process
+    posts_poll_interval: float = Field(default=1.0, gt=0)  # s, the longest a due row waits
+    posts_lease_seconds: float = Field(default=120.0, gt=0)  # a claim's life
+    posts_batch_size: int = Field(default=100, ge=1, le=5000)  # rows per claim
+    posts_concurrency: int = Field(default=32, ge=1, le=1000)  # platform calls in flight
+    posts_max_attempts: int = Field(default=5, ge=1)  # sends of one target, then FAILED
+    posts_retry_base: float = Field(default=30.0, ge=0)  # s, doubled per attempt
+    posts_retry_max: float = Field(default=3600.0, ge=0)
+    # An unconfirmed send is only retried once the platform has had this long to show it.
+    posts_reconcile_grace: float = Field(default=60.0, ge=0)
+    posts_reconcile_interval: float = Field(default=30.0, gt=0)
+    posts_reconcile_max: int = Field(default=20, ge=1)  # then FAILED: check the account
+    posts_worker_stale_after: float = Field(default=30.0, gt=0)
+    posts_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    posts_instagram_max_hashtags: int = Field(default=30, ge=0)
+    posts_instagram_max_mentions: int = Field(default=20, ge=0)
+
+    # --- social ---
+    # X, LinkedIn and Meta (Facebook Pages, Instagram) apps. Hosts are settings so the local
+    # simulators (`allin simulator social serve`) can stand in. Unprefixed names work too.
+    x_client_id: str = Field(
+        default="", validation_alias=AliasChoices("x_client_id", "ALLIN_X_CLIENT_ID", "X_CLIENT_ID")
+    )
+    x_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "x_client_secret", "ALLIN_X_CLIENT_SECRET", "X_CLIENT_SECRET"
+        ),
+    )
+    x_api_url: str = "https://api.x.com"
+    x_auth_url: str = "https://x.com"
+    x_redirect_uri: str = ""  # default: {public URL}/api/integrations/x/callback
+    linkedin_client_id: str = Field(
+        default="",
+        validation_alias=AliasChoices(
+            "linkedin_client_id", "ALLIN_LINKEDIN_CLIENT_ID", "LINKEDIN_CLIENT_ID"
+        ),
+    )
+    linkedin_client_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "linkedin_client_secret", "ALLIN_LINKEDIN_CLIENT_SECRET", "LINKEDIN_CLIENT_SECRET"
+        ),
+    )
+    linkedin_api_url: str = "https://api.linkedin.com"
+    linkedin_auth_url: str = "https://www.linkedin.com"
+    linkedin_redirect_uri: str = ""  # default: {public URL}/api/integrations/linkedin/callback
+    # LinkedIn-Version (YYYYMM); versions are retired after about a year, so keep it current.
+    linkedin_version: str = Field(default="202610", pattern=r"^\d{6}$")
+    meta_app_id: str = Field(
+        default="",
+        validation_alias=AliasChoices("meta_app_id", "ALLIN_META_APP_ID", "META_APP_ID"),
+    )
+    meta_app_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "meta_app_secret", "ALLIN_META_APP_SECRET", "META_APP_SECRET"
+        ),
+    )
+    meta_graph_url: str = "https://graph.facebook.com"
+    meta_graph_video_url: str = "https://graph-video.facebook.com"
+    meta_auth_url: str = "https://www.facebook.com"
+    meta_graph_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
+    meta_redirect_uri: str = ""  # default: {public URL}/api/integrations/meta/callback
+    social_timeout: float = Field(default=15.0, gt=0)
+    social_upload_timeout: float = Field(default=120.0, gt=0)
+    social_processing_timeout: float = Field(default=300.0, gt=0)  # media processing waits
+
+    # --- ai ---
+    # Tried in order (JSON list of {kind, model, base_url, api_key, timeout, name}).
+    ai_providers: list[AiProviderConfig] = Field(default_factory=list)
+    # Plan name -> monthly credits (1 credit = 1,000 tokens); a plan not listed is unlimited.
+    ai_plan_credits: dict[str, int] = Field(default_factory=dict)
+    ai_alert_ratio: float = Field(default=0.8, gt=0, le=1)  # one mail per period at this use
+    ai_alert_interval: float = Field(default=300.0, gt=0)  # s between alert sweeps
+    ai_default_time_zone: str = "UTC"  # the credit month starts at midnight here
+    ai_retry_after_max: float = Field(default=30.0, ge=0)  # longest cool-down a 429 may ask
+    ai_breaker_failure_threshold: int = Field(default=3, ge=1)
+    ai_breaker_reset_timeout: float = Field(default=30.0, gt=0)
+    ai_max_content_chars: int = Field(default=10_000, ge=100)
+    ai_max_output_tokens: int = Field(default=800, ge=16)
+    ai_url_fetch_timeout: float = Field(default=10.0, gt=0)
+    ai_url_fetch_max_bytes: int = Field(default=2_000_000, ge=1024)
+    # Networks a URL source may reach although private (e.g. an intranet); empty = none.
+    ai_url_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    @field_validator("ai_url_allow_networks", mode="before")
+    @classmethod
+    def _split_networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("cors_origins", mode="before")
     @classmethod

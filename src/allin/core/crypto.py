@@ -5,6 +5,9 @@ Format: `v1.<key id>.<base64url(nonce || ciphertext+tag)>`. Keys come from
 ALLIN_TOKEN_ENCRYPTION_KEYS (comma list, newest first, each `id:base64url-32-bytes` or just the
 base64url key); when unset one key is derived from the instance secret with HKDF under a label of
 its own, so it never equals a key derived from the same secret for anything else (e.g. JWTs).
+
+A caller may bind a ciphertext to where it is stored (`context`, e.g. the row's id): it joins
+the associated data, so a ciphertext copied into another row no longer decrypts there.
 """
 
 from __future__ import annotations
@@ -93,19 +96,20 @@ class TokenCipher:
     def current_key_id(self) -> str:
         return self._newest.key_id
 
-    def encrypt(self, plaintext: str) -> str:
+    def encrypt(self, plaintext: str, context: bytes = b"") -> str:
         key_id = self._newest.key_id
         nonce = os.urandom(NONCE_BYTES)
-        sealed = self._aead[key_id].encrypt(nonce, plaintext.encode("utf-8"), _aad(key_id))
+        aad = _aad(key_id, context)
+        sealed = self._aead[key_id].encrypt(nonce, plaintext.encode("utf-8"), aad)
         return f"{VERSION}.{key_id}.{_b64encode(nonce + sealed)}"
 
-    def decrypt(self, token: str) -> str:
+    def decrypt(self, token: str, context: bytes = b"") -> str:
         key_id, blob = self._split(token)
         aead = self._aead.get(key_id)
         if aead is None:
             raise CryptoError(f"token is under unknown key {key_id!r}")
         try:
-            plain = aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(key_id))
+            plain = aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], _aad(key_id, context))
         except InvalidTag as exc:
             raise CryptoError("token failed authentication") from exc
         return plain.decode("utf-8")
@@ -116,12 +120,12 @@ class TokenCipher:
     def needs_rotation(self, token: str) -> bool:
         return self.key_id_of(token) != self._newest.key_id
 
-    def rotate(self, token: str) -> str:
+    def rotate(self, token: str, context: bytes = b"") -> str:
         """The same plaintext under the newest key (unchanged if already under it)."""
         if not self.needs_rotation(token):
-            self.decrypt(token)  # still authenticate it
+            self.decrypt(token, context)  # still authenticate it
             return token
-        return self.encrypt(self.decrypt(token))
+        return self.encrypt(self.decrypt(token, context), context)
 
     @staticmethod
     def _split(token: str) -> tuple[str, bytes]:
@@ -142,8 +146,10 @@ def cipher_from_settings(settings: Settings) -> TokenCipher:
     return TokenCipher([derive_key(settings.resolved_secret_key().get_secret_value())])
 
 
-def _aad(key_id: str) -> bytes:
-    return _AAD_PREFIX + VERSION.encode() + b":" + key_id.encode("utf-8")
+def _aad(key_id: str, context: bytes = b"") -> bytes:
+    aad = _AAD_PREFIX + VERSION.encode() + b":" + key_id.encode("utf-8")
+    # Without a context the associated data is what it always was (older ciphertexts).
+    return aad + b"|" + context if context else aad
 
 
 def _b64encode(raw: bytes) -> str:

@@ -70,6 +70,24 @@ async def session_analytics(
     )
 
 
+async def owned_session_analytics(
+    db: AsyncSession,
+    session_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    *,
+    diamond_usd: float,
+    top: int = 10,
+) -> AnalyticsOut | None:
+    """The analytics of `owner_id`'s session, None when it has no such session (other
+    domains read a capture through this, never through the LIVE tables)."""
+    session = await db.scalar(
+        select(LiveSession).where(LiveSession.id == session_id, LiveSession.owner_id == owner_id)
+    )
+    if session is None:
+        return None
+    return await session_analytics(db, session, diamond_usd=diamond_usd, top=top)
+
+
 async def _unique_users(db: AsyncSession, session_id: uuid.UUID) -> int:
     statement = select(func.count(distinct(E.user_id))).where(
         E.session_id == session_id, E.user_id.is_not(None)

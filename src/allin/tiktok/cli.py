@@ -26,6 +26,7 @@ from sqlalchemy import or_, select
 from allin.core.config import Settings, get_settings
 from allin.core.crypto import CryptoError, cipher_from_settings
 from allin.db.engine import create_engine, create_session_factory
+from allin.social.models import AccountStatus, SocialAccount
 from allin.tiktok import analytics as analytics_mod
 from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.client import TikTokClient, TikTokConfig
@@ -35,8 +36,7 @@ from allin.tiktok.models import PrivacyLevel, VideoPostInfo
 from allin.tiktok.oauth import parse_callback
 from allin.tiktok.publish import PollPolicy, Publisher, PublishRecord
 from allin.tiktok.service import TikTokService
-from allin.tiktok.stores import DbTokenStore, Sessions, as_uuid
-from allin.tiktok.tables import AccountStatus, TikTokAccount
+from allin.tiktok.stores import IS_TIKTOK, DbTokenStore, Sessions, as_uuid
 from allin.tiktok.tokens import TokenManager
 
 app = typer.Typer(help="TikTok Open API: login, post, status, analytics, keys, the simulator.")
@@ -305,7 +305,7 @@ async def _server_analytics(account: str | None, refresh: bool, days: int) -> in
         try:
             rows = await _accounts(sessions, account)
             for row in rows:
-                label = f"{row.display_name or row.open_id} ({row.id}, {row.status})"
+                label = f"{row.display_name or row.platform_user_id} ({row.id}, {row.status})"
                 if refresh and row.status == AccountStatus.ACTIVE:
                     try:
                         _print_analytics(label, await service.analytics(str(row.id), fresh=True))
@@ -319,12 +319,12 @@ async def _server_analytics(account: str | None, refresh: bool, days: int) -> in
     return len(rows)
 
 
-async def _accounts(sessions: Sessions, account: str | None) -> list[TikTokAccount]:
-    query = select(TikTokAccount).order_by(TikTokAccount.connected_at)
+async def _accounts(sessions: Sessions, account: str | None) -> list[SocialAccount]:
+    query = select(SocialAccount).where(IS_TIKTOK).order_by(SocialAccount.connected_at)
     if account:
-        named = [TikTokAccount.open_id == account, TikTokAccount.display_name == account]
+        named = [SocialAccount.platform_user_id == account, SocialAccount.display_name == account]
         key = as_uuid(account)  # open_ids may look like UUIDs too: match any of the three
-        query = query.where(or_(*named, TikTokAccount.id == key) if key else or_(*named))
+        query = query.where(or_(*named, SocialAccount.id == key) if key else or_(*named))
     async with sessions() as db:
         return list(await db.scalars(query))
 

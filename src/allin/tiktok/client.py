@@ -162,16 +162,24 @@ class TikTokClient:
         return oauth.code_verifier_for(state, self.config.pkce_secret)
 
     async def exchange_code(
-        self, code: str, *, state: str | None = None, redirect_uri: str | None = None
+        self,
+        code: str,
+        *,
+        state: str | None = None,
+        redirect_uri: str | None = None,
+        code_verifier: str | None = None,
     ) -> TokenSet:
-        """Trade the callback's code for tokens. `state` is needed when PKCE is on."""
+        """Trade the callback's code for tokens. With PKCE on, the verifier is the one given,
+        else the one derived from `state`."""
         form = {
             **self._client_form(),
             "code": oauth.decode_code(code),
             "grant_type": "authorization_code",
             "redirect_uri": redirect_uri or self.config.redirect_uri,
         }
-        if self.config.pkce:
+        if code_verifier is not None:
+            form["code_verifier"] = code_verifier
+        elif self.config.pkce:
             if state is None:
                 raise TikTokError("invalid_request", "PKCE is on: exchange_code needs the state")
             form["code_verifier"] = self.code_verifier(state)

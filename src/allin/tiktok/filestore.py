@@ -31,6 +31,7 @@ def _decode(row: dict[str, Any]) -> SealedToken:
     for key in _DATES:
         values[key] = datetime.fromisoformat(values[key]) if values.get(key) else None
     values["scopes"] = tuple(values.get("scopes") or ())
+    values.setdefault("bound", False)  # files written before tokens were bound to accounts
     return SealedToken(**values)
 
 

@@ -27,6 +27,7 @@ from allin.core.deps import DbSession, SettingsDep
 from allin.core.domain import provided
 from allin.core.errors import AppError, ConflictError, NotFoundError, ValidationError
 from allin.core.schemas import Envelope, ErrorEnvelope, ok
+from allin.social.models import SocialAccount
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.models import (
     USER_BASIC_FIELDS,
@@ -51,7 +52,7 @@ from allin.tiktok.schemas import (
     WebhookAckOut,
 )
 from allin.tiktok.service import TikTokService
-from allin.tiktok.tables import TikTokAccount
+from allin.tiktok.stores import IS_TIKTOK, legacy_status
 from allin.tiktok.webhooks import SIGNATURE_HEADER
 
 PREFIX = "/api/integrations/tiktok"
@@ -80,7 +81,32 @@ class TikTokNotConfiguredError(ConflictError):
 
 
 ServiceDep = Annotated[TikTokService, provided(TikTokService)]
-AccountDep = Annotated[TikTokAccount, Depends(owned(TikTokAccount, "account"))]
+
+
+async def _tiktok_account(
+    row: Annotated[SocialAccount, Depends(owned(SocialAccount, "account"))],
+) -> SocialAccount:
+    if row.platform != "tiktok":
+        raise NotFoundError("TikTok account not found")
+    return row
+
+
+AccountDep = Annotated[SocialAccount, Depends(_tiktok_account)]
+
+
+def account_out(row: SocialAccount) -> AccountOut:
+    """The TikTok routes' account shape (kept for existing integrations)."""
+    return AccountOut(
+        id=row.id,
+        open_id=row.platform_user_id,
+        display_name=row.display_name,
+        avatar_url=row.avatar_url,
+        scopes=list(row.scopes or ()),
+        status=legacy_status(row),
+        connected_at=row.connected_at,
+        access_expires_at=row.token_expires_at,
+        refresh_expires_at=row.refresh_expires_at,
+    )
 
 
 # --- connecting an account ---
@@ -127,10 +153,10 @@ async def callback(
         return _back_to_app(settings, tiktok="error", code=_code_of(failure))
     if settings.tiktok_connect_return_url:
         return _back_to_app(settings, tiktok="connected", account=connection.account_id)
-    row = await db.get(TikTokAccount, uuid.UUID(connection.account_id))
+    row = await db.get(SocialAccount, uuid.UUID(connection.account_id))
     if row is None:  # disconnected in the instant since
         raise NotFoundError("TikTok account not found")
-    return ok(AccountOut.model_validate(row))
+    return ok(account_out(row))
 
 
 def _code_of(failure: TikTokError | AppError) -> str:
@@ -146,11 +172,11 @@ def _back_to_app(settings: Settings, **params: str) -> RedirectResponse:
 @router.get("/accounts", summary="The caller's connected TikTok accounts")
 async def list_accounts(user: CurrentUser, db: DbSession) -> Envelope[list[AccountOut]]:
     rows = await db.scalars(
-        select(TikTokAccount)
-        .where(TikTokAccount.owner_id == user.id)
-        .order_by(TikTokAccount.connected_at)
+        select(SocialAccount)
+        .where(SocialAccount.owner_id == user.id, IS_TIKTOK)
+        .order_by(SocialAccount.connected_at)
     )
-    return ok([AccountOut.model_validate(row) for row in rows])
+    return ok([account_out(row) for row in rows])
 
 
 @router.delete("/{account:uuid}", summary="Disconnect: revoke at TikTok and forget the account")

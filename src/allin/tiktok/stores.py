@@ -24,12 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from allin.core.clock import clock, utcnow
 from allin.core.errors import ConflictError
 from allin.core.logging import Category, get_logger
+from allin.social.models import AccountStatus, SocialAccount, TokenBinding
 from allin.tiktok.analytics import AnalyticsSnapshot, DailySnapshot
 from allin.tiktok.models import UserInfo
 from allin.tiktok.publish import PublishRecord, PublishState
 from allin.tiktok.tables import (
-    AccountStatus,
-    TikTokAccount,
     TikTokAnalyticsSnapshot,
     TikTokOAuthState,
     TikTokPublish,
@@ -67,45 +66,62 @@ class AccountInUseError(ConflictError):
 # --- connected accounts and their tokens ---
 
 
-def sealed_from_row(row: TikTokAccount) -> SealedToken | None:
-    if row.access_token_enc is None or row.access_expires_at is None:
+# TikTok accounts are the `tiktok` rows of the social accounts table.
+TIKTOK = "tiktok"
+IS_TIKTOK = SocialAccount.platform == TIKTOK
+
+
+def sealed_from_row(row: SocialAccount) -> SealedToken | None:
+    if row.access_token_enc is None or row.token_expires_at is None:
         return None
     return SealedToken(
         account_id=str(row.id),
         access_token_enc=row.access_token_enc,
-        expires_at=row.access_expires_at,
+        expires_at=row.token_expires_at,
         refresh_token_enc=row.refresh_token_enc,
         refresh_expires_at=row.refresh_expires_at,
-        open_id=row.open_id,
+        open_id=row.platform_user_id,
         scopes=tuple(row.scopes or ()),
         token_type=row.token_type,
-        issued_at=row.issued_at,
-        refreshed_at=row.refreshed_at,
+        issued_at=row.token_issued_at,
+        refreshed_at=row.token_refreshed_at,
+        bound=row.token_binding == TokenBinding.ROW,
     )
 
 
 def _token_columns(token: SealedToken) -> dict[str, Any]:
     return {
         "access_token_enc": token.access_token_enc,
-        "access_expires_at": token.expires_at,
+        "token_expires_at": token.expires_at,
         "refresh_token_enc": token.refresh_token_enc,
         "refresh_expires_at": token.refresh_expires_at,
+        "token_binding": TokenBinding.ROW if token.bound else TokenBinding.KEY,
         "scopes": list(token.scopes),
         "token_type": token.token_type,
-        "issued_at": token.issued_at,
-        "refreshed_at": token.refreshed_at,
+        "token_issued_at": token.issued_at,
+        "token_refreshed_at": token.refreshed_at,
         "status": AccountStatus.ACTIVE.value,
+        "status_reason": None,
+        "reconnect_fixes": False,
+        "last_error": None,
         "updated_at": utcnow(),
     }
 
 
 _CLEARED: dict[str, Any] = {
     "access_token_enc": None,
-    "access_expires_at": None,
+    "token_expires_at": None,
     "refresh_token_enc": None,
     "refresh_expires_at": None,
-    "status": AccountStatus.RECONNECT_REQUIRED.value,
+    "status": AccountStatus.REVOKED.value,
+    "status_reason": "TikTok withdrew the authorization",
+    "reconnect_fixes": True,
 }
+
+
+def legacy_status(row: SocialAccount) -> str:
+    """The TikTok routes' status words: `active`, or `reconnect_required`."""
+    return "active" if row.status == AccountStatus.ACTIVE else "reconnect_required"
 
 
 class _KeyedLocks:
@@ -142,8 +158,8 @@ class _LockedRow:
 
     async def save(self, token: SealedToken) -> None:
         await self.session.execute(
-            update(TikTokAccount)
-            .where(TikTokAccount.id == self.account_id)
+            update(SocialAccount)
+            .where(SocialAccount.id == self.account_id, IS_TIKTOK)
             .values(**_token_columns(token))
         )
         await self.session.commit()  # durable at once; also releases the row lock
@@ -151,7 +167,9 @@ class _LockedRow:
 
     async def delete(self) -> None:
         await self.session.execute(
-            update(TikTokAccount).where(TikTokAccount.id == self.account_id).values(**_CLEARED)
+            update(SocialAccount)
+            .where(SocialAccount.id == self.account_id, IS_TIKTOK)
+            .values(**_CLEARED)
         )
         await self.session.commit()
         self.current = None
@@ -168,14 +186,18 @@ class DbTokenStore:
         if key is None:
             return None
         async with self.sessions() as db:
-            row = await db.get(TikTokAccount, key)
-            return sealed_from_row(row) if row is not None else None
+            row = await db.get(SocialAccount, key)
+            if row is None or row.platform != TIKTOK:
+                return None
+            return sealed_from_row(row)
 
     async def save(self, token: SealedToken) -> None:
         key = as_uuid(token.account_id)
         async with self.sessions() as db:
             result = await db.execute(
-                update(TikTokAccount).where(TikTokAccount.id == key).values(**_token_columns(token))
+                update(SocialAccount)
+                .where(SocialAccount.id == key, IS_TIKTOK)
+                .values(**_token_columns(token))
             )
             await db.commit()
         if not getattr(result, "rowcount", 0):
@@ -187,14 +209,14 @@ class DbTokenStore:
             return
         async with self.sessions() as db:
             await db.execute(
-                update(TikTokAccount).where(TikTokAccount.id == key).values(**_CLEARED)
+                update(SocialAccount).where(SocialAccount.id == key, IS_TIKTOK).values(**_CLEARED)
             )
             await db.commit()
 
     async def account_for_open_id(self, open_id: str) -> str | None:
         async with self.sessions() as db:
             found = await db.scalar(
-                select(TikTokAccount.id).where(TikTokAccount.open_id == open_id)
+                select(SocialAccount.id).where(IS_TIKTOK, SocialAccount.platform_user_id == open_id)
             )
         return str(found) if found is not None else None
 
@@ -216,7 +238,7 @@ class DbTokenStore:
     @staticmethod
     async def _select_for_update(db: AsyncSession, key: uuid.UUID | None) -> _LockedRow:
         row = await db.scalar(
-            select(TikTokAccount).where(TikTokAccount.id == key).with_for_update()
+            select(SocialAccount).where(SocialAccount.id == key, IS_TIKTOK).with_for_update()
         )
         sealed = sealed_from_row(row) if row is not None else None
         return _LockedRow(db, key or uuid.UUID(int=0), sealed)
@@ -225,7 +247,7 @@ class DbTokenStore:
         """Re-encrypt every account's tokens (`SealedToken.rotated`), each row under its
         lock so a concurrent refresh is never overwritten. Returns how many rows changed."""
         async with self.sessions() as db:
-            ids = list(await db.scalars(select(TikTokAccount.id)))
+            ids = list(await db.scalars(select(SocialAccount.id).where(IS_TIKTOK)))
         changed = 0
         for key in ids:
             async with self.locked(str(key)) as row:
@@ -263,17 +285,26 @@ class DbAccounts:
         self, owner: uuid.UUID, open_id: str, scopes: tuple[str, ...], profile: UserInfo
     ) -> str:
         async with self.sessions() as db:
-            row = await db.scalar(select(TikTokAccount).where(TikTokAccount.open_id == open_id))
+            # One AllIN user per TikTok account (TikTok's webhooks name the account only).
+            row = await db.scalar(
+                select(SocialAccount).where(IS_TIKTOK, SocialAccount.platform_user_id == open_id)
+            )
             if row is not None and row.owner_id != owner:
                 raise AccountInUseError()
             if row is None:
-                row = TikTokAccount(owner_id=owner, open_id=open_id)
+                row = SocialAccount(
+                    owner_id=owner, platform=TIKTOK, platform_user_id=open_id, extra={}
+                )
                 db.add(row)
-            row.union_id = profile.union_id or row.union_id
+            if profile.union_id:
+                row.extra = {**(row.extra or {}), "union_id": profile.union_id}
+            row.username = profile.username or row.username
             row.display_name = profile.display_name or row.display_name
             row.avatar_url = profile.avatar_url or row.avatar_url
             row.scopes = list(scopes)
             row.status = AccountStatus.ACTIVE.value
+            row.status_reason = None
+            row.reconnect_fixes = False
             await db.commit()
             return str(row.id)
 
@@ -282,13 +313,15 @@ class DbAccounts:
         if key is None:
             return
         async with self.sessions() as db:
-            await db.execute(delete(TikTokAccount).where(TikTokAccount.id == key))
+            await db.execute(delete(SocialAccount).where(SocialAccount.id == key, IS_TIKTOK))
             await db.commit()
 
     async def active_ids(self) -> list[str]:
         async with self.sessions() as db:
             ids = await db.scalars(
-                select(TikTokAccount.id).where(TikTokAccount.status == AccountStatus.ACTIVE.value)
+                select(SocialAccount.id).where(
+                    IS_TIKTOK, SocialAccount.status == AccountStatus.ACTIVE.value
+                )
             )
             return [str(key) for key in ids]
 

@@ -1,6 +1,7 @@
-"""Database tables of the TikTok integration (migration 0003_tiktok).
+"""Database tables of the TikTok integration (migrations 0003_tiktok, 0007_social).
 
-Connected accounts carry the two tokens encrypted (`core.crypto.TokenCipher`), never in clear.
+Connected accounts are rows of the social accounts table (`allin.social.models.SocialAccount`,
+platform `tiktok`), their tokens encrypted and bound to the row.
 OAuth states are stored as SHA-256 digests; the state itself only travels in the URL.
 """
 
@@ -8,57 +9,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
-    CheckConstraint,
     Date,
     Float,
     ForeignKey,
     Integer,
     String,
     Text,
-    Uuid,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from allin.core.clock import utcnow
-from allin.db.base import Base, TimestampMixin
-
-
-class AccountStatus(StrEnum):
-    ACTIVE = "active"
-    # TikTok withdrew the grant (authorization.removed, refresh refused): connect again.
-    RECONNECT_REQUIRED = "reconnect_required"
-
-
-class TikTokAccount(TimestampMixin, Base):
-    """One TikTok account connected by one AllIN user (an open_id belongs to one user)."""
-
-    __tablename__ = "tiktok_accounts"
-    __table_args__ = (CheckConstraint("status IN ('active', 'reconnect_required')", name="status"),)
-
-    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    owner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), index=True
-    )
-    open_id: Mapped[str] = mapped_column(String(128), unique=True, index=True)
-    union_id: Mapped[str | None] = mapped_column(String(128), default=None)
-    display_name: Mapped[str | None] = mapped_column(String(255), default=None)
-    avatar_url: Mapped[str | None] = mapped_column(Text(), default=None)
-    scopes: Mapped[list[str]] = mapped_column(JSON(), default=list)
-    status: Mapped[str] = mapped_column(String(32), default=AccountStatus.ACTIVE)
-    access_token_enc: Mapped[str | None] = mapped_column(Text(), default=None)
-    access_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    refresh_token_enc: Mapped[str | None] = mapped_column(Text(), default=None)
-    refresh_expires_at: Mapped[datetime | None] = mapped_column(default=None)
-    token_type: Mapped[str] = mapped_column(String(32), default="Bearer")
-    issued_at: Mapped[datetime | None] = mapped_column(default=None)
-    refreshed_at: Mapped[datetime | None] = mapped_column(default=None)
-    connected_at: Mapped[datetime] = mapped_column(default=utcnow)
+from allin.db.base import Base
 
 
 class TikTokOAuthState(Base):
@@ -81,7 +47,7 @@ class TikTokPublish(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True)
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), index=True
+        ForeignKey("social_accounts.id", ondelete="CASCADE"), index=True
     )
     mode: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))
@@ -118,7 +84,7 @@ class TikTokAnalyticsSnapshot(Base):
     __tablename__ = "tiktok_analytics_snapshots"
 
     account_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("tiktok_accounts.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("social_accounts.id", ondelete="CASCADE"), primary_key=True
     )
     day: Mapped[date] = mapped_column(Date(), primary_key=True)
     taken_at: Mapped[datetime]

@@ -20,6 +20,7 @@ from typing import Protocol, TypeVar
 from allin.core.clock import utcnow
 from allin.core.crypto import TokenCipher
 from allin.core.logging import Category, get_logger
+from allin.social.models import token_context
 from allin.tiktok.errors import TikTokError, TikTokErrorType
 from allin.tiktok.models import TokenSet
 
@@ -80,7 +81,8 @@ class TokenInfo:
 
 @dataclass(frozen=True, slots=True)
 class SealedToken:
-    """A StoredToken as persisted: both secrets encrypted (crypto.TokenCipher)."""
+    """A StoredToken as persisted: both secrets encrypted (crypto.TokenCipher) and bound to
+    the account they belong to (`bound`; tokens sealed before that are bound to the key only)."""
 
     account_id: str
     access_token_enc: str
@@ -92,14 +94,22 @@ class SealedToken:
     token_type: str
     issued_at: datetime | None
     refreshed_at: datetime | None
+    bound: bool = True
+
+    @property
+    def context(self) -> bytes:
+        return token_context(self.account_id) if self.bound else b""
 
     @classmethod
     def seal(cls, token: StoredToken, cipher: TokenCipher) -> SealedToken:
+        context = token_context(token.account_id)
         return cls(
             account_id=token.account_id,
-            access_token_enc=cipher.encrypt(token.access_token),
+            access_token_enc=cipher.encrypt(token.access_token, context),
             expires_at=token.expires_at,
-            refresh_token_enc=cipher.encrypt(token.refresh_token) if token.refresh_token else None,
+            refresh_token_enc=cipher.encrypt(token.refresh_token, context)
+            if token.refresh_token
+            else None,
             refresh_expires_at=token.refresh_expires_at,
             open_id=token.open_id,
             scopes=token.scopes,
@@ -109,11 +119,12 @@ class SealedToken:
         )
 
     def unseal(self, cipher: TokenCipher) -> StoredToken:
+        context = self.context
         return StoredToken(
             account_id=self.account_id,
-            access_token=cipher.decrypt(self.access_token_enc),
+            access_token=cipher.decrypt(self.access_token_enc, context),
             expires_at=self.expires_at,
-            refresh_token=cipher.decrypt(self.refresh_token_enc)
+            refresh_token=cipher.decrypt(self.refresh_token_enc, context)
             if self.refresh_token_enc
             else None,
             refresh_expires_at=self.refresh_expires_at,
@@ -125,11 +136,14 @@ class SealedToken:
         )
 
     def rotated(self, cipher: TokenCipher) -> SealedToken:
-        """Re-encrypted under the newest key (the key-rotation command calls this per row)."""
+        """Re-encrypted under the newest key and bound to the account (the key-rotation
+        command calls this per row)."""
+        if not self.bound:
+            return SealedToken.seal(self.unseal(cipher), cipher)
         return replace(
             self,
-            access_token_enc=cipher.rotate(self.access_token_enc),
-            refresh_token_enc=cipher.rotate(self.refresh_token_enc)
+            access_token_enc=cipher.rotate(self.access_token_enc, self.context),
+            refresh_token_enc=cipher.rotate(self.refresh_token_enc, self.context)
             if self.refresh_token_enc
             else None,
         )

@@ -12,6 +12,8 @@ return values; storing them (encrypted) is the accounts service's job.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -241,6 +243,12 @@ class SocialProvider(ABC):
 
     def __init__(self, config: ProviderConfig) -> None:
         self.config = config
+
+    def code_challenge(self, code_verifier: str) -> str:
+        """The PKCE challenge for a verifier: RFC 7636 S256, BASE64URL(SHA256(verifier))
+        without padding. A platform with its own variant overrides this."""
+        digest = hashlib.sha256(code_verifier.encode("ascii")).digest()
+        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
     @abstractmethod
     def authorization_url(self, state: str, code_challenge: str | None = None) -> str:

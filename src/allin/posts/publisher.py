@@ -1,0 +1,308 @@
+"""Publishes one claimed target, or reconciles one whose outcome is unknown.
+
+The order of steps is what keeps a post from going out twice: the row is committed as
+PUBLISHING (with `sent_at`) before the platform call, so a crash, timeout or 5xx after it
+leaves a row the reconciler must check with the platform (read-back or publish status)
+before anything is sent again. Only errors the provider classifies as happening before the
+send (TRANSIENT, RATE_LIMITED) are retried, with backoff and the platform's Retry-After.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from allin.core.clock import clock
+from allin.core.config import Settings
+from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
+from allin.posts import queue
+from allin.posts.media import MediaStore, media_item
+from allin.posts.models import MediaAsset, Post, PostTarget, TargetStatus
+from allin.posts.notify import Notifier
+from allin.posts.ports import PublishingAccounts
+from allin.posts.rules import rules_for
+from allin.posts.validation import validate
+from allin.social.providers.base import (
+    ErrorKind,
+    Platform,
+    PublishRequest,
+    PublishResult,
+    PublishState,
+    SocialProviderError,
+)
+
+log = get_logger(Category.QUEUE)
+_FIND_MARGIN = timedelta(seconds=5)  # clock skew between us and the platform
+
+
+@dataclass(slots=True)
+class Outcome:
+    status: TargetStatus
+    values: dict[str, Any]
+
+
+class Publisher:
+    def __init__(
+        self,
+        settings: Settings,
+        session_factory: async_sessionmaker[AsyncSession],
+        accounts: PublishingAccounts,
+        media: MediaStore,
+        notifier: Notifier,
+        owner: str,
+    ) -> None:
+        self.settings = settings
+        self.sessions = session_factory
+        self.accounts = accounts
+        self.media = media
+        self.notifier = notifier
+        self.owner = owner
+        self.lease = timedelta(seconds=settings.posts_lease_seconds)
+        self.rate_windows: dict[uuid.UUID, datetime] = {}
+        self.published = 0
+
+    async def run(self, target_id: uuid.UUID) -> TargetStatus | None:
+        """Handles one target this publisher holds the lease on."""
+        bind_correlation_id(new_correlation_id())
+        async with self.sessions() as session:
+            target = await session.get(PostTarget, target_id)
+            if target is None or target.lease_owner != self.owner:
+                return None
+            post = await session.get(Post, target.post_id)
+            assets = await self._assets(session, post)
+        if post is None:
+            return None
+        try:
+            request = self._request(post, target, assets)
+        except Exception as exc:  # a broken row must not stop the queue
+            return await self._finish(target, Outcome(*self._failed("INTERNAL", str(exc))))
+        if target.status == TargetStatus.UNCONFIRMED:
+            return await self._reconcile(target, request)
+        return await self._publish(target, request, assets)
+
+    async def _assets(self, session: AsyncSession, post: Post | None) -> list[MediaAsset]:
+        if post is None or not post.media_ids:
+            return []
+        ids = [uuid.UUID(value) for value in post.media_ids]
+        found = {
+            a.id: a for a in await session.scalars(select(MediaAsset).where(MediaAsset.id.in_(ids)))
+        }
+        return [found[i] for i in ids if i in found]
+
+    def _request(self, post: Post, target: PostTarget, assets: list[MediaAsset]) -> PublishRequest:
+        variant = (post.variants or {}).get(target.platform) or {}
+        return PublishRequest(
+            text=variant.get("text") or post.content,
+            media=tuple(media_item(self.media, asset) for asset in assets),
+            options=variant.get("options") or {},
+            first_comment=variant.get("first_comment"),
+            idempotency_key=target.idempotency_key,
+        )
+
+    async def _publish(
+        self, target: PostTarget, request: PublishRequest, assets: list[MediaAsset]
+    ) -> TargetStatus | None:
+        now = clock.now()
+        window = self.rate_windows.get(target.account_id)
+        if window is not None and window > now:
+            return await self._finish(target, self._rate_limited(window, None))
+        platform = Platform(target.platform)
+        rules = self.accounts.content_rules(platform) or rules_for(platform, self.settings)
+        verdict = validate(request.text, request.media, rules)
+        if not verdict.ok:
+            first = verdict.problems[0]
+            text = "; ".join(problem.message for problem in verdict.problems)
+            return await self._finish(target, Outcome(*self._failed(first.code, text)))
+        try:
+            provider, credentials = await self.accounts.credentials(target.account_id)
+        except SocialProviderError as exc:
+            return await self._finish(target, await self._on_error(target, exc, sent=False))
+        async with self.sessions() as session, session.begin():
+            if not await queue.mark_sending(session, target.id, self.owner, now, self.lease):
+                return None  # the lease expired; another process owns the row now
+        self._log(target, "sending", attempt=target.attempts + 1)
+        try:
+            result = await provider.publish(credentials, request)
+        except SocialProviderError as exc:
+            return await self._finish(target, await self._on_error(target, exc, sent=True))
+        except Exception as exc:  # after the send, anything means "unknown"
+            return await self._finish(
+                target, self._unconfirmed(now, f"{type(exc).__name__}: {exc}")
+            )
+        return await self._finish(target, self._on_result(result, now))
+
+    async def _reconcile(self, target: PostTarget, request: PublishRequest) -> TargetStatus | None:
+        now = clock.now()
+        try:
+            provider, credentials = await self.accounts.credentials(target.account_id)
+            if target.tracking_id:
+                result: PublishResult | None = await provider.publish_status(
+                    credentials, target.tracking_id
+                )
+            else:
+                since = (target.sent_at or now) - _FIND_MARGIN
+                result = await provider.find_published(credentials, request, since)
+        except SocialProviderError as exc:
+            if exc.kind is ErrorKind.AUTH:
+                return await self._finish(target, await self._on_error(target, exc, sent=False))
+            return await self._finish(target, self._recheck(now, exc.message))
+        if result is not None:
+            self._log(target, "reconciled", found=result.platform_post_id)
+            return await self._finish(target, self._on_result(result, now))
+        grace = (target.sent_at or now) + timedelta(seconds=self.settings.posts_reconcile_grace)
+        if now < grace:
+            return await self._finish(target, self._recheck(now, None, at=grace))
+        self._log(target, "not on the platform: sending again")
+        # The grace already passed: send again now (same idempotency key).
+        outcome = self._retry(target, now, None, "The platform has no such post", delay=0.0)
+        return await self._finish(target, outcome)
+
+    def _on_result(self, result: PublishResult, now: datetime) -> Outcome:
+        if result.state is PublishState.PUBLISHED:
+            return Outcome(
+                TargetStatus.PUBLISHED,
+                {
+                    "platform_post_id": result.platform_post_id,
+                    "platform_url": result.url,
+                    "published_at": now,
+                    "last_error": None,
+                    "last_error_code": None,
+                },
+            )
+        # Accepted and processing: the reconciler polls the tracking id.
+        return Outcome(
+            TargetStatus.UNCONFIRMED,
+            {
+                "tracking_id": result.tracking_id,
+                "next_attempt_at": now + timedelta(seconds=self.settings.posts_reconcile_interval),
+                "last_error": None,
+                "last_error_code": None,
+            },
+        )
+
+    async def _on_error(
+        self, target: PostTarget, exc: SocialProviderError, *, sent: bool
+    ) -> Outcome:
+        now = clock.now()
+        words = exc.platform_message or exc.message
+        self._log(target, "platform error", kind=exc.kind.value, code=exc.code, detail=words)
+        if exc.kind is ErrorKind.AUTH:
+            await self.accounts.needs_reconnect(target.account_id, exc)
+            return Outcome(*self._failed(exc.code, f"Reconnect the account: {words}"))
+        if exc.kind in (ErrorKind.REJECTED, ErrorKind.CONFIG):
+            return Outcome(*self._failed(exc.code, words))
+        if exc.kind is ErrorKind.UNKNOWN_OUTCOME:
+            return self._unconfirmed(now, words)
+        if exc.kind is ErrorKind.RATE_LIMITED:
+            until = now + timedelta(seconds=exc.retry_after or self.settings.posts_retry_base)
+            self.rate_windows[target.account_id] = until
+            return self._rate_limited(until, words)
+        return self._retry(target, now, exc.code, words, retry_after=exc.retry_after)
+
+    def _failed(self, code: str, words: str) -> tuple[TargetStatus, dict[str, Any]]:
+        return TargetStatus.FAILED, {"last_error_code": code, "last_error": words}
+
+    def _unconfirmed(self, now: datetime, words: str) -> Outcome:
+        return Outcome(
+            TargetStatus.UNCONFIRMED,
+            {
+                "next_attempt_at": now,
+                "last_error_code": "SOCIAL_004",
+                "last_error": f"No answer after sending; checking the platform ({words})",
+            },
+        )
+
+    def _recheck(self, now: datetime, words: str | None, at: datetime | None = None) -> Outcome:
+        values: dict[str, Any] = {
+            "next_attempt_at": at or now + timedelta(seconds=self.settings.posts_reconcile_interval)
+        }
+        if words:
+            values["last_error"] = words
+        return Outcome(TargetStatus.UNCONFIRMED, values)
+
+    def _rate_limited(self, until: datetime, words: str | None) -> Outcome:
+        return Outcome(
+            TargetStatus.SCHEDULED,
+            {
+                "next_attempt_at": until,
+                "last_error_code": "SOCIAL_003",
+                "last_error": f"Rate limited by the platform until {until.isoformat()}"
+                + (f" ({words})" if words else ""),
+            },
+        )
+
+    def _retry(
+        self,
+        target: PostTarget,
+        now: datetime,
+        code: str | None,
+        words: str,
+        retry_after: float | None = None,
+        delay: float | None = None,
+    ) -> Outcome:
+        attempts = target.attempts + (1 if target.status == TargetStatus.SCHEDULED else 0)
+        if attempts >= self.settings.posts_max_attempts:
+            return Outcome(
+                *self._failed(code or "SOCIAL_002", f"Gave up after {attempts} attempts: {words}")
+            )
+        backoff = min(
+            self.settings.posts_retry_max,
+            self.settings.posts_retry_base * 2 ** max(0, attempts - 1),
+        )
+        if delay is None:
+            delay = max(backoff, retry_after or 0.0)
+        return Outcome(
+            TargetStatus.SCHEDULED,
+            {
+                "next_attempt_at": now + timedelta(seconds=delay),
+                "last_error_code": code or "SOCIAL_002",
+                "last_error": words,
+            },
+        )
+
+    async def _finish(self, target: PostTarget, outcome: Outcome) -> TargetStatus | None:
+        """Records the outcome and releases the lease. PUBLISHED is recorded whoever holds
+        the lease (the platform has the post; that is the truth); anything else only by the
+        lease holder."""
+        now = clock.now()
+        values = {**outcome.values, "status": outcome.status, "updated_at": now}
+        values.update(lease_owner=None, lease_expires_at=None)
+        condition: list[Any] = [PostTarget.id == target.id]
+        if outcome.status is TargetStatus.PUBLISHED:
+            condition.append(
+                PostTarget.status.in_((TargetStatus.PUBLISHING, TargetStatus.UNCONFIRMED))
+            )
+        else:
+            condition.append(PostTarget.lease_owner == self.owner)
+        async with self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(PostTarget)
+                .where(*condition)
+                .values(**values)
+                .execution_options(synchronize_session=False)
+            )
+            if not result.rowcount:  # type: ignore[attr-defined]
+                return None
+            if outcome.status is TargetStatus.FAILED:
+                await self.notifier.failed(session, target, str(values.get("last_error")))
+        if outcome.status is TargetStatus.PUBLISHED:
+            self.published += 1
+        self._log(
+            target, "outcome", status=outcome.status.value, error=values.get("last_error_code")
+        )
+        return outcome.status
+
+    def _log(self, target: PostTarget, event: str, **fields: Any) -> None:
+        log.info(
+            event,
+            post_id=str(target.post_id),
+            target_id=str(target.id),
+            account_id=str(target.account_id),
+            platform=target.platform,
+            **fields,
+        )

@@ -1,0 +1,1 @@
+"""How each platform counts the text of a post."""

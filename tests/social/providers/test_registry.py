@@ -1,0 +1,78 @@
+"""Providers built from settings, pointed at the simulators, complete a real login."""
+
+from __future__ import annotations
+
+from pydantic import SecretStr
+
+from allin.core.config import Settings
+from allin.simulator.social.serve import run_social_simulators
+from allin.social.providers.base import Platform
+from allin.social.providers.facebook import FacebookProvider
+from allin.social.providers.instagram import InstagramProvider
+from allin.social.providers.linkedin import LinkedInProvider
+from allin.social.providers.oauth import code_challenge, new_code_verifier
+from allin.social.providers.registry import build_providers, close_providers
+from allin.social.providers.x import XProvider
+from tests.social.providers.support import follow_consent
+
+
+def test_settings_accept_prefixed_and_plain_names(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("X_CLIENT_ID", "plain-x")
+    monkeypatch.setenv("ALLIN_LINKEDIN_CLIENT_SECRET", "li-secret")
+    monkeypatch.setenv("META_APP_ID", "1234")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.x_client_id == "plain-x" and settings.meta_app_id == "1234"
+    assert settings.linkedin_client_secret is not None
+    assert settings.linkedin_client_secret.get_secret_value() == "li-secret"
+
+
+async def test_build_providers_and_log_in_through_each_simulator() -> None:
+    async with run_social_simulators(
+        ports={"x": 0, "linkedin": 0, "meta": 0}, handle_signals=False
+    ) as sims:
+        settings = Settings(
+            _env_file=None,  # type: ignore[call-arg]
+            x_client_id="sim-x-client-id",
+            x_client_secret=SecretStr("sim-x-client-secret"),
+            x_api_url=sims.urls["x"],
+            x_auth_url=sims.urls["x"],
+            linkedin_client_id="sim-linkedin-client-id",
+            linkedin_client_secret=SecretStr("sim-linkedin-client-secret-for-tests"),
+            linkedin_api_url=sims.urls["linkedin"],
+            linkedin_auth_url=sims.urls["linkedin"],
+            meta_app_id="1234567890123456",
+            meta_app_secret=SecretStr("sim-meta-app-secret"),
+            meta_graph_url=sims.urls["meta"],
+            meta_graph_video_url=sims.urls["meta"],
+            meta_auth_url=sims.urls["meta"],
+        )
+        providers = build_providers(settings)
+        try:
+            assert {type(p) for p in providers.values()} == {
+                XProvider,
+                LinkedInProvider,
+                FacebookProvider,
+                InstagramProvider,
+            }
+            assert all(p.config.configured for p in providers.values())
+            assert providers[Platform.X].config.redirect_uri == (
+                "http://127.0.0.1:8000/api/integrations/x/callback"
+            )
+            for platform, provider in providers.items():
+                verifier = new_code_verifier()
+                challenge = code_challenge(verifier) if provider.uses_pkce else None
+                callback = await follow_consent(provider.authorization_url("s", challenge))
+                token = await provider.exchange_code(
+                    callback["code"], verifier if provider.uses_pkce else None
+                )
+                identities = await provider.identities(token)
+                assert identities, platform
+        finally:
+            await close_providers(providers)
+
+
+def test_unconfigured_platforms_are_listed_but_not_configured() -> None:
+    providers = build_providers(Settings(_env_file=None))  # type: ignore[call-arg]
+    assert set(providers) == {Platform.X, Platform.LINKEDIN, Platform.FACEBOOK, Platform.INSTAGRAM}
+    assert not any(p.config.configured for p in providers.values())
+    assert providers[Platform.X].config.api_base_url == "https://api.x.com"
