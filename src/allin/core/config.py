@@ -154,12 +154,7 @@ class Settings(BaseSettings):
     # --- social ---
     # Each platform's app credentials; the unprefixed names (X_CLIENT_ID, ...) are accepted too.
     # A platform without both is "not configured". Hosts are settings so a simulator can stand in.
-    x_client_id: str = Field(default="", validation_alias=_aliases("x_client_id"))
-    x_client_secret: SecretStr | None = Field(
-        default=None, validation_alias=_aliases("x_client_secret")
-    )
-    x_api_url: str = "https://api.x.com"
-    x_auth_url: str = "https://x.com"
+    # (X's, LinkedIn's and Meta's credentials and hosts are with their providers' below.)
     x_scopes: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [
             "tweet.read",
@@ -169,13 +164,6 @@ class Settings(BaseSettings):
             "offline.access",
         ]
     )
-    linkedin_client_id: str = Field(default="", validation_alias=_aliases("linkedin_client_id"))
-    linkedin_client_secret: SecretStr | None = Field(
-        default=None, validation_alias=_aliases("linkedin_client_secret")
-    )
-    linkedin_api_url: str = "https://api.linkedin.com"
-    linkedin_auth_url: str = "https://www.linkedin.com"
-    linkedin_version: str = "202608"  # LinkedIn-Version; versions are sunset after ~1 year
     linkedin_scopes: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: ["openid", "profile", "email", "w_member_social"]
     )
@@ -209,8 +197,6 @@ class Settings(BaseSettings):
             "pages_read_engagement",
         ]
     )
-    meta_graph_version: str = "v25.0"
-    social_timeout: float = Field(default=15.0, gt=0)
     social_state_ttl: Duration = timedelta(minutes=10)  # how long a consent may take
     social_refresh_margin: Duration = timedelta(minutes=10)  # refresh this long before expiry
     social_refresh_interval: Duration = timedelta(minutes=5)  # background refresh sweep

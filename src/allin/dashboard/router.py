@@ -67,6 +67,9 @@ FEATURE_ROUTES: dict[str, str] = {
     "sign_limits": "/api/sign/limits",
     "rate_limits": "/webcast/rate_limits",
     "integration_guide": "/api/integration-guide",
+    "social_accounts": "/api/social/accounts",
+    "ai": "/api/ai/generate/stream",
+    "ai_recap": "/api/ai/live-recap",
 }
 
 router = APIRouter(include_in_schema=False)

@@ -2,6 +2,7 @@
 // Every page module exports `render(ctx)` and may return a cleanup function.
 
 import { api, currentUser, hasSession, onSignedOut, signOut } from "./api.js";
+import { hasFeature } from "./config.js";
 import { $, $$, clear, h } from "./dom.js";
 
 const ROUTES = [
@@ -14,6 +15,8 @@ const ROUTES = [
   { path: /^\/app\/watchlist$/, page: "watchlist", nav: "watchlist" },
   { path: /^\/app\/keys$/, page: "keys", nav: "keys" },
   { path: /^\/app\/sign$/, page: "sign", nav: "sign" },
+  { path: /^\/app\/accounts$/, page: "accounts", nav: "accounts" },
+  { path: /^\/app\/compose$/, page: "compose", nav: "compose" },
 ];
 
 const main = document.getElementById("main");
@@ -126,6 +129,11 @@ async function render() {
   if (!firstRender) main.focus({ preventScroll: true });
   firstRender = false;
   window.scrollTo(0, 0);
+}
+
+// Pages whose API this server lacks are not offered (any one listed feature will do).
+for (const link of $$("[data-feature]")) {
+  link.hidden = !link.dataset.feature.split(" ").some(hasFeature);
 }
 
 function closeMenu() {

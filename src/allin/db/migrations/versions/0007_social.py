@@ -7,7 +7,7 @@ bound to the encryption key only (`token_binding = "key"`), and the accounts ser
 them to their row at start-up, which needs the instance's keys, not the migration.
 
 Revision ID: 0007_social
-Revises: 0005_sign
+Revises: 0006_ai
 Create Date: 2026-12-06
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 from allin.db.base import UTCDateTime
 
 revision: str = "0007_social"
-down_revision: str | None = "0005_sign"
+down_revision: str | None = "0006_ai"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

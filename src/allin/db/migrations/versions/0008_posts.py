@@ -2,7 +2,7 @@
 notifications, posting preferences and queue worker heartbeats.
 
 Revision ID: 0008_posts
-Revises: 0005_sign
+Revises: 0007_social
 Create Date: 2026-12-06
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from allin.db.base import UTCDateTime
 
 revision: str = "0008_posts"
-down_revision: str | None = "0005_sign"
+down_revision: str | None = "0007_social"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

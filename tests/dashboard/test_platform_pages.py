@@ -1,0 +1,194 @@
+"""The social, publishing and AI pages in a real browser (Debian's chromium) against the real
+app, TikTok's Open API simulator standing in for TikTok and the OpenAI simulator for the AI."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.dashboard.conftest import RequestLog, screenshot, sign_in
+from tests.dashboard.platform_support import PlatformStack, running_platform_stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformStack]:
+    with running_platform_stack(tmp_path_factory.mktemp("platform")) as running:
+        running.create_admin()
+        yield running
+
+
+class ConsentAllowed(RequestLog):
+    """Connecting an account visits the platform's consent page: the one other origin."""
+
+    def __init__(self, origin: str, platform: str) -> None:
+        super().__init__(origin)
+        parts = urlsplit(platform)
+        self.platform = f"{parts.scheme}://{parts.netloc}"
+
+    def foreign(self) -> list[str]:
+        return [url for url in super().foreign() if not url.startswith(self.platform)]
+
+
+@pytest.fixture
+def requests(stack: PlatformStack) -> RequestLog:
+    return ConsentAllowed(stack.base_url, stack.tiktok_url)
+
+
+def on_loop(stack: PlatformStack, action: object) -> None:
+    """Steers a simulator from the test thread, on the loop that serves it."""
+
+    async def run() -> None:
+        action()  # type: ignore[operator]
+
+    asyncio.run_coroutine_threadsafe(run(), stack.loop).result(5)
+
+
+def dark(page: Page, name: str) -> None:
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, name)
+    page.emulate_media(color_scheme="light")
+
+
+def test_connect_refresh_reconnect_and_disconnect_an_account(
+    page: Page, stack: PlatformStack
+) -> None:
+    sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
+    expect(page.get_by_role("link", name="Accounts")).to_have_attribute("aria-current", "page")
+    expect(page.get_by_text("No account is connected yet.")).to_be_visible()
+    expect(page.locator('.provider[data-platform="x"]')).to_contain_text("Not")
+
+    page.get_by_role("button", name="Connect TikTok").click()  # the simulator consents at once
+    expect(page).to_have_url(stack.base_url + "/app/accounts")
+    expect(page.get_by_role("status").filter(has_text="TikTok connected.")).to_be_visible()
+    item = page.locator('.account-item[data-platform="tiktok"]')
+    expect(item.locator(".badge")).to_have_text("Connected")
+    expect(item.locator(".countdown")).to_contain_text("expires in")
+    name = item.locator("strong").inner_text()
+    screenshot(page, "dashboard-accounts.png")
+    dark(page, "dashboard-accounts-dark.png")
+
+    item.get_by_role("button", name="Refresh").click()
+    expect(page.locator(".toast")).to_contain_text("Token refreshed")
+
+    # The creator removes AllIN's access in TikTok: the next refresh finds out.
+    open_id = stack.call("GET", "/api/social/accounts")[0]["platform_user_id"]
+    on_loop(stack, lambda: stack.tiktok.remove_authorization(open_id))
+    item.get_by_role("button", name="Refresh").click()
+    expect(item).not_to_have_attribute("data-status", "ACTIVE")
+    expect(item.locator(".badge")).not_to_have_text("Connected")
+    expect(item.locator(".account-error")).not_to_be_empty()
+    expect(item.get_by_role("button", name="Refresh")).to_have_count(0)
+    screenshot(page, "dashboard-accounts-reconnect.png")
+
+    item.get_by_role("button", name="Reconnect").click()
+    expect(page.get_by_role("status").filter(has_text="TikTok connected.")).to_be_visible()
+    expect(item.locator(".badge")).to_have_text("Connected")
+    expect(item.locator(".account-error")).to_have_count(0)
+    assert item.locator("strong").inner_text() == name
+
+    item.get_by_role("button", name="Disconnect").click()
+    page.get_by_role("dialog").get_by_role("button", name="Disconnect").click()
+    expect(page.get_by_text("No account is connected yet.")).to_be_visible()
+    assert stack.call("GET", "/api/social/accounts") == []
+
+
+def connect_tiktok(page: Page, stack: PlatformStack) -> None:
+    sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
+    if page.locator('.account-item[data-platform="tiktok"]').count() == 0:
+        page.get_by_role("button", name="Connect TikTok").click()
+    expect(page.locator('.account-item[data-platform="tiktok"] .badge')).to_have_text("Connected")
+
+
+def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformStack) -> None:
+    connect_tiktok(page, stack)
+    page.get_by_role("link", name="Compose").click()
+    expect(page.get_by_role("heading", name="Compose")).to_be_visible()
+    chip = page.locator(".target-chip").first
+    chip.click()
+    expect(chip).to_have_attribute("aria-pressed", "true")
+    text = page.get_by_label("Post text")
+    text.fill("x" * 2201)
+    counter = page.locator('.counter[data-platform="tiktok"]')
+    expect(counter).to_have_class(re.compile("counter-over"))
+    expect(counter).to_contain_text("2201 / 2200")
+    text.fill("New video tonight at 8 #behindthescenes")
+    expect(counter).not_to_have_class(re.compile("counter-over"))
+    expect(page.locator('.preview[data-platform="tiktok"]')).to_contain_text("New video tonight")
+
+    page.get_by_role("tab", name="TikTok").click()
+    expect(page.get_by_label("Text for TikTok")).to_have_value(
+        "New video tonight at 8 #behindthescenes"
+    )
+    page.get_by_label("Text for TikTok").fill("Only on TikTok: new video at 8")
+    expect(page.locator('.preview[data-platform="tiktok"]')).to_contain_text("Only on TikTok")
+    page.get_by_role("tab", name="All platforms").press("ArrowRight")  # tabs follow the arrows
+    expect(page.get_by_role("tab", name="TikTok")).to_be_focused()
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".toast")).to_contain_text("Draft saved")
+    drafts = stack.call("GET", "/api/ai/drafts")
+    assert drafts[0]["content"] == "Only on TikTok: new video at 8"
+    assert drafts[0]["platform"] == "tiktok"
+
+
+def test_ai_panel_streams_variants_improves_and_analyses(
+    page: Page, stack: PlatformStack, requests: RequestLog
+) -> None:
+    sign_in(page, stack, "/app/compose")  # type: ignore[arg-type]
+    panel = page.get_by_role("complementary", name="AI assistant")
+    expect(panel.locator(".ai-credits")).to_contain_text("credits")
+    panel.get_by_role("button", name="Generate").click()
+    expect(panel.get_by_label("Topic")).to_have_attribute("aria-invalid", "true")
+    panel.get_by_label("Topic").fill("A behind-the-scenes look at our studio")
+    panel.get_by_role("button", name="Generate").click()
+    results = panel.locator(".ai-result")
+    expect(results).to_have_count(2)
+    use = panel.get_by_role("button", name="Use TikTok variant 1")
+    expect(use).to_be_visible()
+    variant = results.first.locator(".ai-text").inner_text()
+    assert variant.strip()
+    use.click()
+    editor = page.get_by_label("Post text")
+    expect(editor).to_have_value(variant)
+    screenshot(page, "dashboard-compose.png")
+    dark(page, "dashboard-compose-dark.png")
+
+    # Improve only the first word: the rest of the text stays as it was.
+    editor.evaluate("el => { el.focus(); el.setSelectionRange(0, el.value.indexOf(' ')); }")
+    rest = variant[variant.index(" ") :]
+    panel.get_by_role("button", name="Improve selection").click()
+    replace = panel.get_by_role("button", name="Replace the selection")
+    expect(replace).to_be_visible()
+    improved = panel.locator(".ai-result .ai-text").inner_text()
+    replace.click()
+    expect(editor).to_have_value(improved + rest)
+
+    panel.get_by_role("button", name="Analyse").click()
+    expect(panel.locator(".ai-score")).to_contain_text(re.compile(r"Score \d+/100"))
+    paths = [url.removeprefix(stack.base_url).split("?")[0] for url in requests.urls]
+    for path in ("/api/ai/generate/stream", "/api/ai/improve-content/stream"):
+        assert path in paths
+    assert "/api/ai/analyze-content/stream" in paths
+
+
+def test_platform_pages_keyboard_and_labels(page: Page, stack: PlatformStack) -> None:
+    sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
+    for path in ("/app/accounts", "/app/compose"):
+        page.goto(stack.base_url + path)
+        page.locator("main h1").first.wait_for()
+        page.locator("main .card").first.wait_for()
+        unlabelled = page.evaluate(
+            """() => [...document.querySelectorAll('input, select, textarea, button')]
+                .filter(el => !el.hidden && !(el.labels && el.labels.length)
+                    && !el.getAttribute('aria-label') && !el.textContent.trim())
+                .map(el => el.outerHTML)"""
+        )
+        assert not unlabelled, f"{path}: {unlabelled}"
+        page.set_viewport_size({"width": 390, "height": 844})
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), path
+        page.set_viewport_size({"width": 1400, "height": 1000})
