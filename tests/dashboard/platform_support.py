@@ -1,6 +1,7 @@
 """The stack the social, publishing and AI pages are driven against: the real app on loopback
-with TikTok's Open API simulator (it consents at once) and the OpenAI simulator as the AI
-provider, in a background thread like `support.running_stack`."""
+with TikTok's Open API simulator (it consents at once), the OpenAI simulator as the AI
+provider and the LIVE simulator (for recaps of a capture), in a background thread like
+`support.running_stack`."""
 
 from __future__ import annotations
 
@@ -17,6 +18,10 @@ import httpx
 from allin.app import create_app
 from allin.core.config import Settings
 from allin.simulator.ai import SimState, create_openai_simulator
+from allin.simulator.live.scenario import DEFAULT_RATES, Scenario
+from allin.simulator.live.server import SimulatorUrls, run_simulator
+from allin.simulator.live.simulator import Simulator
+from allin.simulator.live.simulator import SimulatorConfig as LiveConfig
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
 from allin.simulator.open_api.state import World
 from tests.dashboard.support import ADMIN_EMAIL, ADMIN_PASSWORD
@@ -58,7 +63,9 @@ class PlatformStack:
             return response.json()["data"]
 
 
-def platform_settings(tmp: Path, port: int, tiktok_url: str, openai_url: str) -> Settings:
+def platform_settings(
+    tmp: Path, port: int, tiktok_url: str, openai_url: str, live: SimulatorUrls
+) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         env="test",
@@ -88,6 +95,11 @@ def platform_settings(tmp: Path, port: int, tiktok_url: str, openai_url: str) ->
             }
         ],
         http_timeout=5,
+        tiktok_web_url=live.web,
+        tiktok_webcast_url=live.webcast,
+        sign_url=live.sign,
+        live_flush_interval=0.02,
+        live_watch_interval=3600,
     )
 
 
@@ -99,8 +111,11 @@ async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict
         tiktok_url = await stack.enter_async_context(serve(tiktok))
         openai_state = SimState(token_delay=0.01)
         openai_url = await stack.enter_async_context(serve(create_openai_simulator(openai_state)))
+        rates = {kind: rate * 8 for kind, rate in DEFAULT_RATES.items()}
+        live = Simulator(LiveConfig(demo_scenario=Scenario(rates=rates, viewer_interval=1.0)))
+        running = await stack.enter_async_context(run_simulator(live, log_level="warning"))
         port = free_port()
-        app = create_app(platform_settings(tmp, port, tiktok_url, openai_url))
+        app = create_app(platform_settings(tmp, port, tiktok_url, openai_url, running.urls))
         base_url = await stack.enter_async_context(serve(app, port))
         out.update(
             base_url=base_url,

@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.dashboard.conftest import RequestLog, screenshot, sign_in
 from tests.dashboard.platform_support import PlatformStack, running_platform_stack
+from tests.dashboard.test_browser import capture_demo, end_capture
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +193,18 @@ def test_platform_pages_keyboard_and_labels(page: Page, stack: PlatformStack) ->
         page.set_viewport_size({"width": 390, "height": 844})
         assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth"), path
         page.set_viewport_size({"width": 1400, "height": 1000})
+
+
+def test_a_recap_of_a_captured_live_opens_in_the_composer(page: Page, stack: PlatformStack) -> None:
+    session_id = capture_demo(stack, min_events=20)  # type: ignore[arg-type]
+    end_capture(stack, session_id)  # type: ignore[arg-type]
+    sign_in(page, stack, f"/app/sessions/{session_id}")  # type: ignore[arg-type]
+    page.get_by_role("button", name="Draft a recap").click()
+    draft = page.locator(".recap-drafts .ai-result").first
+    expect(draft).to_be_visible()
+    text = draft.locator(".ai-text").inner_text()
+    assert text.strip()
+    screenshot(page, "dashboard-recap.png")
+    draft.get_by_role("link", name="Open in the composer").click()
+    expect(page.get_by_role("heading", name="Compose")).to_be_visible()
+    expect(page.get_by_label("Post text")).to_have_value(text)

@@ -20,6 +20,15 @@ export async function render(ctx) {
       toast(error.message, "error");
     }
   }
+  const draftId = ctx.query.get("ai_draft");
+  if (draftId && hasFeature("ai")) {
+    try {
+      const { data } = await api(`/api/ai/drafts/${encodeURIComponent(draftId)}`);
+      state.base = data.content;
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
   if (!ctx.alive()) return;
 
   const editor = h("textarea", { id: "post-text", class: "post-text", rows: 8, maxlength: 10000, "aria-describedby": "post-counters" });
@@ -83,6 +92,7 @@ export async function render(ctx) {
       ),
     ),
   );
+  editor.value = state.base;
   update();
   return panel?.cleanup;
 }
