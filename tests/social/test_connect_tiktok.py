@@ -198,3 +198,40 @@ async def test_consent_query_is_kept_server_side(
     state = dict(part.split("=", 1) for part in query.split("&"))["state"]
     assert state not in attempt.state_digest and attempt.code_verifier_enc
     assert attempt.binding_digest
+
+
+async def test_the_callback_returns_the_browser_to_the_page_that_asked(
+    client: httpx.AsyncClient, alice: SignedIn, sim: Sim
+) -> None:
+    started = await client.get(
+        f"{API}/accounts/tiktok/connect",
+        params={"return_to": "/accounts?tab=social"},
+        headers=alice.headers,
+    )
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.get(started.json()["data"]["authorization_url"])
+    query = answer.headers["location"].split("?", 1)[1]
+    back = await client.get(f"{API}/accounts/tiktok/callback?{query}")
+    assert back.status_code == 303
+    location = back.headers["location"]
+    assert location.startswith("/accounts?tab=social&") and "social=connected" in location
+
+    sim.world.deny_consent = True
+    started = await client.get(
+        f"{API}/accounts/tiktok/connect", params={"return_to": "/accounts"}, headers=alice.headers
+    )
+    async with httpx.AsyncClient() as browser:
+        answer = await browser.get(started.json()["data"]["authorization_url"])
+    query = answer.headers["location"].split("?", 1)[1]
+    back = await client.get(f"{API}/accounts/tiktok/callback?{query}")
+    assert back.status_code == 303 and "code=SOCIAL_007" in back.headers["location"]
+
+
+async def test_return_to_must_stay_on_this_server(
+    client: httpx.AsyncClient, alice: SignedIn
+) -> None:
+    for target in ("https://evil.example/x", "//evil.example/x", "/\\evil.example"):
+        response = await client.get(
+            f"{API}/accounts/tiktok/connect", params={"return_to": target}, headers=alice.headers
+        )
+        assert response.status_code == 422 and code_of(response) == "VALIDATION_ERROR"

@@ -154,7 +154,7 @@ async def _seed(url: str, settings: Settings) -> list[dict[str, Any]]:
 async def test_tiktok_accounts_move_with_their_tokens(
     database_url: str, settings: Settings
 ) -> None:
-    await asyncio.to_thread(migrate.upgrade, database_url, "0005_sign")
+    await asyncio.to_thread(migrate.upgrade, database_url, "0006_hardening")
     accounts = await _seed(database_url, settings)
     await asyncio.to_thread(migrate.upgrade, database_url, "head")
 
@@ -198,5 +198,5 @@ async def test_tiktok_accounts_move_with_their_tokens(
     finally:
         await engine.dispose()
 
-    await asyncio.to_thread(migrate.downgrade, database_url, "0005_sign")
+    await asyncio.to_thread(migrate.downgrade, database_url, "0006_hardening")
     await asyncio.to_thread(migrate.upgrade, database_url, "head")

@@ -24,11 +24,6 @@ class SignUpstream(BaseModel):
     api_key: SecretStr | None = None
 
 
-def _aliases(name: str) -> AliasChoices:
-    """The field name, its ALLIN_-prefixed variable, and the bare variable (X_CLIENT_ID)."""
-    return AliasChoices(name, f"ALLIN_{name.upper()}", name.upper())
-
-
 class AiProviderConfig(BaseModel):
     """One AI provider of the fallback chain: OpenAI, any OpenAI-compatible server (Ollama,
     vLLM, LM Studio, llama.cpp: kind `openai` with their base_url) or Anthropic."""
@@ -151,67 +146,12 @@ class Settings(BaseSettings):
         return self.tiktok_effective_backend_url() + "/api/integrations/tiktok/callback"
 
     # --- end tiktok ---
-    # --- social ---
-    # Each platform's app credentials; the unprefixed names (X_CLIENT_ID, ...) are accepted too.
-    # A platform without both is "not configured". Hosts are settings so a simulator can stand in.
-    # (X's, LinkedIn's and Meta's credentials and hosts are with their providers' below.)
-    x_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "tweet.read",
-            "tweet.write",
-            "users.read",
-            "media.write",
-            "offline.access",
-        ]
-    )
-    linkedin_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: ["openid", "profile", "email", "w_member_social"]
-    )
-    facebook_client_id: str = Field(default="", validation_alias=_aliases("facebook_client_id"))
-    facebook_client_secret: SecretStr | None = Field(
-        default=None, validation_alias=_aliases("facebook_client_secret")
-    )
-    facebook_api_url: str = "https://graph.facebook.com"
-    facebook_auth_url: str = "https://www.facebook.com"
-    facebook_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "pages_show_list",
-            "pages_read_engagement",
-            "pages_manage_posts",
-            "publish_video",
-        ]
-    )
-    # Instagram business accounts connect through Facebook Login: the Meta app's credentials
-    # are used when these are unset.
-    instagram_client_id: str = Field(default="", validation_alias=_aliases("instagram_client_id"))
-    instagram_client_secret: SecretStr | None = Field(
-        default=None, validation_alias=_aliases("instagram_client_secret")
-    )
-    instagram_api_url: str = ""  # unset = facebook_api_url
-    instagram_auth_url: str = ""  # unset = facebook_auth_url
-    instagram_scopes: Annotated[list[str], NoDecode] = Field(
-        default_factory=lambda: [
-            "instagram_basic",
-            "instagram_content_publish",
-            "pages_show_list",
-            "pages_read_engagement",
-        ]
-    )
+    # --- social accounts ---
+    # (The platforms' app credentials and hosts are under "social" below.)
     social_state_ttl: Duration = timedelta(minutes=10)  # how long a consent may take
     social_refresh_margin: Duration = timedelta(minutes=10)  # refresh this long before expiry
     social_refresh_interval: Duration = timedelta(minutes=5)  # background refresh sweep
     social_expiry_reminder: Duration = timedelta(days=7)  # warn before a LinkedIn token dies
-    social_breaker_failure_threshold: int = Field(default=5, ge=1)
-    social_breaker_reset_timeout: float = Field(default=60.0, gt=0)
-
-    @field_validator(
-        "x_scopes", "linkedin_scopes", "facebook_scopes", "instagram_scopes", mode="before"
-    )
-    @classmethod
-    def _split_social_scopes(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [part for part in value.replace(",", " ").split() if part]
-        return value
 
     def effective_public_url(self) -> str:
         """Where browsers and platforms reach this server."""

@@ -19,7 +19,7 @@ from allin.core.crypto import cipher_from_settings
 from allin.core.units import parse_duration
 from allin.db.engine import create_engine, create_session_factory
 from allin.social.providers.base import Platform
-from allin.social.registry import ProviderFactory, ProviderRegistry, provider_configs
+from allin.social.registry import ProviderFactory, ProviderRegistry
 from allin.social.service import SocialAccountsService
 
 ProvidersOf = Callable[[Settings], Mapping[Platform, ProviderFactory]]
@@ -33,7 +33,7 @@ def social_cli(providers: ProvidersOf) -> typer.Typer:
     async def service() -> AsyncIterator[SocialAccountsService]:
         settings = get_settings()
         engine = create_engine(settings.effective_database_url)
-        registry = ProviderRegistry(provider_configs(settings), providers(settings))
+        registry = ProviderRegistry.from_settings(settings, providers(settings))
         accounts = SocialAccountsService(
             settings,
             create_session_factory(engine),

@@ -15,7 +15,7 @@ from allin.core.domain import AppState, Domain, service_check
 from allin.core.health import ServiceHealth, Status
 from allin.core.tasks import run_in_background
 from allin.social.providers.base import Platform
-from allin.social.registry import ProviderFactory, ProviderRegistry, provider_configs
+from allin.social.registry import ProviderFactory, ProviderRegistry
 from allin.social.router import admin_router, router
 from allin.social.schemas import PLATFORM_NAMES, ExternalApiOut
 from allin.social.service import SocialAccountsService
@@ -61,7 +61,7 @@ def social_domain(
 
     @asynccontextmanager
     async def lifespan(state: AppState) -> AsyncIterator[None]:
-        registry = ProviderRegistry(provider_configs(settings), providers)
+        registry = ProviderRegistry.from_settings(settings, providers)
         service = SocialAccountsService(
             settings,
             state.session_factory,

@@ -5,69 +5,81 @@ factory but no credentials is "not configured"; one without a factory is "not av
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from dataclasses import replace
+from functools import partial
 
 from allin.core.config import Settings
 from allin.social.errors import PlatformNotConfiguredError, PlatformUnavailableError
+from allin.social.providers import linkedin, x
+from allin.social.providers import registry as builtin
 from allin.social.providers.base import Platform, ProviderConfig, SocialProvider
+from allin.social.providers.facebook import FacebookProvider
+from allin.social.providers.instagram import InstagramProvider
+from allin.social.providers.linkedin import LinkedInProvider
+from allin.social.providers.x import XProvider
 
 ProviderFactory = Callable[[ProviderConfig], SocialProvider]
 
 
-def _secret(value: object) -> str | None:
-    getter = getattr(value, "get_secret_value", None)
-    return str(getter()) if getter is not None else None
+def _redirect(settings: Settings, platform: Platform, configured: str = "") -> str:
+    return configured or settings.social_redirect_uri(platform.value)
 
 
 def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
-    """Every platform's credentials, hosts and redirect URI, from the one config object."""
+    """Every platform's credentials, hosts and redirect URI, from the one config object. The
+    redirect URI is this server's callback for the platform unless one is configured."""
     s = settings
-    graph_version = s.meta_graph_version
-    facebook_secret = _secret(s.facebook_client_secret)
+    tiktok_secret = s.tiktok_client_secret.get_secret_value() if s.tiktok_client_secret else None
+    meta = builtin.meta_config(s)
     return {
         Platform.TIKTOK: ProviderConfig(
             client_id=s.tiktok_client_key or None,
-            client_secret=_secret(s.tiktok_client_secret),
-            redirect_uri=s.tiktok_redirect_uri or s.social_redirect_uri("tiktok"),
+            client_secret=tiktok_secret,
+            redirect_uri=_redirect(s, Platform.TIKTOK, s.tiktok_redirect_uri),
             api_base_url=s.tiktok_api_url,
             auth_base_url=s.tiktok_auth_url,
             scopes=tuple(s.tiktok_scopes),
         ),
-        Platform.X: ProviderConfig(
-            client_id=s.x_client_id or None,
-            client_secret=_secret(s.x_client_secret),
-            redirect_uri=s.social_redirect_uri("x"),
-            api_base_url=s.x_api_url,
-            auth_base_url=s.x_auth_url,
-            scopes=tuple(s.x_scopes),
+        Platform.X: replace(
+            builtin.x_config(s),
+            redirect_uri=_redirect(s, Platform.X, s.x_redirect_uri),
+            scopes=x.DEFAULT_SCOPES,
         ),
-        Platform.LINKEDIN: ProviderConfig(
-            client_id=s.linkedin_client_id or None,
-            client_secret=_secret(s.linkedin_client_secret),
-            redirect_uri=s.social_redirect_uri("linkedin"),
-            api_base_url=s.linkedin_api_url,
-            auth_base_url=s.linkedin_auth_url,
-            scopes=tuple(s.linkedin_scopes),
-            extra={"linkedin_version": s.linkedin_version},
+        Platform.LINKEDIN: replace(
+            builtin.linkedin_config(s),
+            redirect_uri=_redirect(s, Platform.LINKEDIN, s.linkedin_redirect_uri),
+            scopes=linkedin.DEFAULT_SCOPES,
         ),
-        Platform.FACEBOOK: ProviderConfig(
-            client_id=s.facebook_client_id or None,
-            client_secret=facebook_secret,
-            redirect_uri=s.social_redirect_uri("facebook"),
-            api_base_url=s.facebook_api_url,
-            auth_base_url=s.facebook_auth_url,
-            scopes=tuple(s.facebook_scopes),
-            extra={"graph_version": graph_version},
+        # One Meta app and one Facebook Login for both; each platform has its own callback.
+        Platform.FACEBOOK: replace(
+            meta, redirect_uri=_redirect(s, Platform.FACEBOOK, s.meta_redirect_uri)
         ),
-        Platform.INSTAGRAM: ProviderConfig(
-            client_id=s.instagram_client_id or s.facebook_client_id or None,
-            client_secret=_secret(s.instagram_client_secret) or facebook_secret,
-            redirect_uri=s.social_redirect_uri("instagram"),
-            api_base_url=s.instagram_api_url or s.facebook_api_url,
-            auth_base_url=s.instagram_auth_url or s.facebook_auth_url,
-            scopes=tuple(s.instagram_scopes),
-            extra={"graph_version": graph_version},
+        Platform.INSTAGRAM: replace(
+            meta, redirect_uri=_redirect(s, Platform.INSTAGRAM, s.meta_redirect_uri)
         ),
     }
+
+
+def builtin_factories(settings: Settings) -> dict[Platform, ProviderFactory]:
+    """The providers that live in this domain (X, LinkedIn, Facebook Pages, Instagram)."""
+    timeouts = {
+        "timeout": settings.social_timeout,
+        "processing_timeout": settings.social_processing_timeout,
+        "upload_timeout": settings.social_upload_timeout,
+    }
+    classes: dict[Platform, Callable[..., SocialProvider]] = {
+        Platform.X: XProvider,
+        Platform.LINKEDIN: LinkedInProvider,
+        Platform.FACEBOOK: FacebookProvider,
+        Platform.INSTAGRAM: InstagramProvider,
+    }
+    return {platform: partial(_build, cls, timeouts) for platform, cls in classes.items()}
+
+
+def _build(
+    cls: Callable[..., SocialProvider], timeouts: Mapping[str, float], config: ProviderConfig
+) -> SocialProvider:
+    return cls(config, **timeouts)
 
 
 class ProviderRegistry:
@@ -81,6 +93,13 @@ class ProviderRegistry:
         self.configs = dict(configs)
         self._factories: dict[Platform, ProviderFactory] = dict(factories or {})
         self._providers: dict[Platform, SocialProvider] = {}
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, extra: Mapping[Platform, ProviderFactory] | None = None
+    ) -> ProviderRegistry:
+        """This domain's providers plus those registered by the composer (TikTok's)."""
+        return cls(provider_configs(settings), {**builtin_factories(settings), **(extra or {})})
 
     def register(self, platform: Platform, factory: ProviderFactory) -> None:
         self._factories[platform] = factory

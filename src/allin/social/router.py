@@ -18,13 +18,13 @@ from fastapi.responses import RedirectResponse
 
 from allin.auth.deps import AdminUser, CurrentUser, OptionalUser
 from allin.auth.models import User
+from allin.core import oauth_binding
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
 from allin.core.domain import provided
 from allin.core.errors import AppError, ValidationError
 from allin.core.schemas import Envelope, ok
 from allin.core.units import parse_duration
-from allin.social import oauth_binding
 from allin.social.errors import BrowserMismatchError, OAuthStateError
 from allin.social.models import SocialAccount
 from allin.social.providers.base import Platform

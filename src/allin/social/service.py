@@ -32,7 +32,8 @@ from allin.auth.models import User
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import CryptoError, TokenCipher
-from allin.core.logging import Category, get_logger
+from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
+from allin.core.oauth_binding import digest
 from allin.social.errors import (
     AccountNotFoundError,
     ConsentDeniedError,
@@ -47,7 +48,6 @@ from allin.social.models import (
     TokenBinding,
     token_context,
 )
-from allin.social.oauth_binding import digest
 from allin.social.providers.base import (
     AccountCredentials,
     ErrorKind,
@@ -64,6 +64,21 @@ Sessions = async_sessionmaker[AsyncSession]
 R = TypeVar("R")
 
 _VERIFIER_CONTEXT = b"social_oauth_attempts:"
+# Facebook Pages and Instagram share one Meta app and Facebook Login: a deployment may register
+# one redirect URI for both, so either callback may finish either's attempt.
+_META = frozenset({Platform.FACEBOOK.value, Platform.INSTAGRAM.value})
+
+
+def renewable(row: SocialAccount, provider: SocialProvider) -> bool:
+    """Whether the platform can renew this account's token without the user: with a refresh
+    token, or (Meta) by exchanging a still-valid long-lived token for a new one."""
+    if not provider.can_refresh:
+        return False
+    return row.refresh_token_enc is not None or row.platform in _META
+
+
+def _logins(platform: Platform) -> frozenset[str]:
+    return _META if platform.value in _META else frozenset({platform.value})
 
 
 @dataclass(slots=True)
@@ -192,7 +207,7 @@ class SocialAccountsService:
             row = await db.get(SocialOAuthAttempt, digest(state))
         if (
             row is None
-            or row.platform != platform.value
+            or row.platform not in _logins(platform)
             or row.used_at is not None
             or row.expires_at <= utcnow()
         ):
@@ -209,7 +224,7 @@ class SocialAccountsService:
                 update(SocialOAuthAttempt)
                 .where(
                     SocialOAuthAttempt.state_digest == digest(state),
-                    SocialOAuthAttempt.platform == platform.value,
+                    SocialOAuthAttempt.platform.in_(_logins(platform)),
                     SocialOAuthAttempt.used_at.is_(None),
                     SocialOAuthAttempt.expires_at > now,
                 )
@@ -391,7 +406,7 @@ class SocialAccountsService:
         platform = Platform(row.platform)
         if not self.registry.configured(platform):
             return False
-        return bool(self.registry.get(platform).can_refresh and row.refresh_token_enc)
+        return renewable(row, self.registry.get(platform))
 
     # --- refreshing ---
 
@@ -438,7 +453,9 @@ class SocialAccountsService:
                 return row  # someone refreshed while we waited
             platform = Platform(row.platform)
             provider = self.registry.get(platform)
-            if not provider.can_refresh or not row.refresh_token_enc:
+            if row.token_expires_at is None and row.status == AccountStatus.ACTIVE:
+                return row  # a token that does not expire (a Facebook Page's): nothing to renew
+            if not renewable(row, provider):
                 await self._cannot_refresh(db, row)
             current = self.token_set(row)
             try:
@@ -482,13 +499,22 @@ class SocialAccountsService:
         await db.commit()
 
     async def _replaced_meanwhile(self, row: SocialAccount) -> bool:
-        """Whether the stored refresh token differs from the one just refused (a refresh
-        through another path, e.g. the TikTok routes, rotated it)."""
+        """Whether the stored tokens differ from the ones just refused (a refresh through
+        another path, e.g. the TikTok routes, rotated them meanwhile)."""
         async with self.sessions() as other:
-            stored = await other.scalar(
-                select(SocialAccount.refresh_token_enc).where(SocialAccount.id == row.id)
-            )
-        return stored is not None and stored != row.refresh_token_enc
+            stored = (
+                await other.execute(
+                    select(SocialAccount.access_token_enc, SocialAccount.refresh_token_enc).where(
+                        SocialAccount.id == row.id
+                    )
+                )
+            ).first()
+        if stored is None or stored.access_token_enc is None:
+            return False
+        return (stored.access_token_enc, stored.refresh_token_enc) != (
+            row.access_token_enc,
+            row.refresh_token_enc,
+        )
 
     async def refresh_expiring(self, within: timedelta) -> RefreshReport:
         """Refresh every refreshable account that expires within `within` (or has expired but
@@ -499,7 +525,10 @@ class SocialAccountsService:
                 await db.scalars(
                     select(SocialAccount.id).where(
                         SocialAccount.status.in_([AccountStatus.ACTIVE, AccountStatus.EXPIRED]),
-                        SocialAccount.refresh_token_enc.is_not(None),
+                        or_(
+                            SocialAccount.refresh_token_enc.is_not(None),
+                            SocialAccount.platform.in_(_META),
+                        ),
                         SocialAccount.token_expires_at <= horizon,
                     )
                 )
@@ -547,7 +576,7 @@ class SocialAccountsService:
         self, row: SocialAccount, provider: SocialProvider
     ) -> SocialAccount:
         still_valid = row.token_expires_at is not None and utcnow() < row.token_expires_at
-        if not provider.can_refresh or not row.refresh_token_enc:
+        if not renewable(row, provider):
             if still_valid:
                 return row
             return await self.refresh_account(row.id, force=False)  # raises, marks EXPIRED
@@ -691,6 +720,7 @@ class SocialAccountsService:
 
     async def run_periodically(self, interval: float) -> None:
         while True:
+            bind_correlation_id(new_correlation_id())  # one per pass, on every line it logs
             try:
                 await self.sweep()
             except asyncio.CancelledError:

@@ -73,7 +73,8 @@ def decode_code(code: str) -> str:
 def parse_callback(query: Mapping[str, str], expected_state: str | None = None) -> CallbackResult:
     """Read the redirect's query: `code, scopes, state` or `error, error_description, state`."""
     state = query.get("state", "")
-    if expected_state is not None and not hmac.compare_digest(state, expected_state):
+    matches = expected_state is None or hmac.compare_digest(state.encode(), expected_state.encode())
+    if not matches:
         raise TikTokError("state_mismatch", "OAuth state does not match the one we issued")
     if "error" in query:
         code = query["error"] or "access_denied"

@@ -16,16 +16,19 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlencode, urlsplit
 
 import anyio
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 from fastapi import Path as PathParam
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import select
 
 from allin.auth.deps import AdminUser, CurrentUser, owned
+from allin.auth.models import User
+from allin.core import oauth_binding
 from allin.core.config import Settings
 from allin.core.deps import DbSession, SettingsDep
 from allin.core.domain import provided
 from allin.core.errors import AppError, ConflictError, NotFoundError, ValidationError
+from allin.core.logging import Category, get_logger
 from allin.core.schemas import Envelope, ErrorEnvelope, ok
 from allin.social.models import SocialAccount
 from allin.tiktok.errors import TikTokError
@@ -55,6 +58,7 @@ from allin.tiktok.service import TikTokService
 from allin.tiktok.stores import IS_TIKTOK, legacy_status
 from allin.tiktok.webhooks import SIGNATURE_HEADER
 
+log = get_logger(Category.TIKTOK)
 PREFIX = "/api/integrations/tiktok"
 router = APIRouter(prefix=PREFIX, tags=["tiktok"])
 admin_router = APIRouter(prefix="/api/admin/tiktok", tags=["admin"])
@@ -112,18 +116,44 @@ def account_out(row: SocialAccount) -> AccountOut:
 # --- connecting an account ---
 
 
-@router.get("/connect", summary="Start connecting a TikTok account (OAuth with PKCE)")
-async def connect(user: CurrentUser, service: ServiceDep) -> Envelope[ConnectOut]:
+CALLBACK_PATH = f"{PREFIX}/callback"
+
+
+@router.get(
+    "/connect",
+    summary="Start connecting a TikTok account (OAuth with PKCE)",
+    description=(
+        "Also sets an HttpOnly cookie binding the flow to this browser (RFC 9700 §4.7): "
+        "a callback finished in another browser asks for confirmation instead of linking."
+    ),
+)
+async def connect(
+    request: Request, response: Response, user: CurrentUser, service: ServiceDep
+) -> Envelope[ConnectOut]:
     if not service.client.config.configured:
         raise TikTokNotConfiguredError()
-    url = await service.start_connect(str(user.id))
+    binding = oauth_binding.issue_binding(
+        response,
+        cookie_path=CALLBACK_PATH,
+        secure=oauth_binding.is_https(request),
+        max_age=int(service.state_ttl),
+    )
+    url = await service.start_connect(str(user.id), binding=binding)
     return ok(ConnectOut(authorization_url=url, expires_in=int(service.state_ttl)))
 
 
 @router.get(
     "/callback",
     summary="TikTok's redirect after consent (public: the one-time state names the user)",
-    responses={**_UPSTREAM, 303: {"description": "To the return URL, when one is configured"}},
+    responses={
+        **_UPSTREAM,
+        303: {"description": "To the return URL, when one is configured"},
+        200: {
+            "description": "The account, or a confirmation page (text/html) when another "
+            "browser than the one that called /connect comes back",
+            "content": {"text/html": {}},
+        },
+    },
     response_model=Envelope[AccountOut] | Envelope[RedirectUriOut],
 )
 async def callback(
@@ -145,18 +175,137 @@ async def callback(
             )
         )
     query = {key: value for key, value in request.query_params.items()}
+    pending = await service.pending(state or "")
+    if (
+        pending is not None
+        and error is None
+        and not oauth_binding.binding_matches(request, pending.binding)
+    ):
+        return await _confirmation(request, service, db, pending.user_id, query)
+    return await _finish(request, service, settings, db, query)
+
+
+async def _finish(
+    request: Request,
+    service: TikTokService,
+    settings: Settings,
+    db: DbSession,
+    query: dict[str, str],
+) -> Any:
     try:
         connection = await service.complete_callback(query)
     except (TikTokError, AppError) as failure:
         if not settings.tiktok_connect_return_url:
             raise
-        return _back_to_app(settings, tiktok="error", code=_code_of(failure))
+        return _done(request, _back_to_app(settings, tiktok="error", code=_code_of(failure)))
     if settings.tiktok_connect_return_url:
-        return _back_to_app(settings, tiktok="connected", account=connection.account_id)
+        return _done(
+            request, _back_to_app(settings, tiktok="connected", account=connection.account_id)
+        )
     row = await db.get(SocialAccount, uuid.UUID(connection.account_id))
     if row is None:  # disconnected in the instant since
         raise NotFoundError("TikTok account not found")
-    return ok(account_out(row))
+    return _done(request, JSONResponse(ok(account_out(row)).model_dump(mode="json")))
+
+
+def _done(request: Request, response: Response) -> Response:
+    """The flow is over: the binding cookie has served its purpose."""
+    oauth_binding.clear_binding(
+        response, cookie_path=CALLBACK_PATH, secure=oauth_binding.is_https(request)
+    )
+    response.headers.update(oauth_binding.NO_STORE)
+    return response
+
+
+async def _confirmation(
+    request: Request,
+    service: TikTokService,
+    db: DbSession,
+    owner: str,
+    query: dict[str, str],
+) -> Response:
+    """Another browser finished this flow: name the AllIN account and ask, never link silently."""
+    user = await db.get(User, uuid.UUID(owner))
+    state = query.get("state", "")
+    fields = {
+        "state": state,
+        "code": query.get("code", ""),
+        "scopes": query.get("scopes", ""),
+        oauth_binding.CONFIRM_FIELD: oauth_binding.confirm_token(_confirm_key(service), state),
+    }
+    log.warning("tiktok callback from another browser: asking for confirmation")
+    return oauth_binding.confirmation_page(
+        platform="TikTok",
+        allin_account=user.email if user is not None else "an unknown account",
+        confirm_url=f"{CALLBACK_PATH}/confirm",
+        cancel_url=f"{CALLBACK_PATH}/cancel",
+        fields=fields,
+    )
+
+
+def _confirm_key(service: TikTokService) -> bytes:
+    return service.client.config.pkce_secret
+
+
+def _checked_confirmation(service: TikTokService, state: str, token: str) -> None:
+    if not oauth_binding.confirm_token_matches(_confirm_key(service), state, token):
+        raise ValidationError("Invalid confirmation token", code="OAUTH_CONFIRMATION_INVALID")
+
+
+_CONFIRM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **_UPSTREAM,
+    303: {"description": "To the return URL, when one is configured"},
+    422: {"model": ErrorEnvelope, "description": "Bad or stale confirmation token"},
+}
+
+
+@router.post(
+    "/callback/confirm",
+    summary="Link the account after the confirmation page (a callback from another browser)",
+    responses=_CONFIRM_RESPONSES,
+    response_model=Envelope[AccountOut],
+)
+async def confirm_callback(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    db: DbSession,
+    state: Annotated[str, Form(max_length=128)],
+    code: Annotated[str, Form(max_length=2048)],
+    confirm_token: Annotated[str, Form(max_length=128)],
+    scopes: Annotated[str, Form(max_length=2048)] = "",
+) -> Any:
+    _checked_confirmation(service, state, confirm_token)
+    query = {"state": state, "code": code, "scopes": scopes}
+    return await _finish(request, service, settings, db, query)
+
+
+@router.post(
+    "/callback/cancel",
+    summary="Refuse the link offered by the confirmation page; the state is discarded",
+    responses={
+        **_CONFIRM_RESPONSES,
+        200: {"description": "A page saying nothing was linked", "content": {"text/html": {}}},
+    },
+    response_model=None,
+)
+async def cancel_callback(
+    request: Request,
+    service: ServiceDep,
+    settings: SettingsDep,
+    state: Annotated[str, Form(max_length=128)],
+    confirm_token: Annotated[str, Form(max_length=128)],
+    code: Annotated[str, Form(max_length=2048)] = "",
+    scopes: Annotated[str, Form(max_length=2048)] = "",
+) -> Response:
+    _checked_confirmation(service, state, confirm_token)
+    await service.states.pop(state)
+    if settings.tiktok_connect_return_url:
+        return _done(request, _back_to_app(settings, tiktok="cancelled"))
+    page = oauth_binding.outcome_page(
+        title="Connection cancelled", message="Nothing was linked. You can close this page."
+    )
+    return _done(request, page)
 
 
 def _code_of(failure: TikTokError | AppError) -> str:

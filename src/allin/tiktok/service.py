@@ -42,6 +42,7 @@ from allin.tiktok.publish import (
     PublishRecord,
     PublishState,
 )
+from allin.tiktok.stores import PendingState
 from allin.tiktok.tokens import InMemoryTokenStore, TokenManager, TokenStore
 from allin.tiktok.upload import ProgressCallback
 from allin.tiktok.webhooks import InMemoryIdempotency, WebhookEvent, verify_and_parse
@@ -55,7 +56,11 @@ log = get_logger(Category.TIKTOK)
 class StateStore(Protocol):
     """One-time OAuth states bound to the user who started the flow."""
 
-    async def put(self, state: str, user_id: str, expires_at: datetime) -> None: ...
+    async def put(
+        self, state: str, user_id: str, expires_at: datetime, binding: str | None = None
+    ) -> None: ...
+
+    async def peek(self, state: str) -> PendingState | None: ...
 
     async def pop(self, state: str) -> str | None: ...
 
@@ -119,12 +124,20 @@ class InMemorySnapshots:
 
 class InMemoryStateStore:
     def __init__(self) -> None:
-        self._states: dict[str, tuple[str, datetime]] = {}
+        self._states: dict[str, tuple[str, datetime, str | None]] = {}
 
-    async def put(self, state: str, user_id: str, expires_at: datetime) -> None:
+    async def put(
+        self, state: str, user_id: str, expires_at: datetime, binding: str | None = None
+    ) -> None:
         now = utcnow()
         self._states = {k: v for k, v in self._states.items() if v[1] > now}
-        self._states[state] = (user_id, expires_at)
+        self._states[state] = (user_id, expires_at, binding)
+
+    async def peek(self, state: str) -> PendingState | None:
+        entry = self._states.get(state)
+        if entry is None or entry[1] <= utcnow():
+            return None
+        return PendingState(entry[0], entry[2])
 
     async def pop(self, state: str) -> str | None:
         entry = self._states.pop(state, None)
@@ -240,11 +253,18 @@ class TikTokService:
 
     # --- connect / callback / disconnect ---
 
-    async def start_connect(self, user_id: str, scopes: list[str] | None = None) -> str:
-        """GET /connect: the URL to send the user to; the state is bound to them."""
+    async def start_connect(
+        self, user_id: str, scopes: list[str] | None = None, binding: str | None = None
+    ) -> str:
+        """GET /connect: the URL to send the user to; the state is bound to them and, with
+        `binding`, to their browser (`core.oauth_binding`)."""
         url, state = self.client.authorization_url(scopes)
-        await self.states.put(state, user_id, utcnow() + timedelta(seconds=self.state_ttl))
+        expires = utcnow() + timedelta(seconds=self.state_ttl)
+        await self.states.put(state, user_id, expires, binding)
         return url
+
+    async def pending(self, state: str) -> PendingState | None:
+        return await self.states.peek(state)
 
     async def finish_connect(self, user_id: str, query: Mapping[str, str]) -> Connection:
         """GET /callback: state must be this user's; trade the code, keep tokens, read profile."""

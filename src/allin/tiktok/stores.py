@@ -333,13 +333,21 @@ def state_digest(state: str) -> str:
     return hashlib.sha256(state.encode()).hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class PendingState:
+    user_id: str
+    binding: str | None
+
+
 class DbStateStore:
     """One-time states: `pop` deletes the row, so a replayed callback finds nothing."""
 
     def __init__(self, sessions: Sessions) -> None:
         self.sessions = sessions
 
-    async def put(self, state: str, user_id: str, expires_at: datetime) -> None:
+    async def put(
+        self, state: str, user_id: str, expires_at: datetime, binding: str | None = None
+    ) -> None:
         owner = as_uuid(user_id)
         if owner is None:
             raise ValueError("OAuth states belong to a user id")
@@ -349,10 +357,23 @@ class DbStateStore:
             )
             db.add(
                 TikTokOAuthState(
-                    state_hash=state_digest(state), user_id=owner, expires_at=expires_at
+                    state_hash=state_digest(state),
+                    user_id=owner,
+                    expires_at=expires_at,
+                    binding_digest=binding,
                 )
             )
             await db.commit()
+
+    async def peek(self, state: str) -> PendingState | None:
+        """The live state's owner and browser binding, left in place."""
+        if not state:
+            return None
+        async with self.sessions() as db:
+            row = await db.get(TikTokOAuthState, state_digest(state))
+        if row is None or row.expires_at <= utcnow():
+            return None
+        return PendingState(str(row.user_id), row.binding_digest)
 
     async def pop(self, state: str) -> str | None:
         if not state:

@@ -38,6 +38,8 @@ class TikTokOAuthState(Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+    # SHA-256 of the nonce in the starting browser's cookie (`core.oauth_binding`).
+    binding_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class TikTokPublish(Base):

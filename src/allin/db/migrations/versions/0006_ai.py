@@ -1,7 +1,7 @@
 """AI assistant: preferences, monthly credit ledger, usage per request, drafts.
 
 Revision ID: 0006_ai
-Revises: 0005_sign
+Revises: 0006_hardening
 Create Date: 2026-12-06
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 from allin.db.base import UTCDateTime
 
 revision: str = "0006_ai"
-down_revision: str | None = "0005_sign"
+down_revision: str | None = "0006_hardening"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
