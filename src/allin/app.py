@@ -25,12 +25,14 @@ from allin.dashboard.router import dashboard_domain
 from allin.db.domain import database_domain
 from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
+from allin.posts.domain import posts_domain
+from allin.posts.media import MEDIA_UPLOAD_PATH
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
 from allin.social.domain import social_domain
 from allin.social.providers.base import Platform
 from allin.social.registry import ProviderFactory
-from allin.tiktok.bodylimit import RouteBodyLimitMiddleware, tiktok_body_limits
+from allin.tiktok.bodylimit import RouteBodyLimit, RouteBodyLimitMiddleware, tiktok_body_limits
 from allin.tiktok.domain import tiktok_domain
 from allin.tiktok.provider import tiktok_provider
 
@@ -55,6 +57,7 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         live_domain,
         sign_domain,
         ai_domain,  # after live: a recap reads a capture's analytics
+        posts_domain,  # after auth (mail); wires the accounts port if one is provided
         lambda state: dashboard_domain(
             state,
             simulator_streamer=DEMO_STREAMER,
@@ -113,7 +116,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RouteBodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        overrides=tiktok_body_limits(settings),  # video uploads only
+        overrides=[  # video and media uploads only
+            *tiktok_body_limits(settings),
+            RouteBodyLimit("POST", MEDIA_UPLOAD_PATH, settings.posts_max_upload_bytes),
+        ],
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -22,7 +22,8 @@ from allin.posts.models import Notification, PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.publisher import Publisher
 from tests.posts.conftest import add_due_targets
-from tests.posts.platform import LoopbackAccounts, LoopbackProvider, PlatformState
+from tests.posts.platform import PlatformState
+from tests.posts.provider import LoopbackAccounts, LoopbackProvider
 
 
 def _publisher(

@@ -16,6 +16,7 @@ from allin.posts.models import MediaAsset
 from allin.social.providers.base import MediaItem, MediaKind
 
 _PROBE_TIMEOUT = 30.0
+MEDIA_UPLOAD_PATH = "/api/media"
 
 
 def sniff(head: bytes) -> tuple[str, MediaKind] | None:

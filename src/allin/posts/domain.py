@@ -1,0 +1,53 @@
+"""The posts domain: composing, scheduling, the media library, and the embedded publishing
+dispatcher that runs inside `allin serve` (unless the queue runs in `allin worker`s)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from allin.auth.runtime import AuthRuntime
+from allin.core.domain import AppState, Domain
+from allin.posts.dispatcher import Dispatcher, worker_id
+from allin.posts.media import MediaStore
+from allin.posts.notify import Notifier
+from allin.posts.ports import NoAccounts, PublishingAccounts
+from allin.posts.publisher import Publisher
+from allin.posts.router import admin_router, router
+from allin.posts.service import PostsService
+
+
+def media_store(state: AppState) -> MediaStore:
+    settings = state.settings
+    return MediaStore(settings.data_dir / "media", settings.posts_max_upload_bytes)
+
+
+def posts_domain(state: AppState) -> Domain:
+    @asynccontextmanager
+    async def lifespan(state: AppState) -> AsyncIterator[None]:
+        settings = state.settings
+        # The accounts service (social domain) registers itself under the port's type.
+        accounts: PublishingAccounts = state.find(PublishingAccounts) or NoAccounts()  # type: ignore[type-abstract]
+        media = media_store(state)
+        runtime = state.find(AuthRuntime)
+        notifier = Notifier(settings, runtime.mailer if runtime else None)
+        dispatcher: Dispatcher | None = None
+        if settings.queue == "embedded" and settings.posts_dispatcher:
+            publisher = Publisher(
+                settings, state.session_factory, accounts, media, notifier, worker_id("serve")
+            )
+            dispatcher = Dispatcher(settings, state.session_factory, publisher)
+        wake = dispatcher.wake if dispatcher is not None else (lambda: None)
+        service = state.provide(PostsService(settings, accounts, media, wake))
+        if dispatcher is not None:
+            state.provide(dispatcher)
+            await dispatcher.start()
+        try:
+            yield
+        finally:
+            if dispatcher is not None:
+                await dispatcher.stop()
+                state.withdraw(Dispatcher)
+            state.withdraw(type(service))
+
+    return Domain(name="posts", routers=(router, admin_router), lifespan=lifespan)
