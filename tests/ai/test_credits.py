@@ -156,3 +156,38 @@ async def test_admin_usage_per_user_and_provider(metered: Metered, sims: Sims) -
     assert all(r["email"] == metered.user.email for r in rows)
     denied = await metered.client.get("/api/ai/admin/usage", headers=metered.user.headers)
     assert denied.status_code == 403
+
+
+async def test_alert_that_could_not_be_sent_goes_out_with_the_next_sweep(
+    ai_settings: Callable[..., Settings], smtp: object, mailbox: Mailbox
+) -> None:
+    from sqlalchemy import select
+
+    from allin.ai.models import AiCreditPeriod
+    from allin.ai.service import AiService
+    from allin.auth.email import SmtpEmailBackend
+    from allin.core.domain import app_state
+    from tests.support.server import free_port
+
+    working = ai_settings(ai_plan_credits={"pro": 5}, ai_max_output_tokens=200)
+    broken = working.model_copy(update={"smtp_port": free_port()})  # nothing listens there
+    app = create_app(broken)
+    async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=60) as client:
+        user = await signed_in(client, app)
+        await set_plan(app, user, Plan.PRO)
+        metered = Metered(app, client, user)
+        for _ in range(4):
+            assert (await metered.improve()).status_code == 200
+        service = app_state(app).get(AiService)
+        for _ in range(200):  # the failed send gives its claim back
+            async with app_state(app).session_factory() as db:
+                if await db.scalar(select(AiCreditPeriod.alerted_at)) is None:
+                    break
+            await asyncio.sleep(0.025)
+        else:
+            raise AssertionError("the failed alert kept its claim")
+        assert mailbox.to(user.email) == []
+        service.mailer = SmtpEmailBackend(working)
+        assert await service.send_due_alerts() == 1
+        assert "4 of your 5 AI credits" in (await mailbox.wait_for(user.email)).body
+        assert await service.send_due_alerts() == 0

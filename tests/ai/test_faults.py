@@ -196,3 +196,23 @@ async def test_malformed_twice_is_reported_never_passed_through(
     assert response.status_code == 502 and response.json()["error"]["code"] == "AI_004"
     assert "not the JSON" not in response.text
     assert (await credits(client, alice))["used"] == 0
+
+
+async def test_client_leaving_mid_stream_is_refunded(
+    client: httpx.AsyncClient, alice: SignedIn, sims: Sims
+) -> None:
+    import asyncio
+
+    sims.openai.token_delay = 0.2
+    async with client.stream(
+        "POST", "/api/ai/improve-content/stream", json=BODY, headers=alice.headers
+    ) as response:
+        async for line in response.aiter_lines():
+            if line.startswith("event: delta"):
+                break  # leave after the first token
+    for _ in range(100):
+        balance = await credits(client, alice)
+        if balance["reserved"] == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert balance["reserved"] == 0 and balance["used"] == 0

@@ -21,10 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from allin.ai.errors import OutOfCreditsError
 from allin.ai.models import AiAccount, AiCreditPeriod, AiUsage
 from allin.ai.providers.base import Usage
-from allin.core.clock import utcnow
+from allin.core.clock import clock, utcnow
 from allin.core.config import Settings
 
 TOKENS_PER_CREDIT = 1000
+ZONE_CACHE_SECONDS = 60.0
 P = AiCreditPeriod
 
 
@@ -92,13 +93,24 @@ class Ledger:
         self.settings = settings
         self.sessions = session_factory
 
+        # user -> (time zone, read at): saves a read per request; another process's change
+        # of a user's zone shows within the TTL.
+        self._zones: dict[uuid.UUID, tuple[str, float]] = {}
+
     def allowance(self, plan: str) -> int | None:
         return self.settings.ai_plan_credits.get(plan)
 
     async def time_zone(self, user_id: uuid.UUID) -> str:
+        cached = self._zones.get(user_id)
+        if cached is not None and clock.monotonic() - cached[1] < ZONE_CACHE_SECONDS:
+            return cached[0]
         async with self.sessions() as db:
             account = await db.get(AiAccount, user_id)
-        return account.time_zone if account else self.settings.ai_default_time_zone
+        zone_name = account.time_zone if account else self.settings.ai_default_time_zone
+        if len(self._zones) > 10_000:
+            self._zones.clear()
+        self._zones[user_id] = (zone_name, clock.monotonic())
+        return zone_name
 
     async def set_time_zone(self, user_id: uuid.UUID, time_zone: str) -> None:
         async with self.sessions() as db:
@@ -108,40 +120,52 @@ class Ledger:
             else:
                 account.time_zone = time_zone
             await db.commit()
+        self._zones.pop(user_id, None)
 
-    async def _period(self, db: AsyncSession, user_id: uuid.UUID, time_zone: str) -> uuid.UUID:
-        start, end = period_bounds(utcnow(), time_zone)
+    async def _create_period(
+        self, db: AsyncSession, user_id: uuid.UUID, start: datetime, end: datetime
+    ) -> None:
         values = {"id": uuid.uuid4(), "user_id": user_id, "period_start": start}
         values.update(period_end=end, reserved=0, used=0)
-        dialect = db.get_bind().dialect.name
-        maker = pg_insert if dialect == "postgresql" else sqlite_insert
-        # A write first: on SQLite the transaction takes the write lock at once (no upgrade
-        # from a read snapshot that another writer could invalidate).
+        maker = pg_insert if db.get_bind().dialect.name == "postgresql" else sqlite_insert
         await db.execute(
             maker(P)
             .values(**values)
             .on_conflict_do_nothing(index_elements=["user_id", "period_start"])
         )
-        found = await db.scalar(select(P.id).where(P.user_id == user_id, P.period_start == start))
-        assert found is not None
-        return found
+
+    async def _take(
+        self,
+        db: AsyncSession,
+        user_id: uuid.UUID,
+        start: datetime,
+        credits: int,
+        allowance: int | None,
+    ) -> uuid.UUID | None:
+        """One conditional UPDATE: the row lock (PostgreSQL re-checks the condition on the
+        newest row) or SQLite's single writer makes concurrent takes add up correctly."""
+        condition = and_(P.user_id == user_id, P.period_start == start)
+        if allowance is not None:
+            condition = and_(condition, P.used + P.reserved + credits <= allowance)
+        statement = update(P).where(condition).values(reserved=P.reserved + credits)
+        taken: uuid.UUID | None = await db.scalar(statement.returning(P.id))
+        return taken
 
     async def reserve(
         self, user_id: uuid.UUID, plan: str, feature: str, credits: int
     ) -> Reservation:
         allowance = self.allowance(plan)
         time_zone = await self.time_zone(user_id)
+        start, end = period_bounds(utcnow(), time_zone)
         async with self.sessions() as db:
-            period_id = await self._period(db, user_id, time_zone)
-            condition = P.id == period_id
-            if allowance is not None:
-                condition = and_(condition, P.used + P.reserved + credits <= allowance)
-            result = await db.execute(
-                update(P).where(condition).values(reserved=P.reserved + credits)
-            )
-            if result.rowcount != 1:  # type: ignore[attr-defined]
+            # A write first, so SQLite takes its write lock at once (never upgrading a read
+            # snapshot that another writer could have made stale).
+            period_id = await self._take(db, user_id, start, credits, allowance)
+            if period_id is None:  # the month's first request, or no credits left
+                await self._create_period(db, user_id, start, end)
+                period_id = await self._take(db, user_id, start, credits, allowance)
+            if period_id is None:
                 await db.rollback()
-                _, end = period_bounds(utcnow(), time_zone)
                 raise OutOfCreditsError(end, allowance or 0)
             usage = AiUsage(
                 user_id=user_id,
