@@ -27,6 +27,7 @@ from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.posts.domain import posts_domain
 from allin.posts.media import MEDIA_UPLOAD_PATH
+from allin.publishing_accounts import publishing_accounts_domain
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
 from allin.social.domain import social_domain
@@ -57,6 +58,7 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
         live_domain,
         sign_domain,
         ai_domain,  # after live: a recap reads a capture's analytics
+        publishing_accounts_domain,  # the social accounts behind the posts domain's port
         posts_domain,  # after auth (mail); wires the accounts port if one is provided
         lambda state: dashboard_domain(
             state,

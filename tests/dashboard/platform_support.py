@@ -1,5 +1,5 @@
 """The stack the social, publishing and AI pages are driven against: the real app on loopback
-with TikTok's Open API simulator (it consents at once), the OpenAI simulator as the AI
+with TikTok's Open API and X simulators (they consent at once), the OpenAI simulator as the AI
 provider and the LIVE simulator (for recaps of a capture), in a background thread like
 `support.running_stack`."""
 
@@ -24,6 +24,7 @@ from allin.simulator.live.simulator import Simulator
 from allin.simulator.live.simulator import SimulatorConfig as LiveConfig
 from allin.simulator.open_api import SimulatorConfig, create_open_api_simulator
 from allin.simulator.open_api.state import World
+from allin.simulator.social.serve import SocialConfigs, run_social_simulators
 from tests.dashboard.support import ADMIN_EMAIL, ADMIN_PASSWORD
 from tests.support.server import free_port, serve
 
@@ -34,6 +35,8 @@ class PlatformStack:
     app: Any
     tiktok: World
     tiktok_url: str
+    x_url: str
+    x: Any  # the X simulator's state, to inject faults
     openai: SimState
     loop: asyncio.AbstractEventLoop
 
@@ -63,9 +66,7 @@ class PlatformStack:
             return response.json()["data"]
 
 
-def platform_settings(
-    tmp: Path, port: int, tiktok_url: str, openai_url: str, live: SimulatorUrls
-) -> Settings:
+def platform_settings(tmp: Path, port: int, urls: dict[str, str], live: SimulatorUrls) -> Settings:
     return Settings(  # type: ignore[call-arg]
         _env_file=None,
         env="test",
@@ -80,8 +81,12 @@ def platform_settings(
         public_url=f"http://127.0.0.1:{port}",
         tiktok_client_key="sim-client-key",
         tiktok_client_secret="sim-client-secret",
-        tiktok_api_url=tiktok_url,
-        tiktok_auth_url=tiktok_url,
+        tiktok_api_url=urls["tiktok"],
+        tiktok_auth_url=urls["tiktok"],
+        x_client_id="sim-x-client-id",
+        x_client_secret="sim-x-client-secret",
+        x_api_url=urls["x"],
+        x_auth_url=urls["x"],
         tiktok_retry_attempts=1,
         tiktok_timeout=5,
         ai_providers=[
@@ -89,7 +94,7 @@ def platform_settings(
                 "kind": "openai",
                 "name": "openai",
                 "model": "gpt-sim",
-                "base_url": f"{openai_url}/v1",
+                "base_url": f"{urls['openai']}/v1",
                 "api_key": "sk-sim",
                 "timeout": 5,
             }
@@ -100,6 +105,9 @@ def platform_settings(
         sign_url=live.sign,
         live_flush_interval=0.02,
         live_watch_interval=3600,
+        posts_poll_interval=0.1,
+        posts_max_attempts=1,  # a failed send is final at once: the page's retry takes over
+        posts_reconcile_grace=0,
     )
 
 
@@ -111,17 +119,26 @@ async def _run(tmp: Path, ready: threading.Event, stop: asyncio.Event, out: dict
         tiktok_url = await stack.enter_async_context(serve(tiktok))
         openai_state = SimState(token_delay=0.01)
         openai_url = await stack.enter_async_context(serve(create_openai_simulator(openai_state)))
+        social = SocialConfigs()
+        social.x.redirect_uris.append("http://127.0.0.1:*/api/social/accounts/x/callback")
+        ports = {"x": 0, "linkedin": 0, "meta": 0}
+        sims = await stack.enter_async_context(
+            run_social_simulators(ports=ports, configs=social, handle_signals=False)
+        )
         rates = {kind: rate * 8 for kind, rate in DEFAULT_RATES.items()}
         live = Simulator(LiveConfig(demo_scenario=Scenario(rates=rates, viewer_interval=1.0)))
         running = await stack.enter_async_context(run_simulator(live, log_level="warning"))
         port = free_port()
-        app = create_app(platform_settings(tmp, port, tiktok_url, openai_url, running.urls))
+        urls = {"tiktok": tiktok_url, "openai": openai_url, "x": sims.urls["x"]}
+        app = create_app(platform_settings(tmp, port, urls, running.urls))
         base_url = await stack.enter_async_context(serve(app, port))
         out.update(
             base_url=base_url,
             app=app,
             tiktok=tiktok.state.sim,
             tiktok_url=tiktok_url,
+            x_url=sims.urls["x"],
+            x=sims.apps["x"].state.sim,
             openai=openai_state,
         )
         ready.set()

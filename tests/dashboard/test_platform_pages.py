@@ -26,18 +26,19 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PlatformStack]:
 class ConsentAllowed(RequestLog):
     """Connecting an account visits the platform's consent page: the one other origin."""
 
-    def __init__(self, origin: str, platform: str) -> None:
+    def __init__(self, origin: str, *platforms: str) -> None:
         super().__init__(origin)
-        parts = urlsplit(platform)
-        self.platform = f"{parts.scheme}://{parts.netloc}"
+        self.platforms = tuple(
+            f"{parts.scheme}://{parts.netloc}" for parts in map(urlsplit, platforms)
+        )
 
     def foreign(self) -> list[str]:
-        return [url for url in super().foreign() if not url.startswith(self.platform)]
+        return [url for url in super().foreign() if not url.startswith(self.platforms)]
 
 
 @pytest.fixture
 def requests(stack: PlatformStack) -> RequestLog:
-    return ConsentAllowed(stack.base_url, stack.tiktok_url)
+    return ConsentAllowed(stack.base_url, stack.tiktok_url, stack.x_url)
 
 
 def on_loop(stack: PlatformStack, action: object) -> None:
@@ -61,7 +62,9 @@ def test_connect_refresh_reconnect_and_disconnect_an_account(
     sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
     expect(page.get_by_role("link", name="Accounts")).to_have_attribute("aria-current", "page")
     expect(page.get_by_text("No account is connected yet.")).to_be_visible()
-    expect(page.locator('.provider[data-platform="x"]')).to_contain_text("Not")
+    expect(page.locator('.provider[data-platform="linkedin"]')).to_contain_text(
+        "Not configured on this server"
+    )
 
     page.get_by_role("button", name="Connect TikTok").click()  # the simulator consents at once
     expect(page).to_have_url(stack.base_url + "/app/accounts")
@@ -98,15 +101,17 @@ def test_connect_refresh_reconnect_and_disconnect_an_account(
     assert stack.call("GET", "/api/social/accounts") == []
 
 
-def connect_tiktok(page: Page, stack: PlatformStack) -> None:
+def connect(page: Page, stack: PlatformStack, platform: str, name: str) -> None:
     sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
-    if page.locator('.account-item[data-platform="tiktok"]').count() == 0:
-        page.get_by_role("button", name="Connect TikTok").click()
-    expect(page.locator('.account-item[data-platform="tiktok"] .badge')).to_have_text("Connected")
+    item = page.locator(f'.account-item[data-platform="{platform}"]')
+    page.locator("#accounts-title").wait_for()
+    if item.count() == 0:
+        page.get_by_role("button", name=f"Connect {name}").click()
+    expect(item.locator(".badge")).to_have_text("Connected")
 
 
 def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformStack) -> None:
-    connect_tiktok(page, stack)
+    connect(page, stack, "tiktok", "TikTok")
     page.get_by_role("link", name="Compose").click()
     expect(page.get_by_role("heading", name="Compose")).to_be_visible()
     chip = page.locator(".target-chip").first
@@ -118,7 +123,8 @@ def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformS
     expect(counter).to_have_class(re.compile("counter-over"))
     expect(counter).to_contain_text("2201 / 2200")
     text.fill("New video tonight at 8 #behindthescenes")
-    expect(counter).not_to_have_class(re.compile("counter-over"))
+    expect(counter).to_contain_text("39 / 2200")
+    expect(counter.locator(".counter-problem", has_text="over the limit")).to_have_count(0)
     expect(page.locator('.preview[data-platform="tiktok"]')).to_contain_text("New video tonight")
 
     page.get_by_role("tab", name="TikTok").click()
@@ -131,10 +137,22 @@ def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformS
     expect(page.get_by_role("tab", name="TikTok")).to_be_focused()
 
     page.get_by_role("button", name="Save draft").click()
-    expect(page.locator(".toast")).to_contain_text("Draft saved")
-    drafts = stack.call("GET", "/api/ai/drafts")
-    assert drafts[0]["content"] == "Only on TikTok: new video at 8"
-    assert drafts[0]["platform"] == "tiktok"
+    expect(page).to_have_url(re.compile(r"/app/posts/[0-9a-f-]{36}$"))
+    expect(page.locator('.target-item[data-platform="tiktok"]')).to_have_attribute(
+        "data-status", "DRAFT"
+    )
+    post_id = page.url.rsplit("/", 1)[-1]
+    post = stack.call("GET", f"/api/posts/{post_id}")
+    assert post["content"] == "New video tonight at 8 #behindthescenes"
+    assert post["variants"]["tiktok"]["text"] == "Only on TikTok: new video at 8"
+
+    page.get_by_role("link", name="Edit").click()  # the draft opens in the composer
+    expect(page.get_by_label("Post text")).to_have_value("New video tonight at 8 #behindthescenes")
+    expect(page.locator(".target-chip").first).to_have_attribute("aria-pressed", "true")
+    page.get_by_label("Post text").fill("New video tonight at 9")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page).to_have_url(f"{stack.base_url}/app/posts/{post_id}")
+    expect(page.get_by_text("New video tonight at 9")).to_be_visible()
 
 
 def test_ai_panel_streams_variants_improves_and_analyses(
@@ -179,10 +197,18 @@ def test_ai_panel_streams_variants_improves_and_analyses(
 
 def test_platform_pages_keyboard_and_labels(page: Page, stack: PlatformStack) -> None:
     sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
-    for path in ("/app/accounts", "/app/compose"):
+    for path in (
+        "/app/accounts",
+        "/app/compose",
+        "/app/posts",
+        "/app/calendar",
+        "/app/calendar?view=week",
+        "/app/notifications",
+        "/app/queue",
+    ):
         page.goto(stack.base_url + path)
         page.locator("main h1").first.wait_for()
-        page.locator("main .card").first.wait_for()
+        page.wait_for_load_state("networkidle")
         unlabelled = page.evaluate(
             """() => [...document.querySelectorAll('input, select, textarea, button')]
                 .filter(el => !el.hidden && !(el.labels && el.labels.length)
@@ -208,3 +234,97 @@ def test_a_recap_of_a_captured_live_opens_in_the_composer(page: Page, stack: Pla
     draft.get_by_role("link", name="Open in the composer").click()
     expect(page.get_by_role("heading", name="Compose")).to_be_visible()
     expect(page.get_by_label("Post text")).to_have_value(text)
+
+
+def test_publish_to_x_then_a_failure_in_words_and_a_retry(page: Page, stack: PlatformStack) -> None:
+    connect(page, stack, "x", "X")
+    page.goto(stack.base_url + "/app/compose")
+    page.locator(".target-chip.platform-x").click()
+    text = page.get_by_label("Post text")
+    text.fill("y" * 300)
+    counter = page.locator('.counter[data-platform="x"]')
+    expect(counter).to_contain_text("300 / 280")  # the server's verdict
+    expect(counter).to_have_class(re.compile("counter-over"))
+    text.fill("Shipping the new studio tour today")
+    expect(counter).to_contain_text("34 / 280")
+    expect(counter).not_to_have_class(re.compile("counter-over"))
+    page.get_by_role("button", name="Publish now").click()
+
+    expect(page).to_have_url(re.compile(r"/app/posts/[0-9a-f-]{36}$"))
+    first = page.url.rsplit("/", 1)[-1]
+    target = page.locator('.target-item[data-platform="x"]')
+    expect(target).to_have_attribute("data-status", "PUBLISHED")
+    expect(target.get_by_role("link", name="View on X")).to_have_attribute(
+        "href", re.compile(r"^https?://")
+    )
+    screenshot(page, "dashboard-post.png")
+
+    # X answers 503 to the next post: the target fails, in words, and Retry sends it again.
+    on_loop(stack, lambda: stack.x.faults.inject("tweets.create", "error", status=503))
+    page.goto(stack.base_url + "/app/compose")
+    page.locator(".target-chip.platform-x").click()
+    page.get_by_label("Post text").fill("Second take on the studio tour")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page).not_to_have_url(f"{stack.base_url}/app/posts/{first}")
+    expect(page).to_have_url(re.compile(r"/app/posts/[0-9a-f-]{36}$"))
+    second = page.url.rsplit("/", 1)[-1]
+    target = page.locator('.target-item[data-platform="x"]')
+    expect(target).to_have_attribute("data-status", "FAILED")
+    expect(target.locator(".target-error")).not_to_be_empty()
+    screenshot(page, "dashboard-post-failed.png")
+    page.get_by_role("button", name="Retry the failed").click()
+    expect(target).to_have_attribute("data-status", "PUBLISHED")
+
+    page.get_by_role("link", name="Posts", exact=True).click()
+    for post_id in (first, second):
+        expect(page.locator(f'.post-item[data-post="{post_id}"] .badge')).to_have_text("Published")
+    page.get_by_label("Status").select_option("FAILED")
+    expect(page.get_by_text("No post has this status.")).to_be_visible()
+
+    page.get_by_role("link", name="Notifications").click()
+    expect(page.locator(".notification").first).to_be_visible()
+    screenshot(page, "dashboard-notifications.png")
+
+
+def test_schedule_then_drag_in_the_calendar(page: Page, stack: PlatformStack) -> None:
+    connect(page, stack, "x", "X")
+    page.goto(stack.base_url + "/app/compose")
+    page.locator(".target-chip.platform-x").click()
+    page.get_by_label("Post text").fill("Studio tour, part two")
+    tomorrow = page.evaluate(
+        """() => { const d = new Date(Date.now() + 86400000);
+            const p = (n) => String(n).padStart(2, '0');
+            return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}`; }"""
+    )
+    page.get_by_label("Publish at").fill(f"{tomorrow}T10:30")
+    page.get_by_role("button", name="Schedule").click()
+    expect(page.locator('.target-item[data-platform="x"]')).to_have_attribute(
+        "data-status", "SCHEDULED"
+    )
+    post_id = page.url.rsplit("/", 1)[-1]
+
+    page.goto(f"{stack.base_url}/app/calendar?view=week&date={tomorrow}")
+    entry = page.locator(f'.cal-entry[data-post="{post_id}"]')
+    expect(entry).to_have_attribute("data-status", "SCHEDULED")
+    assert entry.evaluate("el => el.closest('.cal-slot').dataset.slot") == f"{tomorrow}T10"
+    screenshot(page, "dashboard-calendar-week.png")
+    entry.drag_to(page.locator(f'.cal-slot[data-slot="{tomorrow}T14"]'))
+    expect(page.locator(f'.cal-slot[data-slot="{tomorrow}T14"] .cal-entry')).to_have_count(1)
+    post = stack.call("GET", f"/api/posts/{post_id}")
+    assert post["targets"][0]["scheduled_local"].startswith(f"{tomorrow}T14:30")
+
+    page.get_by_role("button", name="Month").click()
+    expect(page.locator(f'.cal-day[data-day="{tomorrow}"] .cal-entry')).to_have_count(1)
+    screenshot(page, "dashboard-calendar-month.png")
+    dark(page, "dashboard-calendar-month-dark.png")
+
+
+def test_admin_queue_page(page: Page, stack: PlatformStack) -> None:
+    sign_in(page, stack, "/app/queue")  # type: ignore[arg-type]
+    expect(page.get_by_role("heading", name="Publishing queue")).to_be_visible()
+    expect(page.get_by_role("link", name="Queue")).to_have_attribute("aria-current", "page")
+    expect(page.locator('[data-count="PUBLISHED"] dd')).not_to_have_text("")
+    expect(page.locator("#stat-due .stat-value")).to_be_visible()
+    page.get_by_role("button", name="Close failures older than a day").click()
+    expect(page.locator(".toast")).to_contain_text("closed")
+    screenshot(page, "dashboard-queue.png")

@@ -70,6 +70,10 @@ FEATURE_ROUTES: dict[str, str] = {
     "social_accounts": "/api/social/accounts",
     "ai": "/api/ai/generate/stream",
     "ai_recap": "/api/ai/live-recap",
+    "posts": "/api/posts",
+    "calendar": "/api/calendar",
+    "notifications": "/api/notifications",
+    "queue_admin": "/api/admin/queue/status",
 }
 
 router = APIRouter(include_in_schema=False)

@@ -17,6 +17,11 @@ const ROUTES = [
   { path: /^\/app\/sign$/, page: "sign", nav: "sign" },
   { path: /^\/app\/accounts$/, page: "accounts", nav: "accounts" },
   { path: /^\/app\/compose$/, page: "compose", nav: "compose" },
+  { path: /^\/app\/posts$/, page: "posts", nav: "posts" },
+  { path: /^\/app\/posts\/([0-9a-f-]{36})$/, page: "post", nav: "posts", keys: ["id"] },
+  { path: /^\/app\/calendar$/, page: "calendar", nav: "calendar" },
+  { path: /^\/app\/notifications$/, page: "notifications", nav: "notifications" },
+  { path: /^\/app\/queue$/, page: "queue", nav: "queue" },
 ];
 
 const main = document.getElementById("main");
@@ -70,6 +75,12 @@ function showChrome(signedIn, navKey) {
   if (!signedIn) return;
   const user = currentUser();
   $("#account-name").textContent = user ? user.display_name || user.email : "";
+  // Pages whose API this server lacks are not offered (any one listed feature will do);
+  // operators' pages only to administrators (the API checks again).
+  for (const link of $$("[data-feature]")) {
+    const offered = link.dataset.feature.split(" ").some(hasFeature);
+    link.hidden = !offered || ("admin" in link.dataset && user?.role !== "admin");
+  }
   for (const link of $$("[data-nav]")) {
     if (link.dataset.nav === navKey) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
@@ -129,11 +140,6 @@ async function render() {
   if (!firstRender) main.focus({ preventScroll: true });
   firstRender = false;
   window.scrollTo(0, 0);
-}
-
-// Pages whose API this server lacks are not offered (any one listed feature will do).
-for (const link of $$("[data-feature]")) {
-  link.hidden = !link.dataset.feature.split(" ").some(hasFeature);
 }
 
 function closeMenu() {

@@ -8,6 +8,7 @@ import { hasFeature } from "../config.js";
 import { busy, h, nextId, toast } from "../dom.js";
 import { checkText } from "../rules.js";
 import { platformIcon, platformName } from "../social.js";
+import { publishButtons, schedulePicker, validator } from "../publish.js";
 
 export async function render(ctx) {
   const { main, setTitle } = ctx;
@@ -16,6 +17,19 @@ export async function render(ctx) {
   if (hasFeature("social_accounts")) {
     try {
       state.accounts = (await api("/api/social/accounts")).data.filter((a) => a.status === "ACTIVE");
+    } catch (error) {
+      toast(error.message, "error");
+    }
+  }
+  const postId = ctx.query.get("post");
+  if (postId && hasFeature("posts")) {
+    try {
+      const { data } = await api(`/api/posts/${encodeURIComponent(postId)}`);
+      state.base = data.content;
+      for (const [platform, variant] of Object.entries(data.variants || {})) {
+        if (variant?.text != null) state.texts[platform] = variant.text;
+      }
+      data.targets.forEach((target) => state.targets.add(target.account_id));
     } catch (error) {
       toast(error.message, "error");
     }
@@ -36,7 +50,29 @@ export async function render(ctx) {
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Text per platform" });
   const counters = h("ul", { class: "counters", id: "post-counters", "aria-live": "polite" });
   const previews = h("div", { class: "previews" });
-  const saveButton = hasFeature("ai")
+  const picker = schedulePicker();
+  const postBar = hasFeature("posts")
+    ? h(
+        "section",
+        { class: "card", "aria-labelledby": "when-title" },
+        h("h2", { id: "when-title" }, "When"),
+        picker.wrapper,
+        publishButtons({
+          build: () => {
+            if (state.targets.size) return postBody(state, platforms());
+            toast("Choose at least one account to post to", "error");
+            return null;
+          },
+          picker,
+          postId: () => postId,
+          onDone: (post, mode) => {
+            toast(mode === "draft" ? "Draft saved" : mode === "now" ? "Publishing" : "Scheduled", "success");
+            ctx.navigate(`/app/posts/${post.id}`);
+          },
+        }),
+      )
+    : null;
+  const saveButton = hasFeature("ai") && !hasFeature("posts")
     ? h("button", { class: "button", type: "button", onclick: () => saveDrafts(state, saveButton) }, "Save draft")
     : null;
 
@@ -45,10 +81,14 @@ export async function render(ctx) {
     return chosen.length ? [...new Set(chosen)] : ["tiktok"];
   };
   const textFor = (platform) => state.texts[platform] ?? state.base;
+  const validate = hasFeature("posts")
+    ? validator((verdicts, error) => (verdicts ? renderVerdicts(counters, verdicts) : renderCounters(counters, platforms(), textFor, error)))
+    : null;
   const update = () => {
     renderTabs(tabs, state, platforms(), switchTab);
     renderCounters(counters, platforms(), textFor);
     renderPreviews(previews, state, platforms(), textFor);
+    if (validate) validate(postBody(state, platforms()));
   };
   function switchTab(tab, { fromKeys = false } = {}) {
     state.tab = tab;
@@ -86,6 +126,7 @@ export async function render(ctx) {
           { class: "stack" },
           targetsCard(state, update),
           h("section", { class: "card", "aria-label": "Text" }, tabs, h("div", { class: "field" }, label, editor), counters, h("div", { class: "compose-actions" }, saveButton)),
+          postBar,
           h("section", { class: "card", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "Preview"), previews),
         ),
         panel,
@@ -113,7 +154,7 @@ function targetsCard(state, update) {
     const name = `${account.platform_name} ${account.username ? `@${account.username}` : account.display_name || ""}`.trim();
     const chip = h(
       "button",
-      { class: `chip target-chip platform-${account.platform}`, type: "button", "aria-pressed": "false", dataset: { account: account.id }, "aria-label": name },
+      { class: `chip target-chip platform-${account.platform}`, type: "button", "aria-pressed": String(state.targets.has(account.id)), dataset: { account: account.id }, "aria-label": name },
       avatar(account.display_name || account.username),
       platformIcon(account.platform),
       h("span", {}, account.display_name || account.username || account.platform_name),
@@ -154,6 +195,32 @@ function arrowKeys(event, all, current, switchTab) {
   if (!step) return;
   event.preventDefault();
   switchTab(all[(all.indexOf(current) + step + all.length) % all.length], { fromKeys: true });
+}
+
+// The body the posts API takes: one text, the platforms' own texts, the chosen accounts.
+function postBody(state, platforms) {
+  const variants = {};
+  for (const platform of platforms) {
+    if (state.texts[platform] !== undefined) variants[platform] = { text: state.texts[platform] };
+  }
+  const accountIds = [...state.targets];
+  const body = { content: state.base, variants, account_ids: accountIds };
+  return accountIds.length ? body : { ...body, platforms };
+}
+
+function renderVerdicts(list, verdicts) {
+  list.replaceChildren(
+    ...verdicts.map((verdict) =>
+      h(
+        "li",
+        { class: `counter${verdict.ok ? "" : " counter-over"}`, dataset: { platform: verdict.platform } },
+        platformIcon(verdict.platform),
+        h("span", { class: "counter-value" }, `${verdict.length} / ${verdict.limit}`),
+        h("span", { class: "visually-hidden" }, ` characters for ${platformName(verdict.platform)}`),
+        verdict.problems.map((problem) => h("span", { class: "counter-problem", dataset: { code: problem.code } }, problem.message)),
+      ),
+    ),
+  );
 }
 
 function renderCounters(list, platforms, textFor) {
