@@ -28,7 +28,7 @@ export async function render(ctx) {
   const title = view === "week"
     ? `Week of ${start.toLocaleDateString(undefined, { day: "numeric", month: "long", year: "numeric" })}`
     : anchor.toLocaleDateString(undefined, { month: "long", year: "numeric" });
-  const toggle = (v, label) => h("button", { class: "chip", type: "button", "aria-pressed": String(view === v), onclick: () => go(v, anchor) }, label);
+  const toggle = (v, label) => h("button", { class: "chip view-toggle", type: "button", "aria-pressed": String(view === v), onclick: () => go(v, anchor) }, label);
   const body = h("div", { class: "calendar-body" });
   main.append(
     h(
