@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import struct
+import zlib
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -101,6 +103,23 @@ def test_connect_refresh_reconnect_and_disconnect_an_account(
     assert stack.call("GET", "/api/social/accounts") == []
 
 
+def png(width: int = 64, height: int = 48) -> bytes:
+    """A real PNG image (a solid colour), built by hand per the PNG specification."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    rows = b"".join(b"\x00" + b"\xe1\x1d\x48" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
 def connect(page: Page, stack: PlatformStack, platform: str, name: str) -> None:
     sign_in(page, stack, "/app/accounts")  # type: ignore[arg-type]
     item = page.locator(f'.account-item[data-platform="{platform}"]')
@@ -136,6 +155,15 @@ def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformS
     page.get_by_role("tab", name="All platforms").press("ArrowRight")  # tabs follow the arrows
     expect(page.get_by_role("tab", name="TikTok")).to_be_focused()
 
+    page.get_by_label("Add photos or videos").set_input_files(
+        files=[{"name": "studio.png", "mimeType": "image/png", "buffer": png()}]
+    )
+    uploaded = page.locator(".media-item[data-media]")
+    expect(uploaded).to_have_count(1)
+    expect(uploaded.locator("img.media-thumb")).to_be_visible()
+    media_id = uploaded.get_attribute("data-media")
+    screenshot(page, "dashboard-compose-media.png")
+
     page.get_by_role("button", name="Save draft").click()
     expect(page).to_have_url(re.compile(r"/app/posts/[0-9a-f-]{36}$"))
     expect(page.locator('.target-item[data-platform="tiktok"]')).to_have_attribute(
@@ -145,6 +173,7 @@ def test_compose_with_counters_previews_and_a_draft(page: Page, stack: PlatformS
     post = stack.call("GET", f"/api/posts/{post_id}")
     assert post["content"] == "New video tonight at 8 #behindthescenes"
     assert post["variants"]["tiktok"]["text"] == "Only on TikTok: new video at 8"
+    assert post["media_ids"] == [media_id]
 
     page.get_by_role("link", name="Edit").click()  # the draft opens in the composer
     expect(page.get_by_label("Post text")).to_have_value("New video tonight at 8 #behindthescenes")

@@ -9,11 +9,12 @@ import { busy, h, nextId, toast } from "../dom.js";
 import { checkText } from "../rules.js";
 import { platformIcon, platformName } from "../social.js";
 import { publishButtons, schedulePicker, validator } from "../publish.js";
+import { mediaPicker } from "../media.js";
 
 export async function render(ctx) {
   const { main, setTitle } = ctx;
   setTitle("Compose");
-  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [] };
+  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [], media: [] };
   if (hasFeature("social_accounts")) {
     try {
       state.accounts = (await api("/api/social/accounts")).data.filter((a) => a.status === "ACTIVE");
@@ -30,6 +31,7 @@ export async function render(ctx) {
         if (variant?.text != null) state.texts[platform] = variant.text;
       }
       data.targets.forEach((target) => state.targets.add(target.account_id));
+      state.media.push(...data.media_ids);
     } catch (error) {
       toast(error.message, "error");
     }
@@ -50,6 +52,7 @@ export async function render(ctx) {
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Text per platform" });
   const counters = h("ul", { class: "counters", id: "post-counters", "aria-live": "polite" });
   const previews = h("div", { class: "previews" });
+  const media = hasFeature("posts") ? mediaPicker(state.media, () => update()) : null;
   const picker = schedulePicker();
   const postBar = hasFeature("posts")
     ? h(
@@ -125,7 +128,7 @@ export async function render(ctx) {
           "div",
           { class: "stack" },
           targetsCard(state, update),
-          h("section", { class: "card", "aria-label": "Text" }, tabs, h("div", { class: "field" }, label, editor), counters, h("div", { class: "compose-actions" }, saveButton)),
+          h("section", { class: "card", "aria-label": "Text" }, tabs, h("div", { class: "field" }, label, editor), counters, media, saveButton ? h("div", { class: "compose-actions" }, saveButton) : null),
           postBar,
           h("section", { class: "card", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "Preview"), previews),
         ),
@@ -135,7 +138,10 @@ export async function render(ctx) {
   );
   editor.value = state.base;
   update();
-  return panel?.cleanup;
+  return () => {
+    panel?.cleanup();
+    media?.cleanup();
+  };
 }
 
 function targetsCard(state, update) {
@@ -204,7 +210,7 @@ function postBody(state, platforms) {
     if (state.texts[platform] !== undefined) variants[platform] = { text: state.texts[platform] };
   }
   const accountIds = [...state.targets];
-  const body = { content: state.base, variants, account_ids: accountIds };
+  const body = { content: state.base, variants, account_ids: accountIds, media_ids: [...state.media] };
   return accountIds.length ? body : { ...body, platforms };
 }
 
