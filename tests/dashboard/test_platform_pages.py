@@ -357,3 +357,58 @@ def test_admin_queue_page(page: Page, stack: PlatformStack) -> None:
     page.get_by_role("button", name="Close failures older than a day").click()
     expect(page.locator(".toast")).to_contain_text("closed")
     screenshot(page, "dashboard-queue.png")
+
+
+def test_tiktok_direct_post_rules(page: Page, stack: PlatformStack) -> None:
+    connect(page, stack, "tiktok", "TikTok")
+    open_id = next(
+        a["platform_user_id"]
+        for a in stack.call("GET", "/api/social/accounts")
+        if a["platform"] == "tiktok"
+    )
+    user = stack.tiktok.users[open_id]
+    on_loop(stack, lambda: setattr(user, "duet_disabled", True))  # the creator's own setting
+    page.goto(stack.base_url + "/app/compose")
+    page.locator(".target-chip.platform-tiktok").click()
+    panel = page.get_by_role("region", name="TikTok")
+    expect(panel.locator(".tiktok-creator")).to_contain_text(f"Posting as {user.display_name}")
+    privacy = panel.get_by_label("Who can see this video")
+    expect(privacy).to_have_value("")  # none preselected
+    offered = privacy.locator("option").evaluate_all("os => os.map(o => o.value).filter(Boolean)")
+    assert offered == user.privacy_level_options
+    for name in ("Allow comments", "Allow stitches"):
+        expect(panel.get_by_label(name)).not_to_be_checked()
+        expect(panel.get_by_label(name)).to_be_enabled()
+    expect(panel.get_by_label("Allow duets")).to_be_disabled()
+    expect(panel.get_by_text("Videos up to 600 seconds.")).to_be_visible()
+
+    page.get_by_label("Post text").fill("Behind the scenes")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".toast").last).to_have_text("Choose who can see the TikTok video.")
+    privacy.select_option("SELF_ONLY")
+    page.get_by_role("button", name="Publish now").click()
+    expect(page.locator(".toast").last).to_have_text(
+        "Agree to TikTok's Music Usage Confirmation first."
+    )
+    panel.get_by_label("Disclose commercial content").check()
+    panel.get_by_label("Branded content").check()
+    expect(privacy).to_have_value("")  # branded content cannot be private
+    expect(privacy.locator('option[value="SELF_ONLY"]')).to_be_disabled()
+    expect(panel.locator(".tiktok-policy")).to_contain_text("Branded Content Policy")
+    privacy.select_option("MUTUAL_FOLLOW_FRIENDS")
+    panel.get_by_label("Allow comments").check()
+    panel.get_by_label("I agree to TikTok's Music Usage Confirmation").check()
+    screenshot(page, "dashboard-compose-tiktok.png")
+    dark(page, "dashboard-compose-tiktok-dark.png")
+
+    page.get_by_role("button", name="Save draft").click()
+    expect(page).to_have_url(re.compile(r"/app/posts/[0-9a-f-]{36}$"))
+    post = stack.call("GET", f"/api/posts/{page.url.rsplit('/', 1)[-1]}")
+    assert post["variants"]["tiktok"]["options"] == {
+        "privacy_level": "MUTUAL_FOLLOW_FRIENDS",
+        "disable_comment": False,
+        "disable_duet": True,
+        "disable_stitch": True,
+        "brand_organic_toggle": False,
+        "brand_content_toggle": True,
+    }

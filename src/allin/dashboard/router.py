@@ -74,6 +74,7 @@ FEATURE_ROUTES: dict[str, str] = {
     "calendar": "/api/calendar",
     "notifications": "/api/notifications",
     "queue_admin": "/api/admin/queue/status",
+    "tiktok_creator_info": "/api/social/accounts/{account_id:uuid}/creator-info",
 }
 
 router = APIRouter(include_in_schema=False)

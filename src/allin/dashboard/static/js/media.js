@@ -38,8 +38,9 @@ async function previewUrl(media) {
   return response.ok ? URL.createObjectURL(await response.blob()) : null;
 }
 
-// `chosen` is the list of media ids the post carries; `onChange` after each change.
-export function mediaPicker(chosen, onChange) {
+// `chosen` is the list of media ids the post carries, `details` what the API said of each
+// (kind, duration); `onChange` after each change.
+export function mediaPicker(chosen, onChange, details = {}) {
   const id = nextId("media");
   const input = h("input", { id, type: "file", multiple: true, accept: "image/*,video/*", class: "visually-hidden" });
   const list = h("ul", { class: "media-list", "aria-live": "polite" });
@@ -56,6 +57,7 @@ export function mediaPicker(chosen, onChange) {
     try {
       const media = await upload(file, (share) => (bar.value = share));
       chosen.push(media.id);
+      details[media.id] = media;
       const url = await previewUrl(media).catch(() => null);
       if (url) urls.push(url);
       item.dataset.media = media.id;

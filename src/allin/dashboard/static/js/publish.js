@@ -40,10 +40,11 @@ export function schedulePicker() {
   return { wrapper, input };
 }
 
-// The four ways to send a post; `build()` gives the post body without its schedule.
+// The four ways to send a post; `build(mode)` gives the post body without its schedule, or
+// null when something must be fixed first (it says what).
 export function publishButtons({ build, picker, postId, onDone }) {
   const send = async (button, schedule, label) => {
-    const body = build();
+    const body = build(schedule.mode);
     if (!body) return;
     busy(button, true, label);
     try {

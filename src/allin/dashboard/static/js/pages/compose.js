@@ -10,11 +10,12 @@ import { checkText } from "../rules.js";
 import { platformIcon, platformName } from "../social.js";
 import { publishButtons, schedulePicker, validator } from "../publish.js";
 import { mediaPicker } from "../media.js";
+import { tiktokPanel } from "../tiktok-post.js";
 
 export async function render(ctx) {
   const { main, setTitle } = ctx;
   setTitle("Compose");
-  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [], media: [] };
+  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [], media: [], mediaInfo: {}, tiktok: null };
   if (hasFeature("social_accounts")) {
     try {
       state.accounts = (await api("/api/social/accounts")).data.filter((a) => a.status === "ACTIVE");
@@ -52,7 +53,7 @@ export async function render(ctx) {
   const tabs = h("div", { class: "tabs", role: "tablist", "aria-label": "Text per platform" });
   const counters = h("ul", { class: "counters", id: "post-counters", "aria-live": "polite" });
   const previews = h("div", { class: "previews" });
-  const media = hasFeature("posts") ? mediaPicker(state.media, () => update()) : null;
+  const media = hasFeature("posts") ? mediaPicker(state.media, () => update(), state.mediaInfo) : null;
   const picker = schedulePicker();
   const postBar = hasFeature("posts")
     ? h(
@@ -61,10 +62,17 @@ export async function render(ctx) {
         h("h2", { id: "when-title" }, "When"),
         picker.wrapper,
         publishButtons({
-          build: () => {
-            if (state.targets.size) return postBody(state, platforms());
-            toast("Choose at least one account to post to", "error");
-            return null;
+          build: (mode) => {
+            if (!state.targets.size) {
+              toast("Choose at least one account to post to", "error");
+              return null;
+            }
+            const problem = state.tiktok?.problem(mode !== "draft");
+            if (problem) {
+              toast(problem, "error");
+              return null;
+            }
+            return postBody(state, platforms());
           },
           picker,
           postId: () => postId,
@@ -87,7 +95,15 @@ export async function render(ctx) {
   const validate = hasFeature("posts")
     ? validator((verdicts, error) => (verdicts ? renderVerdicts(counters, verdicts) : renderCounters(counters, platforms(), textFor, error)))
     : null;
+  const tiktokSlot = h("div", { class: "tiktok-slot" });
+  const syncTikTok = () => {
+    const account = hasFeature("tiktok_creator_info") && state.accounts.find((a) => a.platform === "tiktok" && state.targets.has(a.id));
+    if ((state.tiktok?.accountId || null) === (account?.id || null)) return;
+    state.tiktok = account ? Object.assign(tiktokPanel(account.id, state.mediaInfo), { accountId: account.id }) : null;
+    tiktokSlot.replaceChildren(...(state.tiktok ? [state.tiktok.card] : []));
+  };
   const update = () => {
+    syncTikTok();
     renderTabs(tabs, state, platforms(), switchTab);
     renderCounters(counters, platforms(), textFor);
     renderPreviews(previews, state, platforms(), textFor);
@@ -129,6 +145,7 @@ export async function render(ctx) {
           { class: "stack" },
           targetsCard(state, update),
           h("section", { class: "card", "aria-label": "Text" }, tabs, h("div", { class: "field" }, label, editor), counters, media, saveButton ? h("div", { class: "compose-actions" }, saveButton) : null),
+          tiktokSlot,
           postBar,
           h("section", { class: "card", "aria-labelledby": "preview-title" }, h("h2", { id: "preview-title" }, "Preview"), previews),
         ),
@@ -209,6 +226,7 @@ function postBody(state, platforms) {
   for (const platform of platforms) {
     if (state.texts[platform] !== undefined) variants[platform] = { text: state.texts[platform] };
   }
+  if (state.tiktok) variants.tiktok = { ...variants.tiktok, options: state.tiktok.options() };
   const accountIds = [...state.targets];
   const body = { content: state.base, variants, account_ids: accountIds, media_ids: [...state.media] };
   return accountIds.length ? body : { ...body, platforms };
