@@ -3,14 +3,17 @@ simulator over real loopback HTTP: connect, refresh (or why not), expiry, and di
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import inspect, text
 
 from allin.core.config import Settings
 from allin.core.domain import app_state
@@ -178,3 +181,53 @@ async def test_facebook_pages_and_instagram_accounts(
     deleted = await client.delete(page_path, headers=alice.headers)
     assert deleted.status_code == 200
     assert (await client.get(page_path, headers=alice.headers)).status_code == 404
+
+
+async def test_after_connecting_all_five_no_secret_is_in_the_log_or_the_database(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    alice: SignedIn,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    codes = []
+    for platform in ("tiktok", "x", "linkedin", "facebook", "instagram"):
+        query = await consent(client, alice, platform)
+        codes.append(parse_qs(query)["code"][0])
+        response = await client.get(f"{API}/accounts/{platform}/callback?{query}")
+        assert response.status_code == 200, response.text
+    service = app_state(app).get(SocialAccountsService)
+    secrets = set(codes)
+    for account in (await client.get(f"{API}/accounts", headers=alice.headers)).json()["data"]:
+        tokens = service.token_set(await service.get_account(uuid.UUID(account["id"])))
+        secrets |= {tokens.access_token, *([tokens.refresh_token] if tokens.refresh_token else [])}
+    for secret in (
+        settings.x_client_secret,
+        settings.linkedin_client_secret,
+        settings.meta_app_secret,
+        settings.tiktok_client_secret,
+    ):
+        assert secret is not None
+        secrets.add(secret.get_secret_value())
+    assert len(secrets) >= 15
+
+    ours = str(client.base_url)
+    # The test's own HTTP clients play the browser; their lines about our callback are not ours.
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if not (r.name.startswith(("httpx", "httpcore")) and ours in r.getMessage())
+    ]
+    assert not [s for s in secrets if any(s in line for line in lines)]
+
+    async with app_state(app).engine.connect() as conn:
+        tables = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+        dump = []
+        for table in tables:
+            dump.extend(
+                str(tuple(row)) for row in await conn.execute(text(f'SELECT * FROM "{table}"'))
+            )
+    everything = "\n".join(dump)
+    assert all(p in everything for p in ("tiktok", "x", "linkedin", "facebook", "instagram"))
+    assert not [s for s in secrets if s in everything]

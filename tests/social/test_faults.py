@@ -171,7 +171,7 @@ async def test_a_token_endpoint_that_hangs_times_out(
     async def token(request: Request) -> HTMLResponse:
         import asyncio
 
-        await asyncio.sleep(5)
+        await asyncio.sleep(2)  # longer than the client waits (0.5 s)
         return HTMLResponse("<html>too late</html>")
 
     async with serve(hung) as hung_url:
@@ -208,7 +208,8 @@ async def test_no_token_or_code_in_the_log_or_the_database(
     lines = [
         r.getMessage()
         for r in caplog.records
-        if not (r.name == "httpx" and ours in r.getMessage())  # the test's own requests
+        # the test's own clients play the browser: their lines about our callback are not ours
+        if not (r.name.startswith(("httpx", "httpcore")) and ours in r.getMessage())
     ]
     assert lines and not [s for s in secrets if any(s in line for line in lines)]
 

@@ -5,18 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
+from allin.app import create_app
 from allin.core.clock import utcnow
+from allin.core.config import Settings
 from allin.core.domain import app_state
 from allin.social.errors import ReconnectRequiredError
 from allin.social.providers.base import ErrorKind, Platform, SocialProviderError, TokenSet
 from allin.social.service import SocialAccountsService
-from tests.auth.helpers import SignedIn
+from tests.auth.helpers import SignedIn, signed_in
 from tests.social.flows import connect
+from tests.support.server import serve
 from tests.tiktok.conftest import MovableClock, Sim
 
 
@@ -98,3 +103,22 @@ async def test_an_empty_refresh_token_never_replaces_a_good_one(
     service._put_tokens(row, TokenSet(access_token="act.new"), utcnow(), fresh_grant=False)
     kept = service.token_set(row)
     assert kept.access_token == "act.new" and kept.refresh_token == good
+
+
+async def test_the_background_job_refreshes_before_expiry(
+    social_settings: Callable[..., Settings], port: int, sim: Sim, moved: MovableClock
+) -> None:
+    app = create_app(social_settings(social_refresh_interval=timedelta(milliseconds=100)))
+    async with serve(app, port) as base, httpx.AsyncClient(base_url=base) as client:
+        user = await signed_in(client, app)
+        account = await connect(client, user)
+        service = _service(app)
+        before = await service.get_account(uuid.UUID(account["id"]))
+        moved.advance(24 * 3600 - 300)  # five minutes left, inside the ten-minute margin
+        for _ in range(100):
+            row = await service.get_account(uuid.UUID(account["id"]))
+            if row.token_expires_at != before.token_expires_at:
+                break
+            await asyncio.sleep(0.05)
+        assert row.token_expires_at and before.token_expires_at
+        assert row.token_expires_at > before.token_expires_at and row.status == "ACTIVE"

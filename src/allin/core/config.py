@@ -278,7 +278,7 @@ class Settings(BaseSettings):
     )
     x_api_url: str = "https://api.x.com"
     x_auth_url: str = "https://x.com"
-    x_redirect_uri: str = ""  # default: {public URL}/api/integrations/x/callback
+    x_redirect_uri: str = ""  # default: {public URL}/api/social/accounts/x/callback
     linkedin_client_id: str = Field(
         default="",
         validation_alias=AliasChoices(
@@ -293,7 +293,7 @@ class Settings(BaseSettings):
     )
     linkedin_api_url: str = "https://api.linkedin.com"
     linkedin_auth_url: str = "https://www.linkedin.com"
-    linkedin_redirect_uri: str = ""  # default: {public URL}/api/integrations/linkedin/callback
+    linkedin_redirect_uri: str = ""  # default: {public URL}/api/social/accounts/linkedin/callback
     # LinkedIn-Version (YYYYMM); versions are retired after about a year, so keep it current.
     linkedin_version: str = Field(default="202610", pattern=r"^\d{6}$")
     meta_app_id: str = Field(
@@ -310,7 +310,8 @@ class Settings(BaseSettings):
     meta_graph_video_url: str = "https://graph-video.facebook.com"
     meta_auth_url: str = "https://www.facebook.com"
     meta_graph_version: str = Field(default="v25.0", pattern=r"^v\d+\.\d+$")
-    meta_redirect_uri: str = ""  # default: {public URL}/api/integrations/meta/callback
+    # default: {public URL}/api/social/accounts/{facebook,instagram}/callback (register both)
+    meta_redirect_uri: str = ""
     social_timeout: float = Field(default=15.0, gt=0)
     social_upload_timeout: float = Field(default=120.0, gt=0)
     social_processing_timeout: float = Field(default=300.0, gt=0)  # media processing waits

@@ -70,7 +70,7 @@ def social_domain(
             create_email_backend(settings),
         )
         state.provide(service)
-        await service.rebind_tokens()  # rows moved from an older table, bound to the key only
+        # In the background: start-up never waits on the database or a platform.
         interval = settings.social_refresh_interval.total_seconds()
         job = run_in_background(service.run_periodically(interval), name="social-refresh")
         try:

@@ -720,7 +720,9 @@ class SocialAccountsService:
     # --- background work ---
 
     async def sweep(self) -> None:
-        """One pass of the background job: refresh what is due, remind, expire."""
+        """One pass of the background job: bind moved tokens to their rows, refresh what is
+        due, remind, expire."""
+        await self.rebind_tokens()
         report = await self.refresh_expiring(self.refresh_margin)
         if report.refreshed or report.failed:
             log.info(
