@@ -26,7 +26,8 @@ from allin.db.domain import database_domain
 from allin.demo import DemoSockets, demo_domain, prepare_demo
 from allin.live.domain import live_domain
 from allin.posts.domain import posts_domain
-from allin.posts.media import MEDIA_UPLOAD_PATH
+from allin.posts.media import MEDIA_UPLOAD_PATH, POST_BODY_PATHS
+from allin.posts.schemas import MAX_POST_BODY
 from allin.publishing_accounts import publishing_accounts_domain
 from allin.sign.domain import sign_domain
 from allin.simulator.live.simulator import DEMO_STREAMER
@@ -118,9 +119,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         RouteBodyLimitMiddleware,
         max_body_bytes=settings.max_body_bytes,
-        overrides=[  # video and media uploads only
+        overrides=[  # video and media uploads, post bodies
             *tiktok_body_limits(settings),
             RouteBodyLimit("POST", MEDIA_UPLOAD_PATH, settings.posts_max_upload_bytes),
+            *(RouteBodyLimit(method, path, MAX_POST_BODY) for method, path in POST_BODY_PATHS),
         ],
     )
     if settings.cors_origins:

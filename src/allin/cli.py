@@ -14,6 +14,8 @@ from allin.auth.cli import app as users_app
 from allin.core.config import Settings, get_settings
 from allin.db import migrate
 from allin.live.cli import app as live_app
+from allin.posts.cli import posts_app, queue_app
+from allin.posts.cli import worker as posts_worker
 from allin.sign.cli import app as sign_app
 from allin.simulator.live.cli import app as simulator_app
 from allin.social.cli import social_cli
@@ -29,6 +31,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(live_app, name="live")
 app.add_typer(simulator_app, name="simulator")
 app.add_typer(sign_app, name="sign")
+app.add_typer(posts_app, name="posts")
+app.add_typer(queue_app, name="queue")
+app.command("worker")(posts_worker)
 console = Console()
 
 

@@ -49,6 +49,7 @@ class Dispatcher:
         self._running: set[asyncio.Task[object]] = set()
         self._task: asyncio.Task[None] | None = None
         self._last_heartbeat = 0.0
+        self._last_sweep = 0.0
 
     def wake(self) -> None:
         """Look at the queue now (a post was scheduled for now or soon)."""
@@ -65,21 +66,25 @@ class Dispatcher:
             await self._task
         if self._running:
             await asyncio.wait(self._running, timeout=self.settings.posts_lease_seconds)
-        async with self.sessions() as session, session.begin():
+        async with self.publisher.writing() as session:
             await session.execute(delete(QueueWorker).where(QueueWorker.id == self.id))
 
     async def run_once(self) -> int:
         """One pass: sweep, claim, start publishes. Returns how many rows were claimed."""
         now = clock.now()
-        async with self.sessions() as session, session.begin():
-            swept = await queue.sweep(session, now)
-        if swept:
-            log.warning("expired leases taken back", rows=swept, worker=self.id)
+        # Leases expire in minutes, so sweeping every few seconds is plenty (and keeps a
+        # write transaction out of every pass on SQLite's single writer).
+        if clock.monotonic() - self._last_sweep >= min(5.0, self.settings.posts_lease_seconds / 4):
+            self._last_sweep = clock.monotonic()
+            async with self.publisher.writing() as session:
+                swept = await queue.sweep(session, now)
+            if swept:
+                log.warning("expired leases taken back", rows=swept, worker=self.id)
         free = self.settings.posts_concurrency - len(self._running)
         if free <= 0:
             return 0
         lease = timedelta(seconds=self.settings.posts_lease_seconds)
-        async with self.sessions() as session, session.begin():
+        async with self.publisher.writing() as session:
             ids = await queue.claim(
                 session, self.id, now, lease, min(free, self.settings.posts_batch_size)
             )
@@ -130,7 +135,7 @@ class Dispatcher:
             return
         self._last_heartbeat = clock.monotonic()
         now = clock.now()
-        async with self.sessions() as session, session.begin():
+        async with self.publisher.writing() as session:
             result = await session.execute(
                 update(QueueWorker)
                 .where(QueueWorker.id == self.id)

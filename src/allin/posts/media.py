@@ -17,6 +17,7 @@ from allin.social.providers.base import MediaItem, MediaKind
 
 _PROBE_TIMEOUT = 30.0
 MEDIA_UPLOAD_PATH = "/api/media"
+POST_BODY_PATHS = (("POST", r"/api/posts(/validate)?"), ("PATCH", r"/api/posts/[^/]+"))
 
 
 def sniff(head: bytes) -> tuple[str, MediaKind] | None:

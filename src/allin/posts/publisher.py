@@ -9,7 +9,10 @@ send (TRANSIENT, RATE_LIMITED) are retried, with backoff and the platform's Retr
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
+from allin.db.engine import is_sqlite
 from allin.posts import queue
 from allin.posts.media import MediaStore, media_item
 from allin.posts.models import MediaAsset, Post, PostTarget, TargetStatus
@@ -65,6 +69,15 @@ class Publisher:
         self.lease = timedelta(seconds=settings.posts_lease_seconds)
         self.rate_windows: dict[uuid.UUID, datetime] = {}
         self.published = 0
+        # SQLite has one writer: queueing our own writes here beats dozens of connections
+        # spinning on the file lock (and timing out under a burst).
+        self._write_lock = asyncio.Lock() if is_sqlite(settings.effective_database_url) else None
+
+    @asynccontextmanager
+    async def writing(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction, one at a time on SQLite."""
+        async with self._write_lock or nullcontext(), self.sessions() as session, session.begin():
+            yield session
 
     async def run(self, target_id: uuid.UUID) -> TargetStatus | None:
         """Handles one target this publisher holds the lease on."""
@@ -122,7 +135,7 @@ class Publisher:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
             return await self._finish(target, await self._on_error(target, exc, sent=False))
-        async with self.sessions() as session, session.begin():
+        async with self.writing() as session:
             if not await queue.mark_sending(session, target.id, self.owner, now, self.lease):
                 return None  # the lease expired; another process owns the row now
         self._log(target, "sending", attempt=target.attempts + 1)
@@ -279,7 +292,7 @@ class Publisher:
             )
         else:
             condition.append(PostTarget.lease_owner == self.owner)
-        async with self.sessions() as session, session.begin():
+        async with self.writing() as session:
             result = await session.execute(
                 update(PostTarget)
                 .where(*condition)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, type_coerce, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.posts.models import PostTarget, TargetStatus
@@ -104,6 +104,8 @@ async def next_due_at(session: AsyncSession) -> datetime | None:
         (T.lease_expires_at > T.next_attempt_at, T.lease_expires_at), else_=T.next_attempt_at
     )
     value = await session.scalar(
-        select(func.min(effective).cast(T.next_attempt_at.type)).where(T.status.in_(_QUEUED))
+        select(type_coerce(func.min(effective), T.next_attempt_at.type)).where(
+            T.status.in_(_QUEUED)
+        )
     )
     return value if isinstance(value, datetime) or value is None else None

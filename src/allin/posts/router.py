@@ -59,6 +59,18 @@ ServiceDep = Annotated[PostsService, provided(PostsService)]
 _MAX_CALENDAR_DAYS = 400
 
 
+def _body(*types: str, description: str) -> dict[int | str, dict[str, object]]:
+    """Documents a 200 that is not JSON."""
+    content = {t: {"schema": {"type": "string", "format": "binary"}} for t in types}
+    return {200: {"content": content, "description": description}}
+
+
+_MEDIA_TYPES = (
+    "image/jpeg", "image/png", "image/gif", "image/webp", "video/mp4", "video/quicktime",
+    "video/webm",
+)  # fmt: skip
+
+
 # --- posts ---
 
 
@@ -90,7 +102,12 @@ async def list_posts(
     return ok([await service.out(db, post) for post in posts])
 
 
-@router.get("/api/posts/export.csv", summary="Every post of the caller as CSV")
+@router.get(
+    "/api/posts/export.csv",
+    summary="Every post of the caller as CSV",
+    response_class=Response,
+    responses=_body("text/csv", description="One row per post"),
+)
 async def export_posts(user: CurrentUser, db: DbSession, service: ServiceDep) -> Response:
     posts = await service.list(db, user.id, None, 100_000, 0)
     rows = [(post, await service.targets(db, post.id)) for post in posts]
@@ -113,14 +130,14 @@ async def import_posts(
     return ok(ImportOut(created=len(created), post_ids=[post.id for post in created]))
 
 
-@router.get("/api/posts/{post_id}", summary="One post with each target's status")
+@router.get("/api/posts/{post_id:uuid}", summary="One post with each target's status")
 async def get_post(
     post_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:
     return ok(await service.out(db, await service.get(db, user.id, post_id)))
 
 
-@router.patch("/api/posts/{post_id}", summary="Edit a post not yet sent")
+@router.patch("/api/posts/{post_id:uuid}", summary="Edit a post not yet sent")
 async def update_post(
     post_id: uuid.UUID, body: PostUpdate, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:
@@ -128,7 +145,7 @@ async def update_post(
     return ok(await service.out(db, post))
 
 
-@router.delete("/api/posts/{post_id}", status_code=204, summary="Delete a post not being sent")
+@router.delete("/api/posts/{post_id:uuid}", status_code=204, summary="Delete a post not being sent")
 async def delete_post(
     post_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Response:
@@ -136,7 +153,9 @@ async def delete_post(
     return Response(status_code=204)
 
 
-@router.post("/api/posts/{post_id}/schedule", summary="Publish now, at a time, or in the queue")
+@router.post(
+    "/api/posts/{post_id:uuid}/schedule", summary="Publish now, at a time, or in the queue"
+)
 async def schedule_post(
     post_id: uuid.UUID, body: ScheduleIn, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:
@@ -144,7 +163,7 @@ async def schedule_post(
     return ok(await service.out(db, post))
 
 
-@router.post("/api/posts/{post_id}/cancel", summary="Cancel every target not yet sent")
+@router.post("/api/posts/{post_id:uuid}/cancel", summary="Cancel every target not yet sent")
 async def cancel_post(
     post_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:
@@ -152,7 +171,7 @@ async def cancel_post(
     return ok(await service.out(db, post))
 
 
-@router.post("/api/posts/{post_id}/retry", summary="Send the failed targets again now")
+@router.post("/api/posts/{post_id:uuid}/retry", summary="Send the failed targets again now")
 async def retry_post(
     post_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:
@@ -163,7 +182,7 @@ async def retry_post(
 # --- posting slots ---
 
 
-@router.get("/api/posts/slots/{account_id}", summary="An account's weekly posting slots")
+@router.get("/api/posts/slots/{account_id:uuid}", summary="An account's weekly posting slots")
 async def get_slots(
     account_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[SlotsOut]:
@@ -184,7 +203,9 @@ async def get_slots(
     )
 
 
-@router.put("/api/posts/slots/{account_id}", summary="Replace an account's weekly posting slots")
+@router.put(
+    "/api/posts/slots/{account_id:uuid}", summary="Replace an account's weekly posting slots"
+)
 async def put_slots(
     account_id: uuid.UUID, body: SlotsIn, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[SlotsOut]:
@@ -255,6 +276,7 @@ async def new_feed(user: CurrentUser, db: DbSession, settings: SettingsDep) -> E
     "/api/calendar/feed/{token}.ics",
     summary="The iCalendar feed (public: the secret URL is the credential)",
     response_class=Response,
+    responses=_body("text/calendar", description="RFC 5545 calendar"),
 )
 async def feed(token: str, db: DbSession, settings: SettingsDep) -> Response:
     prefs = await db.scalar(
@@ -292,7 +314,7 @@ async def notifications(
     return ok([NotificationOut.model_validate(row) for row in rows])
 
 
-@router.post("/api/notifications/{notification_id}/read", summary="Mark a notification read")
+@router.post("/api/notifications/{notification_id:uuid}/read", summary="Mark a notification read")
 async def read_notification(
     notification_id: uuid.UUID, user: CurrentUser, db: DbSession
 ) -> Envelope[NotificationOut]:
@@ -372,7 +394,12 @@ async def list_media(
     return ok([_media_out(row) for row in rows])
 
 
-@router.get("/api/media/{media_id}/file", summary="The file itself", response_class=FileResponse)
+@router.get(
+    "/api/media/{media_id:uuid}/file",
+    summary="The file itself",
+    response_class=FileResponse,
+    responses=_body(*_MEDIA_TYPES, description="The uploaded bytes"),
+)
 async def media_file(
     media_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> FileResponse:
@@ -381,7 +408,10 @@ async def media_file(
 
 
 @router.get(
-    "/api/media/{media_id}/thumbnail", summary="A small JPEG preview", response_class=FileResponse
+    "/api/media/{media_id:uuid}/thumbnail",
+    summary="A small JPEG preview",
+    response_class=FileResponse,
+    responses=_body("image/jpeg", description="320 pixels wide"),
 )
 async def media_thumbnail(
     media_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
@@ -392,7 +422,7 @@ async def media_thumbnail(
     return FileResponse(service.media.path_of(asset.thumbnail_path), media_type="image/jpeg")
 
 
-@router.delete("/api/media/{media_id}", status_code=204, summary="Delete media no post uses")
+@router.delete("/api/media/{media_id:uuid}", status_code=204, summary="Delete media no post uses")
 async def delete_media(
     media_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Response:
@@ -416,7 +446,7 @@ async def queue_status(
     return ok(await ops.queue_status(db, settings))
 
 
-@admin_router.post("/posts/{post_id}/publish-now", summary="Put a post's targets due now")
+@admin_router.post("/posts/{post_id:uuid}/publish-now", summary="Put a post's targets due now")
 async def admin_publish_now(
     post_id: uuid.UUID, _: AdminUser, db: DbSession, service: ServiceDep
 ) -> Envelope[PostOut]:

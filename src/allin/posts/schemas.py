@@ -10,7 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from allin.social.providers.base import Platform
 
-MAX_TEXT = 100_000
+MAX_TEXT = 63_206  # Facebook's, the longest any platform takes
+# A post body at its largest (content and every variant at MAX_TEXT, JSON-escaped).
+MAX_POST_BODY = 8 * 1024 * 1024
 
 
 class Variant(BaseModel):

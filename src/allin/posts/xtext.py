@@ -17,8 +17,16 @@ _SCALE = 100
 _DEFAULT_WEIGHT = 200
 _LIGHT_RANGES = ((0x0000, 0x10FF), (0x2000, 0x200D), (0x2010, 0x201F), (0x2032, 0x2037))
 
-# Scheme URLs and www. hosts; twitter-text also links bare domains with a known TLD.
-_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"]+[^\s<>\".,:;!?)\]'}]", re.IGNORECASE)
+# Scheme URLs, and bare domains under a two-letter (country) or common generic TLD (twitter-text
+# carries the whole IANA list; a rare generic TLD here counts as its characters instead).
+_GENERIC_TLDS = "com|org|net|edu|gov|info|biz|io|app|dev|xyz|online|site|shop|blog|news|me"
+_URL = re.compile(
+    r"(?<![\w@.$#/-])(?:https?://[^\s<>\"]+"
+    rf"|(?:[a-z0-9](?:[a-z0-9-]{{0,61}}[a-z0-9])?\.)+(?:{_GENERIC_TLDS}|[a-z]{{2}})(?![\w-])"
+    r"(?::\d{1,5})?(?:/[^\s<>\"]*)?)",
+    re.IGNORECASE,
+)
+_TRAILING = ".,:;!?)]}'\""
 
 _ZWJ = 0x200D
 _VS16 = 0xFE0F
@@ -31,7 +39,8 @@ def _is_emoji_base(cp: int) -> bool:
         or 0x2600 <= cp <= 0x27BF
         or 0x2300 <= cp <= 0x23FF
         or 0x2B00 <= cp <= 0x2BFF
-        or cp in (0x00A9, 0x00AE, 0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D)
+        # twitter-text's emoji pattern takes (c) and (R) even without U+FE0F
+        or cp in (0x00A9, 0x00AE, 0x3030, 0x303D, 0x3297, 0x3299)
     )
 
 
@@ -82,7 +91,7 @@ def _weigh_plain(text: str) -> int:
         if keycap:
             total += _DEFAULT_WEIGHT
             i += keycap
-        elif _is_emoji_base(cp):
+        elif _is_emoji_base(cp) or (i + 1 < len(text) and ord(text[i + 1]) == _VS16):
             total += _DEFAULT_WEIGHT
             i = _emoji_end(text, i)
         else:
@@ -97,7 +106,10 @@ def weighted_length(text: str) -> int:
     total = 0
     position = 0
     for match in _URL.finditer(text):
-        total += _weigh_plain(text[position : match.start()]) + URL_LENGTH * _SCALE
-        position = match.end()
+        start, end = match.span()
+        while end > start and text[end - 1] in _TRAILING:
+            end -= 1
+        total += _weigh_plain(text[position:start]) + URL_LENGTH * _SCALE
+        position = end
     total += _weigh_plain(text[position:])
     return total // _SCALE
