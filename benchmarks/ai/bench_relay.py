@@ -27,7 +27,7 @@ import httpx
 from fastapi import FastAPI
 
 from allin.simulator.ai import SimState, create_openai_simulator
-from benchmarks.sign.bench_sign import HOST, free_port, uvicorn_process, wait_until_up
+from benchmarks.sign.bench_sign import HOST, free_port, uvicorn_process
 
 REQUESTS = int(os.environ.get("BENCH_AI_REQUESTS", "200"))
 # The simulator's pause between tokens: a real model paces its tokens; 0 sends them in a burst.
@@ -77,6 +77,19 @@ async def series(
                 firsts.append(first)
                 gaps.extend(between)
     return firsts, gaps
+
+
+def wait_until_up(base: str, seconds: float = 180.0) -> None:
+    """The app imports every domain and migrates first: on a busy machine that takes a while."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(base + "/api/health", timeout=5)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"{base} did not start") from None
+            time.sleep(0.2)
 
 
 def token(base: str) -> str:

@@ -187,7 +187,7 @@ async def test_alert_that_could_not_be_sent_goes_out_with_the_next_sweep(
         else:
             raise AssertionError("the failed alert kept its claim")
         assert mailbox.to(user.email) == []
-        service.mailer = SmtpEmailBackend(working)
-        assert await service.send_due_alerts() == 1
+        service.alerts.mailer = SmtpEmailBackend(working)
+        assert await service.alerts.sweep() == 1
         assert "4 of your 5 AI credits" in (await mailbox.wait_for(user.email)).body
-        assert await service.send_due_alerts() == 0
+        assert await service.alerts.sweep() == 0

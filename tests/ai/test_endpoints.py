@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 
+from allin.core.config import Settings
 from allin.simulator.ai import Scenario
 from tests.ai.conftest import Sims, sse_events
 from tests.auth.helpers import SignedIn
@@ -213,3 +216,74 @@ async def test_drafts_are_private(client: httpx.AsyncClient, alice: SignedIn, ap
     assert other.status_code == 404
     mine = await client.delete(f"/api/ai/drafts/{draft_id}", headers=alice.headers)
     assert mine.status_code == 200
+
+
+async def test_calls_are_logged_without_the_prompt(
+    client: httpx.AsyncClient, alice: SignedIn, caplog: object
+) -> None:
+    import logging
+
+    import pytest
+
+    assert isinstance(caplog, pytest.LogCaptureFixture)
+    caplog.set_level(logging.INFO)
+    marker = "ZebraMarmaladeSecretPlan"
+    await client.post(
+        "/api/ai/improve-content",
+        json={"content": f"{marker} launches today", "goal": "shorter", "platform": "x"},
+        headers={**alice.headers, "X-Correlation-ID": "corr-ai-1"},
+    )
+    calls = [r for r in caplog.records if "ai call" in r.getMessage()]
+    assert calls, caplog.text
+    line = calls[0].getMessage()
+    for field in ("openai", "gpt-sim", "input_tokens", "output_tokens", "latency_ms", "corr-ai-1"):
+        assert field in line, line
+    assert marker not in caplog.text
+
+
+async def test_openai_compatible_server_gets_max_tokens(
+    client: httpx.AsyncClient, alice: SignedIn, sims: Sims
+) -> None:
+    # A base URL other than api.openai.com is a local server: Ollama, vLLM, LM Studio and
+    # llama.cpp document `max_tokens`, not `max_completion_tokens`.
+    await client.post(
+        "/api/ai/improve-content",
+        json={"content": POST, "goal": "shorter", "platform": "x"},
+        headers=alice.headers,
+    )
+    body = sims.openai.requests[0].body
+    assert "max_tokens" in body and "max_completion_tokens" not in body
+
+
+async def test_url_source_on_an_allowed_network_is_fetched(
+    ai_settings: Callable[..., Settings], sims: Sims
+) -> None:
+    from fastapi import FastAPI
+    from fastapi.responses import HTMLResponse
+
+    from allin.app import create_app
+    from tests.auth.helpers import signed_in
+    from tests.support.server import serve
+
+    site = FastAPI()
+
+    @site.get("/article")
+    async def article() -> HTMLResponse:
+        body = "<html><script>evil()</script><h1>Croissant science</h1><p>Laminated dough</p>"
+        return HTMLResponse(body)
+
+    app = create_app(ai_settings(ai_url_allow_networks=["127.0.0.1/32"]))
+    async with (
+        serve(site) as site_url,
+        serve(app) as url,
+        httpx.AsyncClient(base_url=url, timeout=30) as client,
+    ):
+        user = await signed_in(client, app)
+        response = await client.post(
+            "/api/ai/generate",
+            json={"source_url": f"{site_url}/article", "platforms": ["linkedin"]},
+            headers=user.headers,
+        )
+    assert response.status_code == 200, response.text
+    prompt = sims.openai.requests[0].body["messages"][1]["content"]
+    assert "Croissant science Laminated dough" in prompt and "evil()" not in prompt

@@ -157,10 +157,11 @@ async def test_stream_breaking_after_tokens_is_a_clean_error_and_refunded(
         assert balance["used"] == 0 and balance["reserved"] == 0
 
 
+@pytest.mark.parametrize("scenario", [Scenario.OVERLOADED, Scenario.SLOW, Scenario.RATE_LIMIT])
 async def test_stream_falls_back_before_the_first_token(
-    client: httpx.AsyncClient, alice: SignedIn, sims: Sims
+    client: httpx.AsyncClient, alice: SignedIn, sims: Sims, scenario: Scenario
 ) -> None:
-    sims.openai.then(Scenario.OVERLOADED)
+    sims.openai.then(scenario)
     response = await client.post("/api/ai/improve-content/stream", json=BODY, headers=alice.headers)
     events = sse_events(response.text)
     assert events[-1][0] == "done" and events[-1][1]["usage"]["provider"] == "anthropic"

@@ -131,19 +131,19 @@ async def save_draft(body: DraftIn, request: Request, user: Caller) -> Envelope[
 async def list_drafts(
     request: Request, user: Caller, limit: Annotated[int, Query(ge=1, le=200)] = 50
 ) -> Envelope[list[DraftOut]]:
-    return ok(await ai_service(request).list_drafts(user.id, limit))
+    return ok(await ai_service(request).drafts.list(user.id, limit))
 
 
 @router.get("/drafts/{draft_id}", summary="One of your drafts")
 async def get_draft(draft_id: uuid.UUID, request: Request, user: Caller) -> Envelope[DraftOut]:
-    return ok(await ai_service(request).get_draft(user.id, draft_id))
+    return ok(await ai_service(request).drafts.get(user.id, draft_id))
 
 
 @router.delete("/drafts/{draft_id}", summary="Delete one of your drafts")
 async def delete_draft(
     draft_id: uuid.UUID, request: Request, user: CurrentUser
 ) -> Envelope[dict[str, bool]]:
-    await ai_service(request).delete_draft(user.id, draft_id)
+    await ai_service(request).drafts.delete(user.id, draft_id)
     return ok({"deleted": True})
 
 

@@ -20,7 +20,7 @@ async def _sweep(service: AiService, interval: float) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await service.send_due_alerts()
+            await service.alerts.sweep()
         except Exception as exc:  # the next sweep tries again
             log.warning("ai alert sweep failed", error=type(exc).__name__)
 

@@ -10,8 +10,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import make_msgid
+from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -19,10 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.ai import prompts
+from allin.ai.alerts import CreditAlerts
 from allin.ai.chain import ProviderChain
 from allin.ai.credits import Ledger, Reservation, estimate_credits
+from allin.ai.drafts import Drafts
 from allin.ai.errors import ContentTooLargeError, MalformedAnswerError
-from allin.ai.models import AiDraft, AiUsage
+from allin.ai.models import AiUsage
 from allin.ai.platforms import Platform, check, fit
 from allin.ai.providers.anthropic_messages import AnthropicMessagesProvider
 from allin.ai.providers.base import ChatRequest, Completion, Delta, Provider, Usage
@@ -153,7 +154,10 @@ class AiService:
             retry_after_max=settings.ai_retry_after_max,
         )
         self.ledger = Ledger(settings, session_factory)
-        self.mailer = mailer or create_email_backend(settings)
+        self.drafts = Drafts(session_factory)
+        self.alerts = CreditAlerts(
+            settings, session_factory, self.ledger, mailer or create_email_backend(settings)
+        )
         self.fetcher = SafeFetcher(
             allow=settings.ai_url_allow_networks,
             timeout=settings.ai_url_fetch_timeout,
@@ -189,7 +193,7 @@ class AiService:
         )
         if settled.alert_due:
             run_in_background(
-                self._send_alert(user.id, meter.reservation.period_id), name="ai-credit-alert"
+                self.alerts.send(user.id, meter.reservation.period_id), name="ai-credit-alert"
             )
         balance = await self.ledger.balance(user.id, user.plan)
         return UsageOut(
@@ -499,7 +503,7 @@ class AiService:
             draft_id = await self._save_draft(
                 user.id, platform, fit(platform, text), "live_recap", details
             )
-            drafts.append(await self.get_draft(user.id, draft_id))
+            drafts.append(await self.drafts.get(user.id, draft_id))
         return LiveRecapOut(session_id=body.session_id, drafts=drafts, usage=usage)
 
     # -- drafts --------------------------------------------------------------------------------
@@ -512,53 +516,14 @@ class AiService:
         source: str,
         details: dict[str, Any],
     ) -> uuid.UUID:
-        async with self.sessions() as db:
-            draft = AiDraft(
-                owner_id=owner_id,
-                platform=platform.value,
-                content=content,
-                source=source,
-                details=details,
-            )
-            db.add(draft)
-            await db.commit()
-            return draft.id
+        return await self.drafts.save(owner_id, platform.value, content, source, details)
 
     async def save_draft(self, user: User, body: DraftIn) -> DraftOut:
         self._bounded(body.content, "content")
-        draft_id = await self._save_draft(
-            user.id, body.platform, body.content, body.source, body.details
+        draft_id = await self.drafts.save(
+            user.id, body.platform.value, body.content, body.source, body.details
         )
-        return await self.get_draft(user.id, draft_id)
-
-    async def get_draft(self, owner_id: uuid.UUID, draft_id: uuid.UUID) -> DraftOut:
-        async with self.sessions() as db:
-            draft = await db.scalar(
-                select(AiDraft).where(AiDraft.id == draft_id, AiDraft.owner_id == owner_id)
-            )
-        if draft is None:
-            raise NotFoundError("Draft not found")
-        return DraftOut.model_validate(draft)
-
-    async def list_drafts(self, owner_id: uuid.UUID, limit: int) -> list[DraftOut]:
-        async with self.sessions() as db:
-            rows = await db.scalars(
-                select(AiDraft)
-                .where(AiDraft.owner_id == owner_id)
-                .order_by(AiDraft.created_at.desc())
-                .limit(limit)
-            )
-            return [DraftOut.model_validate(row) for row in rows]
-
-    async def delete_draft(self, owner_id: uuid.UUID, draft_id: uuid.UUID) -> None:
-        async with self.sessions() as db:
-            draft = await db.scalar(
-                select(AiDraft).where(AiDraft.id == draft_id, AiDraft.owner_id == owner_id)
-            )
-            if draft is None:
-                raise NotFoundError("Draft not found")
-            await db.delete(draft)
-            await db.commit()
+        return await self.drafts.get(user.id, draft_id)
 
     # -- credits -------------------------------------------------------------------------------
 
@@ -576,7 +541,7 @@ class AiService:
             time_zone=balance.time_zone,
         )
 
-    async def usage_report(self, since: Any) -> list[UsageRow]:
+    async def usage_report(self, since: datetime) -> list[UsageRow]:
         u = AiUsage
         statement = (
             select(
@@ -607,41 +572,3 @@ class AiService:
             )
             for row in rows
         ]
-
-    # -- 80 % alert ----------------------------------------------------------------------------
-
-    async def _send_alert(self, user_id: uuid.UUID, period_id: uuid.UUID) -> None:
-        async with self.sessions() as db:
-            user = await db.get(User, user_id)
-        if user is None:
-            return
-        balance = await self.ledger.balance(user.id, user.plan)
-        message = EmailMessage()
-        message["From"] = self.settings.mail_from
-        message["To"] = user.email
-        message["Subject"] = "You have used most of this month's AllIN AI credits"
-        message["Message-ID"] = make_msgid(domain="allin.local")
-        message.set_content(
-            f"Hello {user.display_name},\n\n"
-            f"You have used {balance.used} of your {balance.allowance} AI credits this month "
-            f"({round(self.settings.ai_alert_ratio * 100)} % or more). They reset at "
-            f"{balance.resets_at.isoformat()} ({balance.time_zone}).\n"
-        )
-        try:
-            await self.mailer.send(message)
-        except Exception as exc:  # retried by the next sweep
-            log.warning("ai credit alert not sent", error=type(exc).__name__)
-            await self.ledger.unclaim_alert(period_id)
-
-    async def send_due_alerts(self) -> int:
-        """The periodic sweep: alerts any current period past the ratio not yet mailed."""
-        async with self.sessions() as db:
-            plans = {
-                uid: plan for uid, plan in (await db.execute(select(User.id, User.plan))).all()
-            }
-        claimed = await self.ledger.due_alerts(plans)
-        for period_id in claimed:
-            period = await self.ledger.period_of(period_id)
-            if period is not None:
-                await self._send_alert(period.user_id, period_id)
-        return len(claimed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from datetime import timedelta
@@ -338,7 +339,10 @@ class Settings(BaseSettings):
     @classmethod
     def _split_networks(cls, value: object) -> object:
         if isinstance(value, str):
-            return [part.strip() for part in value.split(",") if part.strip()]
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            for network in value:
+                ipaddress.ip_network(str(network))  # ValueError names the bad entry
         return value
 
     @field_validator("cors_origins", mode="before")

@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from allin.core.config import get_settings
+from allin.simulator.ai.cli import app as ai_app
 from allin.simulator.social.cli import app as social_app
 
 if TYPE_CHECKING:
@@ -64,3 +65,4 @@ def _print_urls(running: RunningSimulator, tls: TlsFiles | None) -> None:
 
 
 app.add_typer(social_app, name="social")
+app.add_typer(ai_app, name="ai")
