@@ -33,7 +33,10 @@ export function tiktokPanel(accountId, mediaDetails) {
     (error) => card.append(errorState(error)),
   );
   panel.options = () => (panel.fields ? options(panel.fields) : {});
-  panel.problem = (publishing) => (panel.fields ? problem(panel.fields, panel.info, mediaDetails, publishing) : "TikTok's creator information has not loaded yet.");
+  panel.problem = (publishing) => {
+    if (panel.fields) return problem(panel.fields, panel.info, mediaDetails, publishing);
+    return publishing ? "TikTok's creator information has not loaded yet." : null; // a draft may wait
+  };
   return panel;
 }
 
