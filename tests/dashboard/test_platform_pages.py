@@ -412,3 +412,12 @@ def test_tiktok_direct_post_rules(page: Page, stack: PlatformStack) -> None:
         "brand_organic_toggle": False,
         "brand_content_toggle": True,
     }
+
+    # Editing the draft shows the choices again, as they were.
+    page.get_by_role("link", name="Edit").click()
+    panel = page.get_by_role("region", name="TikTok")
+    expect(panel.get_by_label("Who can see this video")).to_have_value("MUTUAL_FOLLOW_FRIENDS")
+    expect(panel.get_by_label("Allow comments")).to_be_checked()
+    expect(panel.get_by_label("Allow stitches")).not_to_be_checked()
+    expect(panel.get_by_label("Branded content")).to_be_checked()
+    expect(panel.get_by_label("I agree to TikTok's Music Usage Confirmation")).not_to_be_checked()

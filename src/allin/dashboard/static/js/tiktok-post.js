@@ -22,17 +22,19 @@ function checkbox(label, { disabled = false, hint } = {}) {
   return { input, wrapper };
 }
 
-export function tiktokPanel(accountId, mediaDetails) {
+// `saved`: the options of a draft being edited, shown again (never a default of our own).
+export function tiktokPanel(accountId, mediaDetails, saved = {}) {
   const card = h("section", { class: "card tiktok-panel", "aria-labelledby": "tiktok-title" }, h("h2", { id: "tiktok-title" }, "TikTok"));
   const panel = { card, info: null, fields: null };
   api(`/api/social/accounts/${accountId}/creator-info`).then(
     ({ data }) => {
       panel.info = data;
       panel.fields = build(card, data);
+      restore(panel.fields, saved);
     },
     (error) => card.append(errorState(error)),
   );
-  panel.options = () => (panel.fields ? options(panel.fields) : {});
+  panel.options = () => (panel.fields ? options(panel.fields) : saved);
   panel.problem = (publishing) => {
     if (panel.fields) return problem(panel.fields, panel.info, mediaDetails, publishing);
     return publishing ? "TikTok's creator information has not loaded yet." : null; // a draft may wait
@@ -86,6 +88,21 @@ function build(card, info) {
     policy,
   );
   return { privacy, comment, duet, stitch, disclose, yours, branded, music };
+}
+
+function restore(f, saved) {
+  if (!Object.keys(saved).length) return;
+  if ([...f.privacy.options].some((o) => o.value === saved.privacy_level && !o.disabled)) f.privacy.value = saved.privacy_level;
+  for (const [box, off] of [[f.comment, saved.disable_comment], [f.duet, saved.disable_duet], [f.stitch, saved.disable_stitch]]) {
+    if (!box.input.disabled) box.input.checked = off === false;
+  }
+  const branded = Boolean(saved.brand_content_toggle);
+  const yours = Boolean(saved.brand_organic_toggle);
+  f.disclose.input.checked = branded || yours;
+  f.branded.input.checked = branded;
+  f.yours.input.checked = yours;
+  [f.disclose, f.branded].forEach((c) => c.input.dispatchEvent(new Event("change")));
+  if (saved.privacy_level && !f.privacy.value) f.privacy.value = saved.privacy_level; // after the branded rule ran
 }
 
 function options(f) {

@@ -15,7 +15,7 @@ import { tiktokPanel } from "../tiktok-post.js";
 export async function render(ctx) {
   const { main, setTitle } = ctx;
   setTitle("Compose");
-  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [], media: [], mediaInfo: {}, tiktok: null };
+  const state = { base: "", texts: {}, tab: "all", targets: new Set(), accounts: [], media: [], mediaInfo: {}, tiktok: null, savedOptions: {} };
   if (hasFeature("social_accounts")) {
     try {
       state.accounts = (await api("/api/social/accounts")).data.filter((a) => a.status === "ACTIVE");
@@ -30,6 +30,7 @@ export async function render(ctx) {
       state.base = data.content;
       for (const [platform, variant] of Object.entries(data.variants || {})) {
         if (variant?.text != null) state.texts[platform] = variant.text;
+        if (variant?.options) state.savedOptions[platform] = variant.options;
       }
       data.targets.forEach((target) => state.targets.add(target.account_id));
       state.media.push(...data.media_ids);
@@ -99,7 +100,8 @@ export async function render(ctx) {
   const syncTikTok = () => {
     const account = hasFeature("tiktok_creator_info") && state.accounts.find((a) => a.platform === "tiktok" && state.targets.has(a.id));
     if ((state.tiktok?.accountId || null) === (account?.id || null)) return;
-    state.tiktok = account ? Object.assign(tiktokPanel(account.id, state.mediaInfo), { accountId: account.id }) : null;
+    const saved = state.savedOptions.tiktok || {};
+    state.tiktok = account ? Object.assign(tiktokPanel(account.id, state.mediaInfo, saved), { accountId: account.id }) : null;
     tiktokSlot.replaceChildren(...(state.tiktok ? [state.tiktok.card] : []));
   };
   const update = () => {
