@@ -53,11 +53,14 @@ def publishing_accounts_domain(state: AppState) -> Domain:
     @asynccontextmanager
     async def lifespan(state: AppState) -> AsyncIterator[None]:
         service = state.find(SocialAccountsService)
-        if service is not None:
+        # One provided already (a test's stand-in platform) is kept.
+        ours = service is not None and state.find(PublishingAccounts) is None  # type: ignore[type-abstract]
+        if ours and service is not None:
             state.provide(SocialPublishingAccounts(service), PublishingAccounts)
         try:
             yield
         finally:
-            state.withdraw(PublishingAccounts)
+            if ours:
+                state.withdraw(PublishingAccounts)
 
     return Domain(name="publishing-accounts", lifespan=lifespan)
