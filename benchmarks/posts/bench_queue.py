@@ -28,7 +28,7 @@ from sqlalchemy import func, insert, select
 
 from allin.auth.models import User, UserStatus
 from allin.core.clock import clock
-from allin.core.config import Settings
+from allin.core.config import Settings, normalise_database_url
 from allin.core.logging import configure_logging
 from allin.db import migrate
 from allin.db.engine import create_engine, create_session_factory
@@ -44,6 +44,8 @@ from tests.support.server import free_port
 TARGETS = int(os.environ.get("BENCH_TARGETS", "10000"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "0"))  # 0: one embedded dispatcher in-process
 ACCOUNTS = 100
+# Sends in flight per process; keep processes x (pool) under PostgreSQL's max_connections.
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 
 
 def _platform(port: int) -> None:
@@ -56,7 +58,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         database_url=database_url,
         data_dir=data_dir,
         log_level="WARNING",
-        posts_concurrency=32,
+        posts_concurrency=CONCURRENCY,
         posts_batch_size=200,
         posts_poll_interval=1.0,
     )
@@ -123,14 +125,23 @@ async def _dispatch(database_url: str, platform_url: str, owner: uuid.UUID, data
 
 
 def _worker(database_url: str, platform_url: str, owner: str, data_dir: str) -> None:
+    configure_logging("console", "WARNING")
     asyncio.run(_dispatch(database_url, platform_url, uuid.UUID(owner), Path(data_dir), True))
 
 
-async def _results(database_url: str, due: float) -> tuple[float, float, float, int]:
+async def _results(
+    database_url: str, owner: uuid.UUID, due: float
+) -> tuple[float, float, float, int]:
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
     async with sessions() as session:
-        rows = (await session.execute(select(PostTarget.sent_at, PostTarget.published_at))).all()
+        rows = (
+            await session.execute(
+                select(PostTarget.sent_at, PostTarget.published_at).where(
+                    PostTarget.owner_id == owner
+                )
+            )
+        ).all()
     await engine.dispose()
     lags = sorted(r.sent_at.timestamp() - due for r in rows if r.sent_at)
     last = max(r.published_at.timestamp() for r in rows if r.published_at)
@@ -163,7 +174,8 @@ def _wait_for_port(port: int) -> None:
 
 def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-posts-"))
-    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite+aiosqlite:///{workdir}/q.db"
+    given = os.environ.get("BENCH_DATABASE_URL")
+    database_url = normalise_database_url(given) if given else f"sqlite+aiosqlite:///{workdir}/q.db"
     migrate.upgrade(database_url, "head")
     port = free_port()
     ctx = multiprocessing.get_context("spawn")
@@ -185,7 +197,7 @@ def main() -> None:
         else:
             asyncio.run(_dispatch(database_url, url, owner, workdir, True))
         wall = time.monotonic() - start
-        total, p50, p99, sent = asyncio.run(_results(database_url, due))
+        total, p50, p99, sent = asyncio.run(_results(database_url, owner, due))
         mode = f"{WORKERS} worker process(es)" if WORKERS else "embedded dispatcher"
         print(f"{mode}, {database_url.split(':')[0]}: {sent} targets published in {total:.1f} s "
               f"after due ({sent / total:.0f}/s; run {wall:.1f} s); "

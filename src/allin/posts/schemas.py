@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, Strict
 
 from allin.social.providers.base import Platform
 
@@ -32,7 +32,7 @@ class ScheduleIn(BaseModel):
     mode: Literal["draft", "now", "at", "queue"] = "draft"
     local_time: datetime | None = None
     timezone: str | None = Field(default=None, max_length=64)
-    fold: Literal[0, 1] | None = None
+    fold: Annotated[int, Strict()] | None = Field(default=None, ge=0, le=1)
 
 
 class PostIn(BaseModel):
@@ -126,7 +126,7 @@ class FeedOut(BaseModel):
 
 
 class SlotIn(BaseModel):
-    weekday: int = Field(ge=0, le=6, description="Monday = 0")
+    weekday: Annotated[int, Strict()] = Field(ge=0, le=6, description="Monday = 0")
     time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")
 
 
@@ -200,7 +200,7 @@ _CLEAN_DEFAULT: tuple[CleanStatus, ...] = ("FAILED",)
 class CleanIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    older_than_hours: float = Field(default=24.0, ge=0)
+    older_than_hours: Annotated[float, Strict()] = Field(default=24.0, ge=0, le=87_600)
     statuses: list[CleanStatus] = Field(default_factory=lambda: list(_CLEAN_DEFAULT))
 
 
