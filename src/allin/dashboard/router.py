@@ -67,6 +67,14 @@ FEATURE_ROUTES: dict[str, str] = {
     "sign_limits": "/api/sign/limits",
     "rate_limits": "/webcast/rate_limits",
     "integration_guide": "/api/integration-guide",
+    "social_accounts": "/api/social/accounts",
+    "ai": "/api/ai/generate/stream",
+    "ai_recap": "/api/ai/live-recap",
+    "posts": "/api/posts",
+    "calendar": "/api/calendar",
+    "notifications": "/api/notifications",
+    "queue_admin": "/api/admin/queue/status",
+    "tiktok_creator_info": "/api/social/accounts/{account_id:uuid}/creator-info",
 }
 
 router = APIRouter(include_in_schema=False)

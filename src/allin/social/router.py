@@ -280,6 +280,17 @@ async def refresh_account(
     return ok(_account_out(service, row))
 
 
+@router.get(
+    "/accounts/{account_id:uuid}/creator-info",
+    summary="TikTok: the creator's nickname, privacy options, disabled interactions, max duration",
+)
+async def creator_info(
+    account_id: uuid.UUID, user: CurrentUser, service: ServiceDep
+) -> Envelope[dict[str, Any]]:
+    await service.get_account(account_id, user.id)
+    return ok(await service.creator_info(account_id))
+
+
 # --- admin ---
 
 

@@ -32,6 +32,7 @@ from allin.auth.models import User
 from allin.core.clock import utcnow
 from allin.core.config import Settings
 from allin.core.crypto import CryptoError, TokenCipher
+from allin.core.errors import ValidationError
 from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
 from allin.core.oauth_binding import digest
 from allin.social.errors import (
@@ -586,6 +587,17 @@ class SocialAccountsService:
             if error.kind is not ErrorKind.AUTH and still_valid:
                 return row
             raise
+
+    async def creator_info(self, account_id: uuid.UUID) -> dict[str, object]:
+        """The platform's description of what this creator may post (TikTok's creator_info:
+        TikTok requires a Direct Post screen to ask it before every post)."""
+        credentials, provider = await self.credentials(account_id)
+        query = getattr(provider, "creator_info", None)
+        if query is None:
+            raise ValidationError("Only TikTok accounts have creator info")
+        platform = Platform((await self.get_account(account_id)).platform)
+        info: dict[str, object] = await self._call(platform, lambda: query(credentials))
+        return info
 
     async def mark_needs_reconnect(
         self, account_id: uuid.UUID, error: SocialProviderError | str

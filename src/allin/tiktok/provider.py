@@ -166,6 +166,15 @@ class TikTokProvider(SocialProvider):
             )
         ]
 
+    async def creator_info(self, account: AccountCredentials) -> dict[str, object]:
+        """What a Direct Post screen must show and honour: the creator's nickname, the privacy
+        levels they may pick, interactions they turned off, the longest video they may post."""
+        try:
+            info = await self.client.creator_info(account.access_token)
+        except TikTokError as error:
+            raise social_error(error) from error
+        return info.model_dump(mode="json")
+
     async def publish(self, account: AccountCredentials, post: PublishRequest) -> PublishResult:
         """One video, direct post (`options`: TikTok's post info; privacy defaults to the
         most private level the creator allows)."""

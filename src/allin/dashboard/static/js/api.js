@@ -187,6 +187,13 @@ function withQuery(path, query) {
   return text ? `${path}?${text}` : path;
 }
 
+// A 401 about this app's own session (AUTH_ codes, or a bare 401), not a platform's refusal
+// relayed by the API (a social account whose grant was withdrawn, say).
+function aboutOurSession(envelope) {
+  const code = envelope.error?.code || "";
+  return !code || code.startsWith("AUTH_") || code.startsWith("HTTP_");
+}
+
 // Calls the API; resolves to the envelope ({data, meta}), throws ApiError otherwise.
 export async function api(path, { method = "GET", body, query, auth = true, signal } = {}) {
   const url = withQuery(path, query);
@@ -206,9 +213,10 @@ export async function api(path, { method = "GET", body, query, auth = true, sign
       signal,
     });
     const envelope = await readEnvelope(response);
-    if (response.status === 401 && auth && attempt === 0) continue; // renew once, retry
+    const sessionRefused = response.status === 401 && auth && aboutOurSession(envelope);
+    if (sessionRefused && attempt === 0) continue; // renew once, retry
     if (!envelope.success) {
-      if (response.status === 401 && auth) signedOut();
+      if (sessionRefused) signedOut();
       throw toError(response, envelope);
     }
     return envelope;

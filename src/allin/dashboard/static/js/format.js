@@ -64,3 +64,20 @@ export function handle(event) {
   if (event.nickname) return event.nickname;
   return event.user_id ? `user ${event.user_id}` : "someone";
 }
+
+// "expires in 1 h 59 min", "expired 3 min ago": a token's remaining life for people.
+export function countdown(deadline) {
+  const seconds = Math.round((deadline - Date.now()) / 1000);
+  const span = spell(Math.abs(seconds));
+  return seconds >= 0 ? `expires in ${span}` : `expired ${span} ago`;
+}
+
+function spell(seconds) {
+  const days = Math.floor(seconds / 86_400);
+  const hours = Math.floor((seconds % 86_400) / 3600);
+  const minutes = Math.floor((seconds % 3600) / 60);
+  if (days) return hours ? `${days} d ${hours} h` : `${days} d`;
+  if (hours) return `${hours} h ${minutes} min`;
+  if (minutes) return `${minutes} min`;
+  return `${seconds} s`;
+}

@@ -2,6 +2,7 @@
 // Every page module exports `render(ctx)` and may return a cleanup function.
 
 import { api, currentUser, hasSession, onSignedOut, signOut } from "./api.js";
+import { hasFeature } from "./config.js";
 import { $, $$, clear, h } from "./dom.js";
 
 const ROUTES = [
@@ -16,6 +17,13 @@ const ROUTES = [
   { path: /^\/app\/watchlist$/, page: "watchlist", nav: "watchlist" },
   { path: /^\/app\/keys$/, page: "keys", nav: "keys" },
   { path: /^\/app\/sign$/, page: "sign", nav: "sign" },
+  { path: /^\/app\/accounts$/, page: "accounts", nav: "accounts" },
+  { path: /^\/app\/compose$/, page: "compose", nav: "compose" },
+  { path: /^\/app\/posts$/, page: "posts", nav: "posts" },
+  { path: /^\/app\/posts\/([0-9a-f-]{36})$/, page: "post", nav: "posts", keys: ["id"] },
+  { path: /^\/app\/calendar$/, page: "calendar", nav: "calendar" },
+  { path: /^\/app\/notifications$/, page: "notifications", nav: "notifications" },
+  { path: /^\/app\/queue$/, page: "queue", nav: "queue" },
 ];
 
 const main = document.getElementById("main");
@@ -69,6 +77,12 @@ function showChrome(signedIn, navKey) {
   if (!signedIn) return;
   const user = currentUser();
   $("#account-name").textContent = user ? user.display_name || user.email : "";
+  // Pages whose API this server lacks are not offered (any one listed feature will do);
+  // operators' pages only to administrators (the API checks again).
+  for (const link of $$("[data-feature]")) {
+    const offered = link.dataset.feature.split(" ").some(hasFeature);
+    link.hidden = !offered || ("admin" in link.dataset && user?.role !== "admin");
+  }
   for (const link of $$("[data-nav]")) {
     if (link.dataset.nav === navKey) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

@@ -6,6 +6,8 @@ import { chartFigure, drawBars, drawSeries, purge } from "../charts.js";
 import { clear, diamond, field, h } from "../dom.js";
 import { CATEGORIES, categoryOf, describe, gained } from "../feed.js";
 import { dateTime, duration, handle, num, short, usd } from "../format.js";
+import { hasFeature } from "../config.js";
+import { recapButton } from "../recap.js";
 
 const EVENTS_PAGE = 50;
 
@@ -71,6 +73,7 @@ export async function render(ctx) {
 
 function header(session) {
   const info = session.streamer || {};
+  const recap = hasFeature("ai_recap") && session.status !== "active" ? recapButton(session.id) : null;
   const facts = [
     ["Started", dateTime(session.started_at)],
     ["Ended", session.ended_at ? dateTime(session.ended_at) : "—"],
@@ -103,7 +106,9 @@ function header(session) {
       { class: "page-actions" },
       exportButtons(session.id),
       session.status === "active" ? h("a", { class: "button button-primary", href: `/app/live/${session.id}`, "data-link": true }, "Watch live") : null,
+      recap?.button,
     ),
+    recap?.out,
   );
 }
 
