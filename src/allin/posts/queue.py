@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, case, func, or_, select, type_coerce, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.posts.models import PostTarget, TargetStatus
@@ -99,13 +99,13 @@ async def sweep(session: AsyncSession, now: datetime) -> int:
 
 async def next_due_at(session: AsyncSession) -> datetime | None:
     """When the earliest queued row becomes due (for the dispatcher's sleep)."""
-    # A leased row is not due for anyone else before its lease ends.
-    effective = case(
-        (T.lease_expires_at > T.next_attempt_at, T.lease_expires_at), else_=T.next_attempt_at
+    # A leased row is not due for anyone else before its lease ends. Two MINs over typed
+    # columns (not one over a CASE), so SQLite's text timestamps come back as datetimes.
+    queued = T.status.in_(_QUEUED)
+    unleased = or_(T.lease_expires_at.is_(None), T.lease_expires_at <= T.next_attempt_at)
+    free = await session.scalar(select(func.min(T.next_attempt_at)).where(queued, unleased))
+    leased = await session.scalar(
+        select(func.min(T.lease_expires_at)).where(queued, T.lease_expires_at > T.next_attempt_at)
     )
-    value = await session.scalar(
-        select(type_coerce(func.min(effective), T.next_attempt_at.type)).where(
-            T.status.in_(_QUEUED)
-        )
-    )
-    return value if isinstance(value, datetime) or value is None else None
+    found = [value for value in (free, leased) if isinstance(value, datetime)]
+    return min(found) if found else None
