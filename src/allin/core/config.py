@@ -249,8 +249,8 @@ class Settings(BaseSettings):
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
     # --- posts and the publishing queue ---
     # "embedded": a dispatcher inside `allin serve` (SQLite or PostgreSQL);
-    # "procrastinate": `allin worker` processes on PostgreSQL run the publishes.
-    queue: Literal["embedded", "procrastinate"] = "embedded"
+    # "worker": `allin worker` processes on a shared PostgreSQL run the publishes instead.
+    queue: Literal["embedded", "worker"] = "embedded"
     posts_dispatcher: bool = True  # run the embedded dispatcher in this process
     posts_poll_interval: float = Field(default=1.0, gt=0)  # s, the longest a due row waits
     posts_lease_seconds: float = Field(default=120.0, gt=0)  # a claim's life
