@@ -33,6 +33,12 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/integrations/tiktok/callback/confirm",
         "POST /api/integrations/tiktok/callback/cancel",
         "POST /api/integrations/tiktok/webhook",
+        # social: every platform's redirect and the confirmation page's answers, as TikTok's
+        "GET /api/social/accounts/{platform}/callback",
+        "POST /api/social/accounts/{platform}/callback/confirm",
+        "POST /api/social/accounts/{platform}/callback/cancel",
+        # posts: the iCalendar feed, for calendar apps (its secret URL is the credential)
+        "GET /api/calendar/feed/{token}.ics",
         # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed
         "GET /webcast/fetch",
         "GET /webcast/fetch/",
