@@ -56,7 +56,10 @@ class Dispatcher:
         self._wake.set()
 
     async def start(self) -> None:
-        await self._heartbeat(force=True)
+        try:
+            await self._heartbeat(force=True)
+        except Exception:  # the app starts with its database away; the loop keeps trying
+            log.exception("dispatcher heartbeat failed", worker=self.id)
         self._task = asyncio.create_task(self._loop(), name=f"posts-dispatcher-{self.id}")
 
     async def stop(self) -> None:
@@ -66,8 +69,11 @@ class Dispatcher:
             await self._task
         if self._running:
             await asyncio.wait(self._running, timeout=self.settings.posts_lease_seconds)
-        async with self.publisher.writing() as session:
-            await session.execute(delete(QueueWorker).where(QueueWorker.id == self.id))
+        try:
+            async with self.publisher.writing() as session:
+                await session.execute(delete(QueueWorker).where(QueueWorker.id == self.id))
+        except Exception:  # its heartbeat goes stale and the row is swept by the others
+            log.exception("dispatcher could not sign off", worker=self.id)
 
     async def run_once(self) -> int:
         """One pass: sweep, claim, start publishes. Returns how many rows were claimed."""
