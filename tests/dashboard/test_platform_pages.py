@@ -140,6 +140,10 @@ def show_tiktok_profile(page: Page, stack: PlatformStack, item: Locator) -> None
         figure = panel.locator("figure", has=page.locator("figcaption", has_text=title))
         expect(figure.locator(".chart-plot .main-svg").first).to_be_visible()
     screenshot(page, "dashboard-accounts-tiktok-profile.png")
+    # The open panel fits a phone once the charts have followed the window (Plotly resizes them).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => document.documentElement.scrollWidth <= innerWidth")
+    page.set_viewport_size({"width": 1400, "height": 1000})
     disclosure.click()
     expect(panel).to_be_hidden()
 

@@ -48,8 +48,8 @@ async function load(id, panel) {
     if (stats.history.length) {
       const x = stats.history.map((d) => new Date(`${d.day}T00:00:00Z`));
       const series = (key) => stats.history.map((d) => d[key] ?? 0);
-      await drawSeries(followers, { x, y: series("followers"), yTitle: "followers", label: `Followers: ${num(stats.followers ?? 0)}` });
-      await drawSeries(likes, { x, y: series("total_likes"), yTitle: "likes", label: `Total likes: ${num(stats.total_likes ?? 0)}` });
+      await drawSeries(followers, { x, y: series("followers"), yTitle: "followers", daily: true, label: `Followers: ${num(stats.followers ?? 0)}` });
+      await drawSeries(likes, { x, y: series("total_likes"), yTitle: "likes", daily: true, label: `Total likes: ${num(stats.total_likes ?? 0)}` });
     }
   } catch (error) {
     clear(panel).append(errorState(error, () => load(id, panel)));
