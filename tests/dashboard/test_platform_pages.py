@@ -11,8 +11,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Locator, Page, expect
 
+from allin.simulator.open_api.state import SimVideo
 from tests.dashboard.conftest import RequestLog, screenshot, sign_in
 from tests.dashboard.platform_support import PlatformStack, running_platform_stack
 from tests.dashboard.test_browser import capture_demo, end_capture
@@ -78,6 +79,8 @@ def test_connect_refresh_reconnect_and_disconnect_an_account(
     screenshot(page, "dashboard-accounts.png")
     dark(page, "dashboard-accounts-dark.png")
 
+    show_tiktok_profile(page, stack, item)
+
     item.get_by_role("button", name="Refresh").click()
     expect(page.locator(".toast")).to_contain_text("Token refreshed")
 
@@ -101,6 +104,48 @@ def test_connect_refresh_reconnect_and_disconnect_an_account(
     page.get_by_role("dialog").get_by_role("button", name="Disconnect").click()
     expect(page.get_by_text("No account is connected yet.")).to_be_visible()
     assert stack.call("GET", "/api/social/accounts") == []
+
+
+def show_tiktok_profile(page: Page, stack: PlatformStack, item: Locator) -> None:
+    """The card's disclosure reads the profile, the videos and the stored daily readings."""
+    open_id = stack.call("GET", "/api/social/accounts")[0]["platform_user_id"]
+
+    def grow() -> None:
+        user = stack.tiktok.users[open_id]
+        user.follower_count, user.following_count, user.likes_count = 1234, 56, 7890
+        user.videos.append(
+            SimVideo(7_123, 1_767_000_000, "Studio tour", view_count=4321, like_count=321)
+        )
+
+    on_loop(stack, grow)
+    disclosure = item.get_by_role("button", name="Profile & analytics")
+    expect(disclosure).to_have_attribute("aria-expanded", "false")
+    disclosure.focus()
+    page.keyboard.press("Enter")
+    expect(disclosure).to_have_attribute("aria-expanded", "true")
+    panel = item.get_by_role("region", name=re.compile("Profile and analytics"))
+    expect(panel.locator('[data-stat="Followers"]')).to_have_text("1,234")
+    expect(panel.locator('[data-stat="Following"]')).to_have_text("56")
+    expect(panel.locator('[data-stat="Likes"]')).to_have_text("7,890")
+    expect(panel.locator('[data-stat="Videos"]')).to_have_text("1")
+    row = panel.locator(".tiktok-videos tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Studio tour")
+    expect(row).to_contain_text("4,321")
+    expect(row.get_by_role("link", name="Studio tour on TikTok")).to_have_attribute(
+        "href", re.compile(r"^https://www\.tiktok\.com/@.+/video/7123")
+    )
+    # Reading the analytics stored today's reading: both history charts draw it.
+    for title in ("Followers", "Total likes"):
+        figure = panel.locator("figure", has=page.locator("figcaption", has_text=title))
+        expect(figure.locator(".chart-plot .main-svg").first).to_be_visible()
+    screenshot(page, "dashboard-accounts-tiktok-profile.png")
+    # The open panel fits a phone once the charts have followed the window (Plotly resizes them).
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("() => document.documentElement.scrollWidth <= innerWidth")
+    page.set_viewport_size({"width": 1400, "height": 1000})
+    disclosure.click()
+    expect(panel).to_be_hidden()
 
 
 def png(width: int = 64, height: int = 48) -> bytes:

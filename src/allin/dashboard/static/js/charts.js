@@ -50,11 +50,12 @@ function baseLayout(yTitle) {
 }
 
 const MINUTE_MS = 60_000;
+const DAY_MS = 86_400_000;
 const BAR_MS = 50_000; // per-minute bars, with a gap between them
 
 // Bars: at least a few minutes wide, so a young session's first minute is not a wall of
 // colour. Lines: from the first point to the last, at least a minute.
-function timeRange(x, bars) {
+function timeRange(x, bars, minSpan = MINUTE_MS) {
   if (!x.length) return undefined;
   let start = Infinity;
   let end = -Infinity;
@@ -66,7 +67,7 @@ function timeRange(x, bars) {
     start -= MINUTE_MS / 2;
     end += MINUTE_MS / 2;
   }
-  const span = bars ? 5 * MINUTE_MS : MINUTE_MS;
+  const span = bars ? 5 * MINUTE_MS : minSpan;
   if (end - start < span) end = start + span;
   return [new Date(start), new Date(end)];
 }
@@ -82,7 +83,8 @@ export function chartFigure(title, id) {
   return { figure, plot, summary, status };
 }
 
-export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", color, label, empty = "No data yet." }) {
+// `daily`: one point per day, so the axis spans days and the hover shows dates.
+export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", color, label, empty = "No data yet.", daily = false }) {
   if (!x.length) {
     chart.status.hidden = false;
     chart.status.textContent = empty;
@@ -111,10 +113,14 @@ export async function drawSeries(chart, { x, y, kind = "line", yTitle = "", colo
           line: { color: colour, width: 2, shape: "hv" },
           fill: "tozeroy",
           fillcolor: `${colour}22`,
-          hovertemplate: "%{x|%H:%M:%S}<br>%{y:,}<extra></extra>",
+          hovertemplate: `%{x|${daily ? "%d %b %Y" : "%H:%M:%S"}}<br>%{y:,}<extra></extra>`,
         };
   const layout = baseLayout(yTitle);
-  layout.xaxis.range = timeRange(x, kind === "bar");
+  layout.xaxis.range = timeRange(x, kind === "bar", daily ? 7 * DAY_MS : MINUTE_MS);
+  if (daily) {
+    layout.xaxis.range[0] = new Date(layout.xaxis.range[0].getTime() - DAY_MS / 2); // the first day's point stays clear of the axis
+    layout.xaxis.tickformat = "%d %b";
+  }
   layout.xaxis.nticks = ticksFor(chart.plot);
   layout.xaxis.tickangle = 0;
   await Plotly.react(chart.plot, [trace], layout, PLOT_CONFIG);

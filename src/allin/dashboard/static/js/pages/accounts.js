@@ -6,6 +6,7 @@ import { avatar, emptyState, errorState, pageHeader } from "../components.js";
 import { busy, clear, confirmDialog, h, toast } from "../dom.js";
 import { countdown, dateTime, relative } from "../format.js";
 import { alertFromQuery, platformIcon } from "../social.js";
+import { tiktokDisclosure } from "../tiktok-profile.js";
 
 const TICK_MS = 15_000;
 const STATUS = {
@@ -25,13 +26,14 @@ export async function render(ctx) {
   main.append(h("div", { class: "page" }, pageHeader("Accounts"), notice, platforms, list));
 
   let accounts = [];
+  const panels = new Map(); // open TikTok panels survive the periodic re-read
   const refresh = async () => {
     try {
       const [{ data: providers }, { data }] = await Promise.all([api("/api/social/providers"), api("/api/social/accounts")]);
       if (!ctx.alive()) return;
       accounts = data.map((account) => ({ ...account, deadline: expiryDeadline(account) }));
       renderProviders(platforms, providers);
-      renderAccounts(list, accounts, refresh);
+      renderAccounts(list, accounts, refresh, panels);
     } catch (error) {
       clear(list).append(h("h2", { id: "accounts-title" }, "Connected accounts"), errorState(error, refresh));
     }
@@ -89,19 +91,20 @@ function renderProviders(section, providers) {
   );
 }
 
-function renderAccounts(section, accounts, refresh) {
+function renderAccounts(section, accounts, refresh, panels) {
   clear(section).append(h("h2", { id: "accounts-title" }, "Connected accounts"));
   if (!accounts.length) {
     section.append(emptyState("No account is connected yet.", "Connect one above to publish to it."));
     return;
   }
-  section.append(h("ul", { class: "watch-list" }, accounts.map((account) => accountItem(account, refresh))));
+  section.append(h("ul", { class: "watch-list" }, accounts.map((account) => accountItem(account, refresh, panels))));
 }
 
-function accountItem(account, refresh) {
+function accountItem(account, refresh, panels) {
   const [label, tone] = STATUS[account.status] || [account.status, "warn"];
   const who = account.username ? `@${account.username.replace(/^@/, "")}` : account.display_name || account.platform_user_id;
   const error = account.last_error || account.status_reason;
+  const tiktok = account.platform === "tiktok" && account.status === "ACTIVE" ? tiktokDisclosure(account, `${account.platform_name} ${who}`, panels) : null;
   return h(
     "li",
     { class: "watch-item account-item", dataset: { account: account.id, platform: account.platform, status: account.status } },
@@ -115,7 +118,8 @@ function accountItem(account, refresh) {
       error ? h("span", { class: "small account-error" }, error, account.last_error_at ? ` (${relative(account.last_error_at)})` : "") : null,
     ),
     h("span", { class: `badge badge-${tone}` }, label),
-    accountActions(account, who, refresh),
+    accountActions(account, who, refresh, tiktok?.button),
+    tiktok?.panel,
   );
 }
 
@@ -132,7 +136,7 @@ function expiryText(account) {
   );
 }
 
-function accountActions(account, who, refresh) {
+function accountActions(account, who, refresh, extra) {
   const name = `${account.platform_name} ${who}`;
   const refreshButton = h(
     "button",
@@ -142,6 +146,7 @@ function accountActions(account, who, refresh) {
   return h(
     "div",
     { class: "button-group", role: "group", "aria-label": `Actions for ${name}` },
+    extra,
     account.can_refresh && account.status === "ACTIVE" ? refreshButton : null,
     account.reconnect_required || account.status !== "ACTIVE"
       ? h(
