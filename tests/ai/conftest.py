@@ -50,8 +50,8 @@ class Sims:
 
 @pytest.fixture
 async def sims() -> AsyncIterator[Sims]:
-    openai_state = SimState(slow_seconds=1.0)
-    anthropic_state = SimState(api_key="sk-ant-sim", slow_seconds=1.0)
+    openai_state = SimState(slow_seconds=4.0)
+    anthropic_state = SimState(api_key="sk-ant-sim", slow_seconds=4.0)
     async with (
         serve(create_openai_simulator(openai_state)) as openai_url,
         serve(create_anthropic_simulator(anthropic_state)) as anthropic_url,
@@ -76,7 +76,7 @@ def ai_settings(
 ) -> Callable[..., Settings]:
     def factory(**overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "ai_providers": sims.providers(timeout=0.5),
+            "ai_providers": sims.providers(timeout=2.0),  # roomy: a loaded CI machine
             "ai_breaker_failure_threshold": 3,
             "ai_retry_after_max": 30.0,
             **overrides,

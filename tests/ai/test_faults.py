@@ -140,7 +140,7 @@ async def test_stream_breaking_after_tokens_is_a_clean_error_and_refunded(
     from tests.auth.helpers import signed_in
     from tests.support.server import serve
 
-    app: FastAPI = create_app(ai_settings(ai_providers=sims.providers(first, timeout=0.5)))
+    app: FastAPI = create_app(ai_settings(ai_providers=sims.providers(first, timeout=2.0)))
     state = sims.openai if first == "openai" else sims.anthropic
     state.then(scenario)
     async with serve(app) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
