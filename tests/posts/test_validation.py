@@ -135,3 +135,12 @@ def test_a_good_tiktok_video_passes_and_two_do_not() -> None:
         Code.TOO_MANY_MEDIA
     ]
     assert [p.code for p in validate("", [], DEFAULT_RULES[Platform.X]).problems] == [Code.EMPTY]
+
+
+def test_the_operator_caps_apply_over_a_registered_provider_rules() -> None:
+    from allin.social.providers.instagram import InstagramProvider
+
+    settings = Settings(_env_file=None, posts_instagram_max_hashtags=5)  # type: ignore[call-arg]
+    rules = rules_for(Platform.INSTAGRAM, settings, InstagramProvider.rules)
+    assert rules.max_hashtags == 5
+    assert rules.text_limit == InstagramProvider.rules.text_limit

@@ -125,7 +125,7 @@ class Publisher:
         if window is not None and window > now:
             return await self._finish(target, self._rate_limited(window, None))
         platform = Platform(target.platform)
-        rules = self.accounts.content_rules(platform) or rules_for(platform, self.settings)
+        rules = rules_for(platform, self.settings, self.accounts.content_rules(platform))
         verdict = validate(request.text, request.media, rules)
         if not verdict.ok:
             first = verdict.problems[0]

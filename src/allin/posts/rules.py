@@ -84,9 +84,12 @@ DEFAULT_RULES: dict[Platform, ContentRules] = {
 }
 
 
-def rules_for(platform: Platform, settings: Settings | None = None) -> ContentRules:
-    """The platform's rules, with the operator's overrides (Instagram changed its caps)."""
-    rules = DEFAULT_RULES[platform]
+def rules_for(
+    platform: Platform, settings: Settings | None = None, provided: ContentRules | None = None
+) -> ContentRules:
+    """The platform's rules (the registered provider's when given, else this table's), with
+    the operator's overrides on top (Instagram changed its caps)."""
+    rules = provided or DEFAULT_RULES[platform]
     if platform is Platform.INSTAGRAM and settings is not None:
         rules = replace(
             rules,
