@@ -21,10 +21,6 @@ from allin.social.providers.x import XProvider
 ProviderFactory = Callable[[ProviderConfig], SocialProvider]
 
 
-def _redirect(settings: Settings, platform: Platform, configured: str = "") -> str:
-    return configured or settings.social_redirect_uri(platform.value)
-
-
 def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
     """Every platform's credentials, hosts and redirect URI, from the one config object. The
     redirect URI is this server's callback for the platform unless one is configured."""
@@ -35,27 +31,19 @@ def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
         Platform.TIKTOK: ProviderConfig(
             client_id=s.tiktok_client_key or None,
             client_secret=tiktok_secret,
-            redirect_uri=_redirect(s, Platform.TIKTOK, s.tiktok_redirect_uri),
+            redirect_uri=builtin.redirect_uri(s, Platform.TIKTOK, s.tiktok_redirect_uri),
             api_base_url=s.tiktok_api_url,
             auth_base_url=s.tiktok_auth_url,
             scopes=tuple(s.tiktok_scopes),
         ),
-        Platform.X: replace(
-            builtin.x_config(s),
-            redirect_uri=_redirect(s, Platform.X, s.x_redirect_uri),
-            scopes=x.DEFAULT_SCOPES,
-        ),
-        Platform.LINKEDIN: replace(
-            builtin.linkedin_config(s),
-            redirect_uri=_redirect(s, Platform.LINKEDIN, s.linkedin_redirect_uri),
-            scopes=linkedin.DEFAULT_SCOPES,
-        ),
+        Platform.X: replace(builtin.x_config(s), scopes=x.DEFAULT_SCOPES),
+        Platform.LINKEDIN: replace(builtin.linkedin_config(s), scopes=linkedin.DEFAULT_SCOPES),
         # One Meta app and one Facebook Login for both; each platform has its own callback.
         Platform.FACEBOOK: replace(
-            meta, redirect_uri=_redirect(s, Platform.FACEBOOK, s.meta_redirect_uri)
+            meta, redirect_uri=builtin.redirect_uri(s, Platform.FACEBOOK, s.meta_redirect_uri)
         ),
         Platform.INSTAGRAM: replace(
-            meta, redirect_uri=_redirect(s, Platform.INSTAGRAM, s.meta_redirect_uri)
+            meta, redirect_uri=builtin.redirect_uri(s, Platform.INSTAGRAM, s.meta_redirect_uri)
         ),
     }
 

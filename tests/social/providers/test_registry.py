@@ -6,14 +6,20 @@ from pydantic import SecretStr
 
 from allin.core.config import Settings
 from allin.simulator.social.serve import run_social_simulators
-from allin.social.providers.base import Platform
+from allin.social.providers.base import Platform, SocialProvider
 from allin.social.providers.facebook import FacebookProvider
 from allin.social.providers.instagram import InstagramProvider
 from allin.social.providers.linkedin import LinkedInProvider
 from allin.social.providers.oauth import code_challenge, new_code_verifier
-from allin.social.providers.registry import build_providers, close_providers
 from allin.social.providers.x import XProvider
+from allin.social.registry import builtin_factories, provider_configs
 from tests.social.providers.support import follow_consent
+
+
+def build_providers(settings: Settings) -> dict[Platform, SocialProvider]:
+    """The platform providers as the social domain's registry builds them."""
+    configs = provider_configs(settings)
+    return {p: make(configs[p]) for p, make in builtin_factories(settings).items()}
 
 
 def test_settings_accept_prefixed_and_plain_names(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -45,6 +51,10 @@ async def test_build_providers_and_log_in_through_each_simulator() -> None:
             meta_graph_url=sims.urls["meta"],
             meta_graph_video_url=sims.urls["meta"],
             meta_auth_url=sims.urls["meta"],
+            # the callbacks the simulators register by default (a configured URI wins)
+            x_redirect_uri="http://127.0.0.1:8000/api/integrations/x/callback",
+            linkedin_redirect_uri="http://127.0.0.1:8000/api/integrations/linkedin/callback",
+            meta_redirect_uri="http://127.0.0.1:8000/api/integrations/meta/callback",
         )
         providers = build_providers(settings)
         try:
@@ -68,7 +78,8 @@ async def test_build_providers_and_log_in_through_each_simulator() -> None:
                 identities = await provider.identities(token)
                 assert identities, platform
         finally:
-            await close_providers(providers)
+            for provider in providers.values():
+                await provider.aclose()
 
 
 def test_unconfigured_platforms_are_listed_but_not_configured() -> None:
@@ -76,3 +87,6 @@ def test_unconfigured_platforms_are_listed_but_not_configured() -> None:
     assert set(providers) == {Platform.X, Platform.LINKEDIN, Platform.FACEBOOK, Platform.INSTAGRAM}
     assert not any(p.config.configured for p in providers.values())
     assert providers[Platform.X].config.api_base_url == "https://api.x.com"
+    assert providers[Platform.X].config.redirect_uri == (
+        "http://127.0.0.1:8000/api/social/accounts/x/callback"
+    )

@@ -1,30 +1,17 @@
-"""The providers by platform, built from `Settings` (app credentials, hosts, timeouts).
-
-Every platform is listed whether or not its app is configured: `provider.config.configured`
-says whether it can be connected, so the product can show what is missing instead of hiding
-the platform. Instagram rides on the Meta app and Facebook Login, like Facebook Pages.
-"""
+"""Each platform's app credentials and hosts, read from `Settings`: the social domain's
+registry builds the providers from these. Instagram rides on the Meta app and Facebook
+Login, like Facebook Pages. A configured redirect URI wins over this server's callback."""
 
 from __future__ import annotations
 
 from allin.core.config import Settings
-from allin.social.providers.base import Platform, ProviderConfig, SocialProvider
+from allin.social.providers.base import ProviderConfig
 from allin.social.providers.facebook import FacebookProvider
 from allin.social.providers.instagram import InstagramProvider
-from allin.social.providers.linkedin import LinkedInProvider
-from allin.social.providers.x import XProvider
-
-CALLBACK_PATH = "/api/integrations/{name}/callback"
-
-
-def public_base_url(settings: Settings) -> str:
-    return (settings.public_url or f"http://{settings.host}:{settings.port}").rstrip("/")
 
 
 def redirect_uri(settings: Settings, name: str, configured: str) -> str:
-    """The configured callback, else the integration route under the public URL (the
-    platforms match it exactly against the app's registered callbacks)."""
-    return configured or public_base_url(settings) + CALLBACK_PATH.format(name=name)
+    return configured or settings.social_redirect_uri(name)
 
 
 def _secret(value: object) -> str | None:
@@ -70,37 +57,3 @@ def meta_config(settings: Settings) -> ProviderConfig:
         scopes=meta_scopes(),
         extra={"version": settings.meta_graph_version, "video_url": settings.meta_graph_video_url},
     )
-
-
-def build_providers(settings: Settings) -> dict[Platform, SocialProvider]:
-    """One provider per platform (each with its own HTTP client and circuit breaker); the
-    caller owns them and calls `aclose` on shutdown."""
-    timeout = settings.social_timeout
-    processing = settings.social_processing_timeout
-    upload = settings.social_upload_timeout
-    meta = meta_config(settings)
-    return {
-        Platform.X: XProvider(
-            x_config(settings),
-            timeout=timeout,
-            processing_timeout=processing,
-            upload_timeout=upload,
-        ),
-        Platform.LINKEDIN: LinkedInProvider(
-            linkedin_config(settings),
-            timeout=timeout,
-            processing_timeout=processing,
-            upload_timeout=upload,
-        ),
-        Platform.FACEBOOK: FacebookProvider(
-            meta, timeout=timeout, processing_timeout=processing, upload_timeout=upload
-        ),
-        Platform.INSTAGRAM: InstagramProvider(
-            meta, timeout=timeout, processing_timeout=processing, upload_timeout=upload
-        ),
-    }
-
-
-async def close_providers(providers: dict[Platform, SocialProvider]) -> None:
-    for provider in providers.values():
-        await provider.aclose()
