@@ -11,7 +11,12 @@ from allin.core.config import Settings
 from allin.core.crypto import cipher_from_settings
 from allin.db.engine import create_engine, create_session_factory
 from allin.posts.ports import AccountRef
-from allin.social.errors import AccountNotFoundError, ReconnectRequiredError
+from allin.social.errors import (
+    AccountNotFoundError,
+    PlatformNotConfiguredError,
+    PlatformUnavailableError,
+    ReconnectRequiredError,
+)
 from allin.social.providers.base import (
     AccountCredentials,
     ContentRules,
@@ -56,8 +61,8 @@ class SocialPublishingAccounts:
     def content_rules(self, platform: Platform) -> ContentRules | None:
         try:
             return self._service().registry.get(platform).rules
-        except Exception:
-            return None
+        except (PlatformUnavailableError, PlatformNotConfiguredError):
+            return None  # the posts domain's own table applies
 
 
 def standalone_accounts(
