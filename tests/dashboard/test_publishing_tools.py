@@ -194,6 +194,12 @@ def test_keyboard_moves_a_post_in_the_week_and_the_month(page: Page, stack: Plat
     expect(announce).to_have_text("Move cancelled.")
     assert scheduled_local(stack, post_id).startswith(f"{wed}T10:30")
 
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Enter")  # back where it was: nothing to send
+    expect(announce).to_have_text("Not moved: it is where it was.")
+    expect(page.locator(f'.cal-slot[data-slot="{wed}T10"] .cal-entry')).to_be_focused()
+
     thursday = (wednesday + timedelta(days=1)).isoformat()
     page.keyboard.press("ArrowRight")
     page.keyboard.press("ArrowUp")

@@ -234,6 +234,7 @@ function keyboardMoves(grid, view, { reschedule, say }) {
     }
     if (event.key === "Enter" && move?.chip === chip) {
       event.preventDefault(); // not the link
+      if (move.cell === move.home) return cancel("Not moved: it is where it was.");
       const { cell } = move;
       const when = cell.when(chip.entry);
       move = null;
