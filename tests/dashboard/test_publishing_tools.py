@@ -49,6 +49,14 @@ def unlabelled(page: Page, root: str) -> list[str]:
     return found
 
 
+def fits_a_phone(page: Page) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth")
+    finally:
+        page.set_viewport_size({"width": 1400, "height": 1000})
+
+
 def wednesday_ahead() -> date:
     """A Wednesday at least two days away: the days around it are in the future and in its week."""
     day = datetime.now(UTC).date() + timedelta(days=2)
@@ -97,6 +105,7 @@ def test_posting_times_are_edited_per_account_and_feed_the_queue(
         expect(panel.locator(f'.slot[data-slot="{tomorrow.weekday()}-{clock}"]')).to_be_visible()
     expect(panel.get_by_role("status")).to_have_text(f"{day} 18:00 added")
     screenshot(page, "dashboard-posting-times.png")
+    fits_a_phone(page)
     panel.get_by_role("button", name=f"Remove {day} 18:00").click()
     expect(panel.locator(".slot")).to_have_count(1)
     expect(panel.get_by_role("button", name="Add time")).to_be_focused()
@@ -144,6 +153,7 @@ def test_media_from_the_library_is_chosen_removed_and_kept_in_the_draft(
     page.get_by_role("button", name="Choose from library").click()
     dialog.locator(f'.library-item[data-media="{media["id"]}"] input').check()
     screenshot(page, "dashboard-media-library.png")
+    fits_a_phone(page)
     dialog.get_by_role("button", name="Add selected").click()
     chosen = page.locator(f'.media-item[data-media="{media["id"]}"]')
     expect(chosen.locator("img.media-thumb")).to_be_visible()
@@ -260,6 +270,7 @@ def test_calendar_feed_url_is_shown_copied_and_replaced(
     expect(panel.get_by_role("status")).to_have_text("Feed URL copied.")
     assert page.evaluate("navigator.clipboard.readText()") == first
     screenshot(page, "dashboard-calendar-feed.png")
+    fits_a_phone(page)
 
     panel.get_by_role("button", name="New URL").click()
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()  # changes nothing

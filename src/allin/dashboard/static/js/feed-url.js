@@ -89,5 +89,5 @@ export function feedPanel() {
     }
     if (open) make.focus();
   });
-  return { button, panel, cleanup: () => {} };
+  return { button, panel };
 }

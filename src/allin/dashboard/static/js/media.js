@@ -58,15 +58,15 @@ export function mediaPicker(chosen, onChange, details = {}) {
     onChange();
     library.focus();
   };
-  const show = async (media, item = h("li", { class: "media-item" })) => {
-    const url = await preview(media);
+  const show = async (media, item = null) => {
+    if (!item) list.append((item = h("li", { class: "media-item" }, h("span", { class: "media-name" }, media.filename))));
     item.dataset.media = media.id;
+    const url = await preview(media);
     item.replaceChildren(
       url ? h("img", { src: url, alt: "", class: "media-thumb" }) : h("span", { class: "media-thumb media-kind" }, media.kind),
       h("span", { class: "media-name" }, media.filename),
       h("button", { class: "button button-small button-quiet", type: "button", "aria-label": `Remove ${media.filename}`, onclick: () => remove(media, item) }, "Remove"),
     );
-    if (!item.isConnected) list.append(item);
   };
   const add = async (file) => {
     if (chosen.length >= MAX_MEDIA) return toast(`A post takes at most ${MAX_MEDIA} files`, "error");

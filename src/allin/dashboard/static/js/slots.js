@@ -8,7 +8,7 @@ import { clear, h, nextId, toast } from "./dom.js";
 import { userZone } from "./publish.js";
 
 // The API's weekdays: Monday = 0.
-export const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 // The disclosure button and its panel; `panels` keeps them across re-renders of the list.
 export function slotsDisclosure(account, name, panels) {

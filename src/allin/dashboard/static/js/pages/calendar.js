@@ -89,7 +89,6 @@ export async function render(ctx) {
     await load(entry.post_id);
   }
   await load();
-  return () => feed.cleanup();
 }
 
 function legend() {
