@@ -16,7 +16,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.dashboard.conftest import RequestLog, screenshot
 from tests.dashboard.platform_support import PlatformStack, running_platform_stack
-from tests.dashboard.test_platform_pages import ConsentAllowed, connect, on_loop, png
+from tests.dashboard.test_platform_pages import ConsentAllowed, connect, dark, on_loop, png
 
 DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -105,6 +105,7 @@ def test_posting_times_are_edited_per_account_and_feed_the_queue(
         expect(panel.locator(f'.slot[data-slot="{tomorrow.weekday()}-{clock}"]')).to_be_visible()
     expect(panel.get_by_role("status")).to_have_text(f"{day} 18:00 added")
     screenshot(page, "dashboard-posting-times.png")
+    dark(page, "dashboard-posting-times-dark.png")
     fits_a_phone(page)
     panel.get_by_role("button", name=f"Remove {day} 18:00").click()
     expect(panel.locator(".slot")).to_have_count(1)
@@ -127,6 +128,29 @@ def test_posting_times_are_edited_per_account_and_feed_the_queue(
     post_id = page.url.rsplit("/", 1)[-1]
     assert scheduled_local(stack, post_id).startswith(f"{tomorrow.isoformat()}T09:15")
     stack.call("POST", f"/api/posts/{post_id}/cancel")
+    stack.call("PUT", f"/api/posts/slots/{account}", json={"timezone": "UTC", "slots": []})
+
+
+def test_posting_times_set_in_another_zone_say_so_and_move_to_mine(
+    page: Page, stack: PlatformStack
+) -> None:
+    account = x_account(page, stack)
+    week = {"timezone": "Asia/Tokyo", "slots": [{"weekday": 4, "time": "20:00"}]}
+    stack.call("PUT", f"/api/posts/slots/{account}", json=week)
+    item = page.locator(f'.account-item[data-account="{account}"]')
+    item.get_by_role("button", name=re.compile("^Posting times of X")).click()
+    panel = item.get_by_role("region", name=re.compile("^Posting times of X"))
+    expect(panel.locator(".slot-zone")).to_contain_text("Times in Asia/Tokyo")
+    expect(panel.locator('.slot[data-slot="4-20:00"]')).to_be_visible()
+    panel.get_by_role("button", name="Use my time zone (UTC)").click()
+    expect(panel.locator(".slot-zone")).to_contain_text("Times in your time zone (UTC).")
+    expect(panel.get_by_role("button", name="Use my time zone (UTC)")).to_have_count(0)
+    expect(panel.get_by_role("status")).to_have_text("The same times now in UTC")
+    assert stack.call("GET", f"/api/posts/slots/{account}") == {
+        "account_id": account,
+        "timezone": "UTC",
+        "slots": [{"weekday": 4, "time": "20:00"}],
+    }
     stack.call("PUT", f"/api/posts/slots/{account}", json={"timezone": "UTC", "slots": []})
 
 
@@ -153,6 +177,7 @@ def test_media_from_the_library_is_chosen_removed_and_kept_in_the_draft(
     page.get_by_role("button", name="Choose from library").click()
     dialog.locator(f'.library-item[data-media="{media["id"]}"] input').check()
     screenshot(page, "dashboard-media-library.png")
+    dark(page, "dashboard-media-library-dark.png")
     fits_a_phone(page)
     dialog.get_by_role("button", name="Add selected").click()
     chosen = page.locator(f'.media-item[data-media="{media["id"]}"]')

@@ -127,14 +127,32 @@ function editor(accountId, panel, week) {
     const slots = [...week.slots, { weekday, time }].sort(byTime);
     if (await save(slots, `${DAYS[weekday]} ${time} added`)) timeInput.value = "";
   });
-  const zoneNote = week.timezone === userZone()
-    ? `Times in your time zone (${week.timezone}).`
-    : `Times in ${week.timezone}, the zone they were set in (yours is ${userZone()}).`;
-  panel.append(
-    h("p", { class: "muted small" }, "“Add to queue” in the composer takes the next free time. ", zoneNote),
-    days,
-    form,
-    status,
-  );
+  const zoneNote = h("p", { class: "muted small slot-zone" });
+  const drawZone = () => {
+    const mine = week.timezone === userZone();
+    zoneNote.replaceChildren(
+      "“Add to queue” in the composer takes the next free time. ",
+      mine ? `Times in your time zone (${week.timezone}).` : `Times in ${week.timezone}, the zone they were set in (yours is ${userZone()}). `,
+      mine
+        ? null
+        : h(
+            "button",
+            {
+              class: "button button-small",
+              type: "button",
+              onclick: async () => {
+                const before = week.timezone;
+                week.timezone = userZone();
+                if (!(await save(week.slots, `The same times now in ${week.timezone}`))) week.timezone = before;
+                drawZone();
+                add.focus();
+              },
+            },
+            `Use my time zone (${userZone()})`,
+          ),
+    );
+  };
+  panel.append(zoneNote, days, form, status);
+  drawZone();
   draw();
 }
