@@ -379,6 +379,9 @@ def test_unread_count_in_the_menu_follows_reading(page: Page, stack: PlatformSta
     page.get_by_role("button", name=re.compile("^Mark as read")).first.click()
     expect(badge).to_have_attribute("data-unread", "1")
     expect(badge).to_have_text(re.compile("^1"))
-    page.get_by_role("button", name=re.compile("^Mark as read")).first.click()
+    page.get_by_role("button", name="Mark all as read").click()
     expect(badge).to_be_hidden()
     expect(link).to_have_accessible_name("Notifications")
+    expect(page.get_by_role("button", name=re.compile("^Mark as read"))).to_have_count(0)
+    expect(page.get_by_role("button", name="Mark all as read")).to_be_hidden()
+    assert stack.call("GET", "/api/notifications/unread-count") == {"unread": 0}

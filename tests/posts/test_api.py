@@ -383,3 +383,13 @@ async def test_unread_count_counts_the_owners_unread_notifications(world: World)
     await _post(world, world.alice, f"/api/notifications/{first}/read", None)  # idempotent
     assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 1
     assert (await world.http.get(path)).status_code == 401
+    assert (await _post(world, world.bob, "/api/notifications/read-all", None)).json()["data"] == {
+        "marked": 0
+    }
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 1
+    marked = await _post(world, world.alice, "/api/notifications/read-all", None)
+    assert marked.status_code == 200 and marked.json()["data"] == {"marked": 1}
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 0
+    notes = (await world.http.get("/api/notifications", headers=world.alice.headers)).json()
+    assert all(n["read_at"] for n in notes["data"])
+    assert (await world.http.post("/api/notifications/read-all")).status_code == 401

@@ -45,6 +45,7 @@ from allin.posts.schemas import (
     PostOut,
     PostUpdate,
     QueueStatusOut,
+    ReadAllOut,
     ScheduleIn,
     SlotIn,
     SlotsIn,
@@ -328,6 +329,13 @@ async def unread_count(
     user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> Envelope[UnreadOut]:
     return ok(UnreadOut(unread=await service.unread_count(db, user.id)))
+
+
+@router.post("/api/notifications/read-all", summary="Mark every notification read")
+async def read_all_notifications(
+    user: CurrentUser, db: DbSession, service: ServiceDep
+) -> Envelope[ReadAllOut]:
+    return ok(ReadAllOut(marked=await service.read_all(db, user.id)))
 
 
 @router.post("/api/notifications/{notification_id:uuid}/read", summary="Mark a notification read")

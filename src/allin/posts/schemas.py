@@ -133,6 +133,10 @@ class UnreadOut(BaseModel):
     unread: int
 
 
+class ReadAllOut(BaseModel):
+    marked: int = Field(description="How many notifications were unread until now")
+
+
 class SlotIn(BaseModel):
     weekday: Annotated[int, Strict()] = Field(ge=0, le=6, description="Monday = 0")
     time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")

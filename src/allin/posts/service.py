@@ -453,6 +453,16 @@ class PostsService:
         )
         return count or 0
 
+    async def read_all(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        """Marks every unread notification read; how many were."""
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
 
 def target_out(target: PostTarget, zone_name: str) -> TargetOut:
     out = TargetOut.model_validate(target)

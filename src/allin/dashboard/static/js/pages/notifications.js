@@ -4,7 +4,7 @@
 import { api } from "../api.js";
 import { emptyState, errorState, pageHeader } from "../components.js";
 import { hasFeature } from "../config.js";
-import { clear, h, nextId, toast } from "../dom.js";
+import { busy, clear, h, nextId, toast } from "../dom.js";
 import { dateTime, relative } from "../format.js";
 import { refreshUnread } from "../unread.js";
 
@@ -13,11 +13,13 @@ export async function render(ctx) {
   setTitle("Notifications");
   const list = h("section", { class: "card", "aria-label": "Notifications", "aria-live": "polite" });
   const settings = hasFeature("posts") ? mailSetting() : null;
-  main.append(h("div", { class: "page" }, pageHeader("Notifications"), settings, list));
+  const readAll = h("button", { class: "button button-small", type: "button", hidden: true }, "Mark all as read");
+  main.append(h("div", { class: "page" }, pageHeader("Notifications", readAll), settings, list));
   const load = async () => {
     try {
       const { data } = await api("/api/notifications", { query: { limit: 100 } });
       if (!ctx.alive()) return;
+      readAll.hidden = !data.some((note) => !note.read_at);
       clear(list);
       if (!data.length) return list.append(emptyState("Nothing new.", "You hear here when a post is published or fails."));
       list.append(h("ul", { class: "watch-list" }, data.map((n) => item(n, load))));
@@ -25,6 +27,20 @@ export async function render(ctx) {
       clear(list).append(errorState(error, load));
     }
   };
+  readAll.addEventListener("click", async () => {
+    busy(readAll, true, "Marking…");
+    try {
+      const { data } = await api("/api/notifications/read-all", { method: "POST" });
+      toast(data.marked === 1 ? "1 notification marked read" : `${data.marked} notifications marked read`, "success");
+    } catch (error) {
+      toast(error.message, "error");
+    } finally {
+      busy(readAll, false);
+    }
+    refreshUnread();
+    await load();
+    main.focus();
+  });
   await load();
 }
 
