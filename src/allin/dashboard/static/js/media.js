@@ -89,13 +89,14 @@ export function mediaPicker(chosen, onChange, details = {}) {
     input.value = "";
   });
   const pick = (picked) => {
-    for (const media of picked) {
-      if (chosen.length >= MAX_MEDIA) return toast(`A post takes at most ${MAX_MEDIA} files`, "error");
+    const room = Math.max(0, MAX_MEDIA - chosen.length);
+    if (picked.length > room) toast(`A post takes at most ${MAX_MEDIA} files: ${room ? `the first ${room} were added` : "none was added"}`, "error");
+    for (const media of picked.slice(0, room)) {
       chosen.push(media.id);
       details[media.id] = media;
       show(media);
     }
-    if (picked.length) onChange();
+    if (room && picked.length) onChange();
   };
   const library = h("button", { class: "button button-small", type: "button", onclick: () => openLibrary(chosen, preview, pick) }, "Choose from library");
   const label = h("label", { for: id, class: "button button-small" }, "Add photos or videos");
