@@ -253,6 +253,13 @@ def test_keyboard_moves_a_post_in_the_week_and_the_month(page: Page, stack: Plat
     page.keyboard.press("Enter")
     expect(page.locator(f'.cal-day[data-day="{wed}"] .cal-entry')).to_be_focused()
     assert scheduled_local(stack, post_id).startswith(f"{wed}T09:30")
+    week_later = (wednesday + timedelta(days=7)).isoformat()
+    page.keyboard.press("ArrowDown")  # a week on, in the month view
+    expect(page.locator(f'.cal-day[data-day="{week_later}"] .cal-entry')).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Escape")
+    expect(page.locator(f'.cal-day[data-day="{wed}"] .cal-entry')).to_be_focused()
 
     # The post is cancelled elsewhere meanwhile: the move is refused, in words, and undone.
     stack.call("POST", f"/api/posts/{post_id}/cancel")
