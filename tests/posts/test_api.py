@@ -325,3 +325,71 @@ async def test_failures_notify_and_admins_see_the_queue(world: World) -> None:
     assert retried.status_code == 200
     await _until(world, world.alice, post_id, lambda p: p["targets"][0]["status"] == "PUBLISHED")
     assert len(world.platform.posts) == 1
+
+
+async def test_mail_on_failure_reads_back_per_user_and_refuses_bad_values(world: World) -> None:
+    path = "/api/posts/preferences/email"
+    alice, bob = world.alice.headers, world.bob.headers
+    assert (await world.http.get(path, headers=alice)).json()["data"] is True  # on by default
+    off = await world.http.put(path, params={"enabled": "false"}, headers=alice)
+    assert off.status_code == 200 and off.json()["data"] is False
+    assert (await world.http.get(path, headers=alice)).json()["data"] is False
+    assert (await world.http.get(path, headers=bob)).json()["data"] is True
+    on = await world.http.put(path, params={"enabled": "true"}, headers=alice)
+    assert on.json()["data"] is True
+    assert (await world.http.get(path, headers=alice)).json()["data"] is True
+    bad = await world.http.put(path, params={"enabled": "sometimes"}, headers=alice)
+    assert bad.status_code == 422 and bad.json()["success"] is False
+    assert (await world.http.get(path)).status_code == 401
+
+
+async def test_calendar_feed_state_says_whether_a_secret_url_exists(world: World) -> None:
+    path = "/api/calendar/feed"
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"] == {
+        "active": False
+    }
+    first = (await _post(world, world.alice, path, None)).json()["data"]["url"]
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["active"]
+    assert not (await world.http.get(path, headers=world.bob.headers)).json()["data"]["active"]
+    second = (await _post(world, world.alice, path, None)).json()["data"]["url"]
+    assert first != second
+    assert (await world.http.get(httpx.URL(first).path)).status_code == 404  # revoked
+    assert (await world.http.get(httpx.URL(second).path)).status_code == 200
+
+
+async def test_unread_count_counts_the_owners_unread_notifications(world: World) -> None:
+    path = "/api/notifications/unread-count"
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"] == {"unread": 0}
+    account = world.accounts.add(world.alice.user_id)
+    world.platform.fail_with = (422, {"message": "Duplicate post"})
+    for text in ("one", "two"):
+        created = await _post(
+            world,
+            world.alice,
+            "/api/posts",
+            {"content": text, "account_ids": [str(account)], "schedule": {"mode": "now"}},
+        )
+        post_id = created.json()["data"]["id"]
+        await _until(world, world.alice, post_id, lambda p: p["targets"][0]["status"] == "FAILED")
+    count = await world.http.get(path, headers=world.alice.headers)
+    assert count.json()["data"] == {"unread": 2}
+    assert (await world.http.get(path, headers=world.bob.headers)).json()["data"]["unread"] == 0
+    notes = (await world.http.get("/api/notifications", headers=world.alice.headers)).json()
+    first = notes["data"][0]["id"]
+    stolen = await _post(world, world.bob, f"/api/notifications/{first}/read", None)
+    assert stolen.status_code == 404
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 2
+    await _post(world, world.alice, f"/api/notifications/{first}/read", None)
+    await _post(world, world.alice, f"/api/notifications/{first}/read", None)  # idempotent
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 1
+    assert (await world.http.get(path)).status_code == 401
+    assert (await _post(world, world.bob, "/api/notifications/read-all", None)).json()["data"] == {
+        "marked": 0
+    }
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 1
+    marked = await _post(world, world.alice, "/api/notifications/read-all", None)
+    assert marked.status_code == 200 and marked.json()["data"] == {"marked": 1}
+    assert (await world.http.get(path, headers=world.alice.headers)).json()["data"]["unread"] == 0
+    notes = (await world.http.get("/api/notifications", headers=world.alice.headers)).json()
+    assert all(n["read_at"] for n in notes["data"])
+    assert (await world.http.post("/api/notifications/read-all")).status_code == 401

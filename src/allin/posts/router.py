@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from allin.auth.deps import AdminUser, CurrentUser
 from allin.auth.email import public_url
@@ -37,6 +37,7 @@ from allin.posts.schemas import (
     CleanIn,
     CleanOut,
     FeedOut,
+    FeedStateOut,
     ImportOut,
     MediaOut,
     NotificationOut,
@@ -44,10 +45,12 @@ from allin.posts.schemas import (
     PostOut,
     PostUpdate,
     QueueStatusOut,
+    ReadAllOut,
     ScheduleIn,
     SlotIn,
     SlotsIn,
     SlotsOut,
+    UnreadOut,
     ValidateIn,
     VerdictOut,
 )
@@ -272,6 +275,13 @@ async def new_feed(user: CurrentUser, db: DbSession, settings: SettingsDep) -> E
     return ok(FeedOut(url=f"{public_url(settings)}/api/calendar/feed/{token}.ics"))
 
 
+@router.get("/api/calendar/feed", summary="Whether a secret iCalendar feed URL exists")
+async def feed_state(
+    user: CurrentUser, db: DbSession, service: ServiceDep
+) -> Envelope[FeedStateOut]:
+    return ok(FeedStateOut(active=await service.calendar_feed_active(db, user.id)))
+
+
 @router.get(
     "/api/calendar/feed/{token}.ics",
     summary="The iCalendar feed (public: the secret URL is the credential)",
@@ -312,6 +322,20 @@ async def notifications(
         query = query.where(Notification.read_at.is_(None))
     rows = await db.scalars(query.order_by(Notification.created_at.desc()).limit(limit))
     return ok([NotificationOut.model_validate(row) for row in rows])
+
+
+@router.get("/api/notifications/unread-count", summary="How many notifications are unread")
+async def unread_count(
+    user: CurrentUser, db: DbSession, service: ServiceDep
+) -> Envelope[UnreadOut]:
+    return ok(UnreadOut(unread=await service.unread_count(db, user.id)))
+
+
+@router.post("/api/notifications/read-all", summary="Mark every notification read")
+async def read_all_notifications(
+    user: CurrentUser, db: DbSession, service: ServiceDep
+) -> Envelope[ReadAllOut]:
+    return ok(ReadAllOut(marked=await service.read_all(db, user.id)))
 
 
 @router.post("/api/notifications/{notification_id:uuid}/read", summary="Mark a notification read")
@@ -462,17 +486,15 @@ async def queue_clean(body: CleanIn, _: AdminUser, db: DbSession) -> Envelope[Cl
     return ok(await ops.clean(db, timedelta(hours=body.older_than_hours), list(body.statuses)))
 
 
+@router.get("/api/posts/preferences/email", summary="Whether a failed post is mailed")
+async def get_email_preference(
+    user: CurrentUser, db: DbSession, service: ServiceDep
+) -> Envelope[bool]:
+    return ok(await service.email_on_failure(db, user.id))
+
+
 @router.put("/api/posts/preferences/email", summary="Mail me when a post fails (on or off)")
 async def email_preference(
-    user: CurrentUser, db: DbSession, enabled: Annotated[bool, Query()]
+    user: CurrentUser, db: DbSession, service: ServiceDep, enabled: Annotated[bool, Query()]
 ) -> Envelope[bool]:
-    prefs = await db.get(PostingPreferences, user.id)
-    if prefs is None:
-        db.add(PostingPreferences(user_id=user.id, email_on_failure=enabled))
-    else:
-        await db.execute(
-            update(PostingPreferences)
-            .where(PostingPreferences.user_id == user.id)
-            .values(email_on_failure=enabled)
-        )
-    return ok(enabled)
+    return ok(await service.set_email_on_failure(db, user.id, enabled))

@@ -125,6 +125,18 @@ class FeedOut(BaseModel):
     url: str
 
 
+class FeedStateOut(BaseModel):
+    active: bool = Field(description="A secret feed URL exists (only its hash is kept)")
+
+
+class UnreadOut(BaseModel):
+    unread: int
+
+
+class ReadAllOut(BaseModel):
+    marked: int = Field(description="How many notifications were unread until now")
+
+
 class SlotIn(BaseModel):
     weekday: Annotated[int, Strict()] = Field(ge=0, le=6, description="Monday = 0")
     time: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", description="HH:MM local")

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.core.clock import clock
@@ -23,7 +23,9 @@ from allin.posts.errors import (
 from allin.posts.media import MediaStore, media_item
 from allin.posts.models import (
     MediaAsset,
+    Notification,
     Post,
+    PostingPreferences,
     PostingSlot,
     PostTarget,
     TargetStatus,
@@ -420,6 +422,46 @@ class PostsService:
                     timezone=timezone,
                 )
             )
+
+    # --- preferences and notifications ---
+
+    async def email_on_failure(self, session: AsyncSession, owner_id: uuid.UUID) -> bool:
+        """Whether a failed post is mailed; on until the owner turns it off."""
+        prefs = await session.get(PostingPreferences, owner_id)
+        return True if prefs is None else prefs.email_on_failure
+
+    async def set_email_on_failure(
+        self, session: AsyncSession, owner_id: uuid.UUID, enabled: bool
+    ) -> bool:
+        prefs = await session.get(PostingPreferences, owner_id)
+        if prefs is None:
+            session.add(PostingPreferences(user_id=owner_id, email_on_failure=enabled))
+        else:
+            prefs.email_on_failure = enabled
+        await session.flush()
+        return enabled
+
+    async def calendar_feed_active(self, session: AsyncSession, owner_id: uuid.UUID) -> bool:
+        prefs = await session.get(PostingPreferences, owner_id)
+        return prefs is not None and prefs.calendar_token_hash is not None
+
+    async def unread_count(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        return count or 0
+
+    async def read_all(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        """Marks every unread notification read; how many were."""
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=clock.now())
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def target_out(target: PostTarget, zone_name: str) -> TargetOut:

@@ -4,6 +4,7 @@
 import { api, currentUser, hasSession, onSignedOut, signOut } from "./api.js";
 import { hasFeature } from "./config.js";
 import { $, $$, clear, h } from "./dom.js";
+import { watchUnread } from "./unread.js";
 
 const ROUTES = [
   { path: /^\/(?:app\/?)?$/, page: "connect", nav: "connect" },
@@ -88,6 +89,7 @@ function showChrome(signedIn, navKey) {
     else link.removeAttribute("aria-current");
   }
   closeMenu();
+  watchUnread();
 }
 
 async function render() {

@@ -7,6 +7,8 @@ import { busy, clear, confirmDialog, h, toast } from "../dom.js";
 import { countdown, dateTime, relative } from "../format.js";
 import { alertFromQuery, platformIcon } from "../social.js";
 import { tiktokDisclosure } from "../tiktok-profile.js";
+import { hasFeature } from "../config.js";
+import { slotsDisclosure } from "../slots.js";
 
 const TICK_MS = 15_000;
 const STATUS = {
@@ -105,6 +107,7 @@ function accountItem(account, refresh, panels) {
   const who = account.username ? `@${account.username.replace(/^@/, "")}` : account.display_name || account.platform_user_id;
   const error = account.last_error || account.status_reason;
   const tiktok = account.platform === "tiktok" && account.status === "ACTIVE" ? tiktokDisclosure(account, `${account.platform_name} ${who}`, panels) : null;
+  const slots = hasFeature("posts") ? slotsDisclosure(account, `${account.platform_name} ${who}`, panels) : null;
   return h(
     "li",
     { class: "watch-item account-item", dataset: { account: account.id, platform: account.platform, status: account.status } },
@@ -118,7 +121,8 @@ function accountItem(account, refresh, panels) {
       error ? h("span", { class: "small account-error" }, error, account.last_error_at ? ` (${relative(account.last_error_at)})` : "") : null,
     ),
     h("span", { class: `badge badge-${tone}` }, label),
-    accountActions(account, who, refresh, tiktok?.button),
+    accountActions(account, who, refresh, [slots?.button, tiktok?.button]),
+    slots?.panel,
     tiktok?.panel,
   );
 }

@@ -62,6 +62,13 @@ export async function render(ctx) {
         { class: "card", "aria-labelledby": "when-title" },
         h("h2", { id: "when-title" }, "When"),
         picker.wrapper,
+        h(
+          "p",
+          { class: "field-hint" },
+          "“Add to queue” takes each account's next free posting time; set the times on ",
+          h("a", { href: "/app/accounts", "data-link": true }, "Accounts"),
+          ".",
+        ),
         publishButtons({
           build: (mode) => {
             if (!state.targets.size) {
