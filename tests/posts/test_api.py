@@ -216,6 +216,11 @@ async def test_calendar_and_ical_feed_show_the_schedule(world: World) -> None:
     assert ics.headers["content-type"].startswith("text/calendar")
     assert "DTSTART:20300310T073000Z\r\n" in ics.text
     assert "Launch\\, today\\; really" in ics.text
+    # The event links to the post's page, one the dashboard serves.
+    (link,) = [line[4:] for line in ics.text.split("\r\n") if line.startswith("URL:")]
+    assert httpx.URL(link).path == f"/app/posts/{created.json()['data']['id']}"
+    page = await world.http.get(httpx.URL(link).path)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert (await world.http.get("/api/calendar/feed/wrong.ics")).status_code == 404
 
 

@@ -58,7 +58,7 @@ def calendar(entries: Iterable[tuple[PostTarget, Post]], now: datetime, link_bas
             f"DTEND:{_stamp(start + _EVENT_LENGTH)}",
             f"SUMMARY:{_escape(summary)}",
             f"DESCRIPTION:{_escape(f'{target.status}: {post.content}')}",
-            f"URL:{link_base}/dashboard/posts/{post.id}",
+            f"URL:{link_base}/app/posts/{post.id}",
             f"STATUS:{'CANCELLED' if target.status == 'CANCELLED' else 'CONFIRMED'}",
             "END:VEVENT",
         ]

@@ -58,7 +58,7 @@ class Notifier:
         run_in_background(mailer.send(mail, link=self._link(target)), name="posts-failure-mail")
 
     def _link(self, target: PostTarget) -> str:
-        return f"{public_url(self.settings)}/dashboard/posts/{target.post_id}"
+        return f"{public_url(self.settings)}/app/posts/{target.post_id}"
 
     def _mail(self, to: str, message: str, target: PostTarget) -> EmailMessage:
         mail = EmailMessage()
