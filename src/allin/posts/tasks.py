@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from procrastinate import App, Blueprint, JobContext, PsycopgConnector
+from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
 from sqlalchemy import select, text
@@ -47,8 +47,9 @@ from allin.posts.publisher import Publisher
 log = get_logger(Category.QUEUE)
 
 PUBLISH_QUEUE = "publish"
-NAMESPACE = "posts"
-PUBLISH_TASK = f"{NAMESPACE}:publish_target"
+PUBLISH_TASK = "posts.publish_target"
+DEFER_DUE_TASK = "posts.defer_due_targets"
+RETRY_STALLED_TASK = "posts.retry_stalled_jobs"
 RUNTIME_KEY = "allin_posts"
 # Periodic tasks: 6-field cron, the sixth field is seconds.
 DEFER_DUE_CRON = "* * * * * */2"
@@ -56,9 +57,6 @@ RETRY_STALLED_CRON = "* * * * * */5"
 # A row found not yet due is looked at again no sooner than this (clock skew guard).
 _RECHECK_GAP = timedelta(seconds=0.1)
 _QUEUED = (TargetStatus.SCHEDULED, TargetStatus.UNCONFIRMED)
-
-blueprint = Blueprint()
-
 
 class QueueNeedsPostgresError(RuntimeError):
     """procrastinate runs on PostgreSQL only."""
@@ -92,7 +90,7 @@ def create_queue_app(settings: Settings, pool_size: int = 4) -> App:
         conninfo=conninfo(settings.effective_database_url), min_size=1, max_size=pool_size
     )
     app = App(connector=connector)
-    app.add_tasks_from(blueprint, namespace=NAMESPACE)
+    _register(app)
     return app
 
 
@@ -217,19 +215,26 @@ def _runtime(context: JobContext) -> WorkerRuntime:
     return runtime
 
 
-@blueprint.task(name="publish_target", queue=PUBLISH_QUEUE, pass_context=True)
 async def publish_target(context: JobContext, target_id: str) -> None:
     """Publishes the row if it is due and free; otherwise nothing (the row is the truth)."""
     await _runtime(context).publish(uuid.UUID(target_id))
 
 
-@blueprint.periodic(cron=DEFER_DUE_CRON, periodic_id="defer-due")
-@blueprint.task(name="defer_due_targets", queue=PUBLISH_QUEUE, pass_context=True, priority=10)
 async def defer_due_targets(context: JobContext, timestamp: int) -> None:
     await _runtime(context).defer_due()
 
 
-@blueprint.periodic(cron=RETRY_STALLED_CRON, periodic_id="retry-stalled")
-@blueprint.task(name="retry_stalled_jobs", queue=PUBLISH_QUEUE, pass_context=True, priority=10)
 async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
     await _runtime(context).retry_stalled()
+
+
+def _register(app: App) -> None:
+    """The tasks on a new app (each app gets its own Task objects)."""
+    app.task(name=PUBLISH_TASK, queue=PUBLISH_QUEUE, pass_context=True)(publish_target)
+    # Above the publishes in the queue, so a full queue does not starve its upkeep.
+    for name, cron, func in (
+        (DEFER_DUE_TASK, DEFER_DUE_CRON, defer_due_targets),
+        (RETRY_STALLED_TASK, RETRY_STALLED_CRON, retry_stalled_jobs),
+    ):
+        task = app.task(name=name, queue=PUBLISH_QUEUE, pass_context=True, priority=10)(func)
+        app.periodic(cron=cron, periodic_id=name)(task)
