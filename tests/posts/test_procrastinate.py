@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -108,11 +108,22 @@ async def wait_until_published(
         await asyncio.sleep(0.05)
 
 
+async def wait_for(check: Callable[[], Awaitable[bool]], seconds: float = 10) -> None:
+    deadline = clock.monotonic() + seconds
+    while not await check() and clock.monotonic() < deadline:  # noqa: ASYNC110 - the database
+        await asyncio.sleep(0.05)
+
+
+async def _no_jobs(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    return not await job_rows(sessions)
+
+
 async def job_rows(sessions: async_sessionmaker[AsyncSession]) -> list[Any]:
     async with sessions() as session:
         result = await session.execute(
             text(
-                "SELECT status::text, args->>'target_id' FROM procrastinate_jobs WHERE task_name = :t"
+                "SELECT status::text, args->>'target_id' FROM procrastinate_jobs"
+                " WHERE task_name = :t"
             ),
             {"t": PUBLISH_TASK},
         )
@@ -153,9 +164,7 @@ async def test_two_jobs_for_one_row_send_it_once(
         await task.defer_async(target_id=str(target_id))
     async with running_worker(queue_settings, accounts):
         [row] = await wait_until_published(sessions, [target_id])
-        deadline = clock.monotonic() + 10
-        while await job_rows(sessions) and clock.monotonic() < deadline:
-            await asyncio.sleep(0.05)
+        await wait_for(lambda: _no_jobs(sessions))
     assert state.count_by_key() == {row.idempotency_key: 1}
     assert row.attempts == 1
     assert await job_rows(sessions) == []  # every job ran and succeeded (and was deleted)

@@ -58,6 +58,7 @@ RETRY_STALLED_CRON = "* * * * * */5"
 _RECHECK_GAP = timedelta(seconds=0.1)
 _QUEUED = (TargetStatus.SCHEDULED, TargetStatus.UNCONFIRMED)
 
+
 class QueueNeedsPostgresError(RuntimeError):
     """procrastinate runs on PostgreSQL only."""
 
