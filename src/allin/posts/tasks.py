@@ -57,6 +57,7 @@ RETRY_STALLED_CRON = "* * * * * */5"
 # A row found not yet due is looked at again no sooner than this (clock skew guard).
 _RECHECK_GAP = timedelta(seconds=0.1)
 _QUEUED = (TargetStatus.SCHEDULED, TargetStatus.UNCONFIRMED)
+_ORPHAN_BATCHES = 10
 
 
 class QueueNeedsPostgresError(RuntimeError):
@@ -165,13 +166,20 @@ class WorkerRuntime:
             swept = await queue.sweep(session, now)
         if swept:
             log.warning("expired leases taken back", rows=swept)
-        async with self.sessions() as session:
-            rows = (await session.execute(_orphans(now, self.settings))).all()
-        for target_id, at in rows:
-            await defer_publish(self.app, target_id, at)
-        if rows:
-            log.info("due rows without a job deferred", rows=len(rows))
-        return len(rows)
+        deferred = 0
+        # A few batches per run, so a burst committed without jobs drains fast while one
+        # run stays short.
+        for _ in range(_ORPHAN_BATCHES):
+            async with self.sessions() as session:
+                rows = (await session.execute(_orphans(now, self.settings))).all()
+            for target_id, at in rows:
+                await defer_publish(self.app, target_id, at)
+            deferred += len(rows)
+            if len(rows) < self.settings.posts_batch_size:
+                break
+        if deferred:
+            log.info("due rows without a job deferred", rows=deferred)
+        return deferred
 
     async def retry_stalled(self) -> int:
         manager = self.app.job_manager
