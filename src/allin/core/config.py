@@ -252,7 +252,7 @@ class Settings(BaseSettings):
     # "procrastinate": `allin worker` processes (procrastinate on PostgreSQL) publish and
     # `allin serve` only defers their jobs.
     queue: Literal["embedded", "procrastinate"] = "embedded"
-    posts_dispatcher: bool = True  # run the embedded dispatcher in this process
+    posts_dispatcher: bool = True  # with "embedded": run the dispatcher in this process
     posts_poll_interval: float = Field(default=1.0, gt=0)  # s, the longest a due row waits
     posts_lease_seconds: float = Field(default=120.0, gt=0)  # a claim's life
     posts_batch_size: int = Field(default=100, ge=1, le=5000)  # rows per claim
