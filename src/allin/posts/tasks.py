@@ -26,12 +26,11 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector
 from procrastinate.exceptions import AlreadyEnqueued
 from procrastinate.jobs import Status
-from sqlalchemy import select, text
+from sqlalchemy import Select, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -50,10 +49,13 @@ PUBLISH_QUEUE = "publish"
 PUBLISH_TASK = "posts.publish_target"
 DEFER_DUE_TASK = "posts.defer_due_targets"
 RETRY_STALLED_TASK = "posts.retry_stalled_jobs"
+REMOVE_OLD_TASK = "posts.remove_old_jobs"
 RUNTIME_KEY = "allin_posts"
 # Periodic tasks: 6-field cron, the sixth field is seconds.
 DEFER_DUE_CRON = "* * * * * */2"
 RETRY_STALLED_CRON = "* * * * * */5"
+REMOVE_OLD_CRON = "17 * * * *"
+_KEEP_FAILED_HOURS = 24
 # A row found not yet due is looked at again no sooner than this (clock skew guard).
 _RECHECK_GAP = timedelta(seconds=0.1)
 _QUEUED = (TargetStatus.SCHEDULED, TargetStatus.UNCONFIRMED)
@@ -172,8 +174,8 @@ class WorkerRuntime:
         for _ in range(_ORPHAN_BATCHES):
             async with self.sessions() as session:
                 rows = (await session.execute(_orphans(now, self.settings))).all()
-            for target_id, at in rows:
-                await defer_publish(self.app, target_id, at)
+            for target_id, at in rows:  # due rows: `at` is set and not after `now`
+                await defer_publish(self.app, target_id, at or now)
             deferred += len(rows)
             if len(rows) < self.settings.posts_batch_size:
                 break
@@ -199,7 +201,7 @@ class WorkerRuntime:
         return count
 
 
-def _orphans(now: datetime, settings: Settings) -> Any:
+def _orphans(now: datetime, settings: Settings) -> Select[uuid.UUID, datetime | None]:
     """Due rows (as the claim sees them) that no live job will pick up: no waiting job
     runnable now, no running job on a worker that is still alive."""
     stalled = f"{float(settings.posts_stalled_after)} seconds"
@@ -237,6 +239,15 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> None:
     await _runtime(context).retry_stalled()
 
 
+async def remove_old_jobs(context: JobContext, timestamp: int) -> None:
+    """Successful jobs are deleted as they finish; failed ones (a database error in a
+    publish) are kept a day for inspection, then go too."""
+    await context.app.job_manager.delete_old_jobs(
+        nb_hours=_KEEP_FAILED_HOURS, queue=PUBLISH_QUEUE, include_failed=True,
+        include_cancelled=True, include_aborted=True,
+    )  # fmt: skip
+
+
 def _register(app: App) -> None:
     """The tasks on a new app (each app gets its own Task objects)."""
     app.task(name=PUBLISH_TASK, queue=PUBLISH_QUEUE, pass_context=True)(publish_target)
@@ -244,6 +255,7 @@ def _register(app: App) -> None:
     for name, cron, func in (
         (DEFER_DUE_TASK, DEFER_DUE_CRON, defer_due_targets),
         (RETRY_STALLED_TASK, RETRY_STALLED_CRON, retry_stalled_jobs),
+        (REMOVE_OLD_TASK, REMOVE_OLD_CRON, remove_old_jobs),
     ):
         task = app.task(name=name, queue=PUBLISH_QUEUE, pass_context=True, priority=10)(func)
         app.periodic(cron=cron, periodic_id=name)(task)
