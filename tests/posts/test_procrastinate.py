@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from procrastinate import App
+from procrastinate import App, JobContext
+from procrastinate.jobs import Status
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -32,6 +33,7 @@ from allin.posts.tasks import (
     conninfo,
     create_queue_app,
     defer_publish,
+    remove_old_jobs,
 )
 from allin.posts.worker import run_worker
 from tests.posts.conftest import add_due_targets
@@ -264,3 +266,25 @@ async def test_a_worker_is_listed_with_its_heartbeat(
         assert [w.kind for w in workers] == ["procrastinate"]
     async with sessions() as session:
         assert list(await session.scalars(select(QueueWorker))) == []  # signed off
+
+
+async def test_failed_jobs_are_kept_a_day_then_removed(
+    sessions: async_sessionmaker[AsyncSession], jobs: App
+) -> None:
+    manager = jobs.job_manager
+    worker = await manager.register_worker()
+    for _ in range(2):
+        await jobs.tasks[PUBLISH_TASK].defer_async(target_id=str(uuid.uuid4()))
+        job = await manager.fetch_job(queues=None, worker_id=worker)
+        assert job is not None and job.id is not None
+        await manager.finish_job_by_id_async(job.id, status=Status.FAILED, delete_job=False)
+    async with sessions() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE procrastinate_events SET at = at - INTERVAL '25 hours'"
+                " WHERE job_id = (SELECT min(id) FROM procrastinate_jobs)"
+            )
+        )
+    context = JobContext(app=jobs, job=job, start_timestamp=0.0, abort_reason=lambda: None)
+    await remove_old_jobs(context, 0)
+    assert [status for status, _ in await job_rows(sessions)] == ["failed"]  # the recent one
