@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 from allin.core.clock import clock
 from allin.core.config import Settings
@@ -43,6 +44,10 @@ async def run_worker(
     """Publishes until SIGINT/SIGTERM (or cancellation); the first signal lets the sends in
     flight finish."""
     require_postgres(settings)
+    if settings.log_level.upper() != "DEBUG":
+        # procrastinate logs every job's start and end at INFO: with the upkeep tasks every
+        # few seconds that drowns the log. Each publish logs its own outcome.
+        logging.getLogger("procrastinate").setLevel(logging.WARNING)
     concurrency = settings.posts_concurrency
     engine = create_engine(
         settings.effective_database_url, pool_size=min(10, concurrency + 2), max_overflow=5
