@@ -244,8 +244,8 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     try:
         # Due once the worker processes are up (spawned, imported), so the lag is the queue's.
-        lead = 2.0 + TARGETS / 5000 + (6.0 if WORKERS else 0.0)
-        owner, due = asyncio.run(_seed(database_url, due_in=lead))
+        ahead = 2.0 + TARGETS / 5000 + (6.0 if WORKERS else 0.0)
+        owner, due = asyncio.run(_seed(database_url, due_in=ahead))
         if WORKERS:
             asyncio.run(_defer_jobs(database_url, workdir, due))
         start = time.monotonic()
