@@ -13,7 +13,7 @@ from hypothesis import settings as hypothesis_settings
 
 from allin.app import create_app
 from allin.core.config import Settings
-from tests.support.databases import REDIS_ENV, backends, fresh_database
+from tests.support.databases import POSTGRES_ENV, REDIS_ENV, backends, fresh_database
 from tests.support.server import serve
 
 # Two shared cores: a wall-clock deadline per example measures the neighbours, not the code.
@@ -31,11 +31,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Tests that need a real Redis run where one is named (CI); elsewhere they are
-    # deselected (reported as such), never faked.
-    if os.environ.get(REDIS_ENV):
-        return
-    keep = [item for item in items if item.get_closest_marker("redis") is None]
+    # Tests that need a real Redis or PostgreSQL run where one is named (CI); elsewhere they
+    # are deselected (reported as such), never faked.
+    absent = [
+        marker
+        for marker, env in (("redis", REDIS_ENV), ("postgres", POSTGRES_ENV))
+        if not os.environ.get(env)
+    ]
+    keep = [item for item in items if not any(item.get_closest_marker(m) for m in absent)]
     if len(keep) != len(items):
         config.hook.pytest_deselected(items=[i for i in items if i not in keep])
         items[:] = keep

@@ -1,12 +1,18 @@
 """The publishing queue under a burst: N targets due in the same minute, published to a
-loopback platform (a separate process), by the embedded dispatcher or by W worker processes.
+loopback platform (a separate process), by the embedded dispatcher or by W procrastinate
+`allin worker` processes (PostgreSQL).
 
     .venv/bin/python -m benchmarks.posts.bench_queue                  # SQLite, embedded
     BENCH_DATABASE_URL=postgresql://... BENCH_WORKERS=4 \\
         .venv/bin/python -m benchmarks.posts.bench_queue
 
+BENCH_TARGETS (10000), BENCH_CONCURRENCY (sends in flight per process, 32),
+BENCH_PLATFORM_LATENCY (seconds the platform takes per post, 0; real platforms take
+0.3-2 s). Each worker holds up to ~19 PostgreSQL connections: keep BENCH_WORKERS x 19 under
+the server's max_connections (100 by default).
+
 Reports the time until every target is PUBLISHED, the lag from due to the platform call
-(sent_at - scheduled_at) p50/p99, and the idle dispatcher's CPU use.
+(sent_at - scheduled_at) p50/p99, and the idle dispatcher's (or worker's) CPU use.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import statistics
 import tempfile
 import time
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -37,19 +43,24 @@ from allin.posts.media import MediaStore
 from allin.posts.models import Post, PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.publisher import Publisher
+from allin.posts.tasks import PUBLISH_TASK, create_queue_app
+from allin.posts.worker import run_worker
 from tests.posts.platform import PlatformState, platform_app
 from tests.posts.provider import LoopbackAccounts, LoopbackProvider
 from tests.support.server import free_port
 
 TARGETS = int(os.environ.get("BENCH_TARGETS", "10000"))
-WORKERS = int(os.environ.get("BENCH_WORKERS", "0"))  # 0: one embedded dispatcher in-process
+# 0: one embedded dispatcher in-process; N: N procrastinate worker processes (PostgreSQL).
+WORKERS = int(os.environ.get("BENCH_WORKERS", "0"))
+PLATFORM_LATENCY = float(os.environ.get("BENCH_PLATFORM_LATENCY", "0"))
 ACCOUNTS = 100
 # Sends in flight per process; keep processes x (pool) under PostgreSQL's max_connections.
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 
 
 def _platform(port: int) -> None:
-    uvicorn.run(platform_app(PlatformState()), host="127.0.0.1", port=port, log_level="error")
+    state = PlatformState(latency=PLATFORM_LATENCY)
+    uvicorn.run(platform_app(state), host="127.0.0.1", port=port, log_level="error")
 
 
 def _settings(database_url: str, data_dir: Path) -> Settings:
@@ -61,6 +72,7 @@ def _settings(database_url: str, data_dir: Path) -> Settings:
         posts_concurrency=CONCURRENCY,
         posts_batch_size=200,
         posts_poll_interval=1.0,
+        queue="procrastinate" if WORKERS else "embedded",
     )
 
 
@@ -124,9 +136,54 @@ async def _dispatch(database_url: str, platform_url: str, owner: uuid.UUID, data
         await engine.dispose()
 
 
+async def _work(database_url: str, platform_url: str, owner: uuid.UUID, data_dir: Path,
+                until_done: bool) -> None:  # fmt: skip
+    """What `allin worker` runs (a procrastinate worker), publishing to the loopback platform."""
+    settings = _settings(database_url, data_dir)
+    provider = LoopbackProvider(platform_url)
+    accounts = LoopbackAccounts(provider, owner)
+    worker = asyncio.create_task(
+        run_worker(settings, accounts, Notifier(settings, None), install_signal_handlers=False)
+    )
+    engine = create_engine(database_url, pool_size=1, max_overflow=0)
+    sessions = create_session_factory(engine)
+    try:
+        while until_done and not worker.done():
+            await asyncio.sleep(0.2)
+            async with sessions() as session:
+                left = await session.scalar(
+                    select(func.count()).select_from(PostTarget)
+                    .where(PostTarget.status != TargetStatus.PUBLISHED)
+                )  # fmt: skip
+            if not left:
+                break
+        if not until_done:
+            await asyncio.Event().wait()  # idle until cancelled
+    finally:
+        worker.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker
+        await provider.aclose()
+        await engine.dispose()
+
+
 def _worker(database_url: str, platform_url: str, owner: str, data_dir: str) -> None:
     configure_logging("console", "WARNING")
-    asyncio.run(_dispatch(database_url, platform_url, uuid.UUID(owner), Path(data_dir), True))
+    asyncio.run(_work(database_url, platform_url, uuid.UUID(owner), Path(data_dir), True))
+
+
+async def _defer_jobs(database_url: str, data_dir: Path, due: float) -> None:
+    """One job per target, runnable at its due time: what `allin serve` defers after the
+    commit of each schedule."""
+    app = create_queue_app(_settings(database_url, data_dir), pool_size=1)
+    engine = create_engine(database_url)
+    sessions = create_session_factory(engine)
+    async with app.open_async(), sessions() as session:
+        ids = [str(i) for i in await session.scalars(select(PostTarget.id))]
+        task = app.tasks[PUBLISH_TASK].configure(schedule_at=datetime.fromtimestamp(due, UTC))
+        for start in range(0, len(ids), 1000):
+            await task.batch_defer_async(*({"target_id": i} for i in ids[start : start + 1000]))
+    await engine.dispose()
 
 
 async def _results(
@@ -151,7 +208,8 @@ async def _results(
 
 async def _idle_cpu(database_url: str, platform_url: str, data_dir: Path, seconds: float) -> float:
     owner, _ = uuid.uuid4(), None
-    task = asyncio.create_task(_dispatch(database_url, platform_url, owner, data_dir, False))
+    run = _work if WORKERS else _dispatch
+    task = asyncio.create_task(run(database_url, platform_url, owner, data_dir, False))
     await asyncio.sleep(1.0)
     cpu, wall = time.process_time(), time.monotonic()
     await asyncio.sleep(seconds)
@@ -185,7 +243,11 @@ def main() -> None:
     configure_logging("console", "WARNING")
     url = f"http://127.0.0.1:{port}"
     try:
-        owner, due = asyncio.run(_seed(database_url, due_in=2.0))
+        # Due once the worker processes are up (spawned, imported), so the lag is the queue's.
+        ahead = 2.0 + TARGETS / 5000 + (6.0 if WORKERS else 0.0)
+        owner, due = asyncio.run(_seed(database_url, due_in=ahead))
+        if WORKERS:
+            asyncio.run(_defer_jobs(database_url, workdir, due))
         start = time.monotonic()
         if WORKERS:
             procs = [ctx.Process(target=_worker, args=(database_url, url, str(owner), str(workdir)))
@@ -198,12 +260,13 @@ def main() -> None:
             asyncio.run(_dispatch(database_url, url, owner, workdir, True))
         wall = time.monotonic() - start
         total, p50, p99, sent = asyncio.run(_results(database_url, owner, due))
-        mode = f"{WORKERS} worker process(es)" if WORKERS else "embedded dispatcher"
+        mode = f"{WORKERS} procrastinate worker(s)" if WORKERS else "embedded dispatcher"
         print(f"{mode}, {database_url.split(':')[0]}: {sent} targets published in {total:.1f} s "
               f"after due ({sent / total:.0f}/s; run {wall:.1f} s); "
               f"lag due->send p50 {p50:.2f} s, p99 {p99:.2f} s")  # fmt: skip
         idle = asyncio.run(_idle_cpu(database_url, url, workdir, 20.0))
-        print(f"idle dispatcher (nothing due, poll 1 s): {idle:.2f} % of one core")
+        idler = "worker" if WORKERS else "dispatcher"
+        print(f"idle {idler} (nothing due, poll 1 s): {idle:.2f} % of one core")
     finally:
         platform.terminate()
 

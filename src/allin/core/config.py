@@ -249,9 +249,10 @@ class Settings(BaseSettings):
     sign_tiktok_ca_file: Path | None = None  # extra CA for the TikTok hosts (simulator TLS)
     # --- posts and the publishing queue ---
     # "embedded": a dispatcher inside `allin serve` (SQLite or PostgreSQL);
-    # "worker": `allin worker` processes on a shared PostgreSQL run the publishes instead.
-    queue: Literal["embedded", "worker"] = "embedded"
-    posts_dispatcher: bool = True  # run the embedded dispatcher in this process
+    # "procrastinate": `allin worker` processes (procrastinate on PostgreSQL) publish and
+    # `allin serve` only defers their jobs.
+    queue: Literal["embedded", "procrastinate"] = "embedded"
+    posts_dispatcher: bool = True  # with "embedded": run the dispatcher in this process
     posts_poll_interval: float = Field(default=1.0, gt=0)  # s, the longest a due row waits
     posts_lease_seconds: float = Field(default=120.0, gt=0)  # a claim's life
     posts_batch_size: int = Field(default=100, ge=1, le=5000)  # rows per claim
@@ -264,6 +265,10 @@ class Settings(BaseSettings):
     posts_reconcile_interval: float = Field(default=30.0, gt=0)
     posts_reconcile_max: int = Field(default=20, ge=1)  # then FAILED: check the account
     posts_worker_stale_after: float = Field(default=30.0, gt=0)
+    # procrastinate workers: their heartbeat, and how long a silent one's jobs wait before
+    # they are retried (a worker killed outright leaves its jobs running forever otherwise).
+    posts_worker_heartbeat: float = Field(default=10.0, gt=0)
+    posts_stalled_after: float = Field(default=30.0, gt=0)
     posts_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     posts_instagram_max_hashtags: int = Field(default=30, ge=0)
     posts_instagram_max_mentions: int = Field(default=20, ge=0)

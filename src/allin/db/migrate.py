@@ -12,6 +12,16 @@ from alembic.script import ScriptDirectory
 
 from allin.db.engine import create_engine
 
+# Installed by its own revision from the job queue's package, not described by our models.
+FOREIGN_PREFIX = "procrastinate_"
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Autogenerate compares our schema only: the job queue's objects are left out."""
+    return not (reflected and compare_to is None and (name or "").startswith(FOREIGN_PREFIX))
+
 
 def alembic_config(database_url: str) -> Config:
     config = Config()

@@ -4,7 +4,6 @@ and the same publish code as the embedded dispatcher."""
 from __future__ import annotations
 
 import asyncio
-import signal
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -23,13 +22,13 @@ from allin.core.config import Settings, get_settings
 from allin.core.errors import AppError
 from allin.db.engine import create_engine, create_session_factory
 from allin.posts import ops
-from allin.posts.dispatcher import Dispatcher, worker_id
 from allin.posts.media import MediaStore
 from allin.posts.models import Post, PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.ports import NoAccounts, PublishingAccounts
-from allin.posts.publisher import Publisher
 from allin.posts.service import PostsService
+from allin.posts.tasks import QueueNeedsPostgresError, require_postgres
+from allin.posts.worker import run_worker
 
 posts_app = typer.Typer(help="Scheduled posts: list, inspect, retry.")
 queue_app = typer.Typer(help="The publishing queue.")
@@ -165,24 +164,19 @@ def _media(settings: Settings) -> MediaStore:
 
 
 def worker() -> None:
-    """Publish due posts from this process (run several against PostgreSQL to scale out;
-    each claims rows with FOR UPDATE SKIP LOCKED, so none is sent twice)."""
-
-    async def run() -> None:
-        async with _database() as (settings, sessions):
-            accounts = accounts_factory(settings)
-            publisher = Publisher(
-                settings, sessions, accounts, _media(settings),
-                Notifier(settings, create_email_backend(settings)), worker_id("worker"),
-            )  # fmt: skip
-            dispatcher = Dispatcher(settings, sessions, publisher, kind="worker")
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await dispatcher.start()
-            console.print(f"worker {dispatcher.id} publishing (Ctrl-C stops after in-flight sends)")
-            await stop.wait()
-            await dispatcher.stop()
-
-    asyncio.run(run())
+    """Publish due posts from this process: a procrastinate worker on PostgreSQL (run
+    several to scale out; every row is claimed atomically, so none is sent twice)."""
+    settings = get_settings()
+    try:
+        require_postgres(settings)
+    except QueueNeedsPostgresError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from None
+    if settings.queue != "procrastinate":
+        console.print(
+            "[yellow]ALLIN_QUEUE is not procrastinate: `allin serve` also publishes with its "
+            "embedded dispatcher and defers no jobs (this worker still finds due rows).[/]"
+        )
+    console.print("worker publishing (Ctrl-C stops after in-flight sends)")
+    notifier = Notifier(settings, create_email_backend(settings))
+    asyncio.run(run_worker(settings, accounts_factory(settings), notifier))

@@ -10,6 +10,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, update
@@ -20,6 +21,7 @@ from allin.core.config import Settings
 from allin.core.logging import Category, get_logger
 from allin.posts import queue
 from allin.posts.models import QueueWorker
+from allin.posts.ports import Due
 from allin.posts.publisher import Publisher
 
 log = get_logger(Category.QUEUE)
@@ -55,6 +57,12 @@ class Dispatcher:
         """Look at the queue now (a post was scheduled for now or soon)."""
         self._wake.set()
 
+    async def due(self, targets: Sequence[Due]) -> None:
+        """The service's hook after a commit: rows due before the next poll wake the loop."""
+        soon = clock.now() + timedelta(seconds=self.settings.posts_poll_interval)
+        if any(target.at <= soon for target in targets):
+            self.wake()
+
     async def start(self) -> None:
         try:
             await self._heartbeat(force=True)
@@ -69,11 +77,7 @@ class Dispatcher:
             await self._task
         if self._running:
             await asyncio.wait(self._running, timeout=self.settings.posts_lease_seconds)
-        try:
-            async with self.publisher.writing() as session:
-                await session.execute(delete(QueueWorker).where(QueueWorker.id == self.id))
-        except Exception:  # its heartbeat goes stale and the row is swept by the others
-            log.exception("dispatcher could not sign off", worker=self.id)
+        await sign_off(self.publisher)
 
     async def run_once(self) -> int:
         """One pass: sweep, claim, start publishes. Returns how many rows were claimed."""
@@ -140,17 +144,32 @@ class Dispatcher:
         if not force and clock.monotonic() - self._last_heartbeat < 5:
             return
         self._last_heartbeat = clock.monotonic()
-        now = clock.now()
-        async with self.publisher.writing() as session:
-            result = await session.execute(
-                update(QueueWorker)
-                .where(QueueWorker.id == self.id)
-                .values(heartbeat_at=now, published=self.publisher.published)
-            )
-            if not result.rowcount:  # type: ignore[attr-defined]
-                session.add(_worker_row(self.id, self.kind, now))
-            stale = now - timedelta(seconds=self.settings.posts_worker_stale_after * 10)
-            await session.execute(delete(QueueWorker).where(QueueWorker.heartbeat_at < stale))
+        await heartbeat(self.publisher, self.kind)
+
+
+async def heartbeat(publisher: Publisher, kind: str) -> None:
+    """Records that the publishing process `publisher.owner` is alive (the admin's queue
+    status lists these rows) and forgets processes silent for long."""
+    now = clock.now()
+    async with publisher.writing() as session:
+        result = await session.execute(
+            update(QueueWorker)
+            .where(QueueWorker.id == publisher.owner)
+            .values(heartbeat_at=now, published=publisher.published)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            session.add(_worker_row(publisher.owner, kind, now))
+        stale = now - timedelta(seconds=publisher.settings.posts_worker_stale_after * 10)
+        await session.execute(delete(QueueWorker).where(QueueWorker.heartbeat_at < stale))
+
+
+async def sign_off(publisher: Publisher) -> None:
+    """Removes the process's heartbeat row on a clean stop."""
+    try:
+        async with publisher.writing() as session:
+            await session.execute(delete(QueueWorker).where(QueueWorker.id == publisher.owner))
+    except Exception:  # its heartbeat goes stale and the row is swept by the others
+        log.exception("publishing process could not sign off", worker=publisher.owner)
 
 
 def _worker_row(identifier: str, kind: str, now: datetime) -> QueueWorker:

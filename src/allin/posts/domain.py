@@ -1,20 +1,24 @@
-"""The posts domain: composing, scheduling, the media library, and the embedded publishing
-dispatcher that runs inside `allin serve` (unless the queue runs in `allin worker`s)."""
+"""The posts domain: composing, scheduling, the media library, and the publishing queue's
+executor in `allin serve`: the embedded dispatcher, or (ALLIN_QUEUE=procrastinate) the
+procrastinate app that defers jobs for the `allin worker`s."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from procrastinate import App
+
 from allin.auth.runtime import AuthRuntime
 from allin.core.domain import AppState, Domain
 from allin.posts.dispatcher import Dispatcher, worker_id
 from allin.posts.media import MediaStore
 from allin.posts.notify import Notifier
-from allin.posts.ports import NoAccounts, PublishingAccounts
+from allin.posts.ports import NoAccounts, PublishingAccounts, QueueWaker
 from allin.posts.publisher import Publisher
 from allin.posts.router import admin_router, router
 from allin.posts.service import PostsService
+from allin.posts.tasks import JobWaker, create_queue_app
 
 
 def media_store(state: AppState) -> MediaStore:
@@ -32,13 +36,19 @@ def posts_domain(state: AppState) -> Domain:
         runtime = state.find(AuthRuntime)
         notifier = Notifier(settings, runtime.mailer if runtime else None)
         dispatcher: Dispatcher | None = None
-        if settings.queue == "embedded" and settings.posts_dispatcher:
+        jobs: App | None = None
+        waker: QueueWaker | None = None
+        if settings.queue == "procrastinate":
+            # Refused at start-up on SQLite; `allin worker`s publish, this process defers.
+            jobs = create_queue_app(settings, pool_size=2)
+            await jobs.open_async()
+            waker = JobWaker(jobs)
+        elif settings.posts_dispatcher:
             publisher = Publisher(
                 settings, state.session_factory, accounts, media, notifier, worker_id("serve")
             )
-            dispatcher = Dispatcher(settings, state.session_factory, publisher)
-        wake = dispatcher.wake if dispatcher is not None else (lambda: None)
-        service = state.provide(PostsService(settings, accounts, media, wake))
+            waker = dispatcher = Dispatcher(settings, state.session_factory, publisher)
+        service = state.provide(PostsService(settings, accounts, media, waker))
         if dispatcher is not None:
             state.provide(dispatcher)
             await dispatcher.start()
@@ -48,6 +58,8 @@ def posts_domain(state: AppState) -> Domain:
             if dispatcher is not None:
                 await dispatcher.stop()
                 state.withdraw(Dispatcher)
+            if jobs is not None:
+                await jobs.close_async()
             state.withdraw(type(service))
 
     return Domain(name="posts", routers=(router, admin_router), lifespan=lifespan)

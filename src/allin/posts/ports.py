@@ -7,7 +7,9 @@ accounts, tokens or providers are stored.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from allin.social.providers.base import (
@@ -60,4 +62,27 @@ class NoAccounts:
         return None
 
     def content_rules(self, platform: Platform) -> ContentRules | None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Due:
+    """A target row that becomes due for publishing at `at` (UTC)."""
+
+    target_id: uuid.UUID
+    at: datetime
+
+
+class QueueWaker(Protocol):
+    """Tells the queue's executor about rows just committed as due at some time: the
+    embedded dispatcher looks at the queue now, the procrastinate queue defers a job for
+    each row's due time. Called after the commit, so the executor sees the rows."""
+
+    async def due(self, targets: Sequence[Due]) -> None: ...
+
+
+class NoWaker:
+    """No executor in this process: the queue's own polling finds the rows."""
+
+    async def due(self, targets: Sequence[Due]) -> None:
         return None

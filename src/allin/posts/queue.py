@@ -20,7 +20,8 @@ T = PostTarget
 _QUEUED = (TargetStatus.SCHEDULED, TargetStatus.UNCONFIRMED)
 
 
-def _due(now: datetime) -> object:
+def due(now: datetime) -> object:
+    """Rows the queue may take now: queued, due, and with no live lease."""
     return and_(
         T.status.in_(_QUEUED),
         T.next_attempt_at <= now,
@@ -37,14 +38,14 @@ async def claim(
     target_id: uuid.UUID | None = None,
 ) -> list[uuid.UUID]:
     """Leases up to `limit` due rows (or the one row `target_id` if due) to `owner`."""
-    due = _due(now)
-    pick = select(T.id).where(due)  # type: ignore[arg-type]
+    condition = due(now)
+    pick = select(T.id).where(condition)  # type: ignore[arg-type]
     if target_id is not None:
         pick = pick.where(T.id == target_id)
     pick = pick.order_by(T.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
     statement = (
         update(T)
-        .where(T.id.in_(pick.scalar_subquery()), due)  # type: ignore[arg-type]
+        .where(T.id.in_(pick.scalar_subquery()), condition)  # type: ignore[arg-type]
         .values(lease_owner=owner, lease_expires_at=now + lease)
         .returning(T.id)
         .execution_options(synchronize_session=False)

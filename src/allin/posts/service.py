@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.core.clock import clock
 from allin.core.config import Settings
+from allin.core.deps import after_commit
 from allin.posts.errors import (
     AccountNotFoundError,
     ContentInvalidError,
@@ -30,7 +31,7 @@ from allin.posts.models import (
     PostTarget,
     TargetStatus,
 )
-from allin.posts.ports import AccountRef, PublishingAccounts
+from allin.posts.ports import AccountRef, Due, NoWaker, PublishingAccounts, QueueWaker
 from allin.posts.rules import rules_for
 from allin.posts.scheduling import next_free_slot, to_local, to_utc, zone
 from allin.posts.schemas import (
@@ -58,12 +59,19 @@ class PostsService:
         settings: Settings,
         accounts: PublishingAccounts,
         media: MediaStore,
-        wake: Callable[[], None] = lambda: None,
+        waker: QueueWaker | None = None,
     ) -> None:
         self.settings = settings
         self.accounts = accounts
         self.media = media
-        self.wake = wake
+        self.waker = waker or NoWaker()
+
+    def _wake_after_commit(self, session: AsyncSession, due: Sequence[Due]) -> None:
+        """The queue hears of the rows once they are committed (a job deferred before the
+        commit could run before the row is visible, or for a row rolled back)."""
+        if due:
+            targets = tuple(due)
+            after_commit(session, "posts-queue-wake", lambda: self.waker.due(targets))
 
     # --- compose ---
 
@@ -305,8 +313,9 @@ class PostsService:
             target.attempts = 0
             target.last_error = target.last_error_code = None
         await session.flush()
-        if any(t.scheduled_at and t.scheduled_at <= now + timedelta(seconds=5) for t in targets):
-            self.wake()
+        self._wake_after_commit(
+            session, [Due(t.id, t.next_attempt_at) for t in targets if t.next_attempt_at]
+        )
 
     async def _when(
         self, session: AsyncSession, post: Post, target: PostTarget, body: ScheduleIn, now: datetime
@@ -394,11 +403,13 @@ class PostsService:
                 lease_expires_at=None,
                 updated_at=now,
             )
+            .returning(PostTarget.id)
             .execution_options(synchronize_session=False)
         )
-        if not result.rowcount:  # type: ignore[attr-defined]
+        ids = list(result.scalars())
+        if not ids:
             raise PostStateError("No target of this post can be published now")
-        self.wake()
+        self._wake_after_commit(session, [Due(target_id, now) for target_id in ids])
         return post
 
     async def set_slots(

@@ -8,6 +8,7 @@ from typing import Any
 from alembic import context
 
 from allin.db.engine import create_engine
+from allin.db.migrate import include_object
 from allin.models import metadata
 
 config = context.config
@@ -17,6 +18,7 @@ def _run(sync_conn: Any) -> None:
     context.configure(
         connection=sync_conn,
         target_metadata=metadata,
+        include_object=include_object,
         render_as_batch=True,  # SQLite needs table rebuilds for ALTERs
         compare_type=True,
     )
