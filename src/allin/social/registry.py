@@ -40,7 +40,6 @@ def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
     redirect URI is this server's callback for the platform unless one is configured."""
     s = settings
     tiktok_secret = s.tiktok_client_secret.get_secret_value() if s.tiktok_client_secret else None
-    meta = builtin.meta_config(s)
     return {
         Platform.TIKTOK: ProviderConfig(
             client_id=s.tiktok_client_key or None,
@@ -53,12 +52,8 @@ def provider_configs(settings: Settings) -> dict[Platform, ProviderConfig]:
         Platform.X: replace(builtin.x_config(s), scopes=x.DEFAULT_SCOPES),
         Platform.LINKEDIN: replace(builtin.linkedin_config(s), scopes=linkedin.DEFAULT_SCOPES),
         # One Meta app and one Facebook Login for both; each platform has its own callback.
-        Platform.FACEBOOK: replace(
-            meta, redirect_uri=builtin.redirect_uri(s, Platform.FACEBOOK, s.meta_redirect_uri)
-        ),
-        Platform.INSTAGRAM: replace(
-            meta, redirect_uri=builtin.redirect_uri(s, Platform.INSTAGRAM, s.meta_redirect_uri)
-        ),
+        Platform.FACEBOOK: builtin.meta_config(s, Platform.FACEBOOK),
+        Platform.INSTAGRAM: builtin.meta_config(s, Platform.INSTAGRAM),
     }
 
 
