@@ -3,10 +3,15 @@ caps, and trimming that always fits."""
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from allin.ai.platforms import HASHTAG_RE, MENTION_RE, check, fit
+from allin.ai.service import AiService
+from allin.core.config import Settings
+from allin.social.errors import PlatformUnavailableError
 from allin.social.providers.base import ContentRules, Platform
 from tests.posts.provider import composed_rules
 
@@ -63,3 +68,19 @@ def test_checks_find_hashtags_mentions_links() -> None:
     too_many = check(Platform.INSTAGRAM, instagram, " ".join(f"#t{i}" for i in range(31)))
     assert not too_many.valid and "31 hashtags" in too_many.problems[0]
     assert result.max_length == 2200 and result.max_hashtags == 30
+
+
+class OnlyX:
+    def content_rules(self, platform: Platform) -> ContentRules | None:
+        return RULES[Platform.X] if platform is Platform.X else None
+
+
+def test_the_service_reads_each_platform_rules_through_its_port() -> None:
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    service = AiService(settings, async_sessionmaker(), providers=[], platform_rules=OnlyX())
+    assert service.rules(Platform.X) is RULES[Platform.X]
+    with pytest.raises(PlatformUnavailableError):
+        service.rules(Platform.LINKEDIN)
+    unwired = AiService(settings, async_sessionmaker(), providers=[])
+    with pytest.raises(PlatformUnavailableError):
+        unwired.rules(Platform.X)
