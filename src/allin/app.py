@@ -10,6 +10,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from allin import __version__
 from allin.ai.domain import ai_domain
+from allin.ai.ports import PlatformRules
 from allin.auth.domain import auth_domain
 from allin.core.clientip import ClientAddressMiddleware, TrustedProxies, parse_networks
 from allin.core.clock import clock
@@ -59,6 +60,8 @@ def domains(state: AppState, demo: DemoSockets | None) -> list[Domain]:
     # The publishing queue reaches connected accounts through its port.
     accounts = SocialPublishingAccounts(lambda: state.get(SocialAccountsService))
     state.provide(accounts, PublishingAccounts)
+    # The AI writer reads the same providers' content rules through its own port.
+    state.provide(accounts, PlatformRules)
     factories: list[DomainFactory] = [
         database_domain,  # the engine, before anything that stores
         core_domain,  # error handlers, health, docs, the shared rate limiter

@@ -13,7 +13,6 @@ from allin.db.engine import create_engine, create_session_factory
 from allin.posts.ports import AccountRef
 from allin.social.errors import (
     AccountNotFoundError,
-    PlatformNotConfiguredError,
     PlatformUnavailableError,
     ReconnectRequiredError,
 )
@@ -59,10 +58,11 @@ class SocialPublishingAccounts:
         await self._service().mark_needs_reconnect(account_id, error)
 
     def content_rules(self, platform: Platform) -> ContentRules | None:
+        """The registered provider's rules, credentials or not; None without a provider."""
         try:
-            return self._service().registry.get(platform).rules
-        except (PlatformUnavailableError, PlatformNotConfiguredError):
-            return None  # the posts domain's own table applies
+            return self._service().registry.rules(platform)
+        except PlatformUnavailableError:
+            return None
 
 
 def standalone_accounts(

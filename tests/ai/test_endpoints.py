@@ -113,7 +113,7 @@ async def test_stream_improve_deltas_then_done_with_usage(
 async def test_stream_generate_and_analyze(client: httpx.AsyncClient, alice: SignedIn) -> None:
     gen = await client.post(
         "/api/ai/generate/stream",
-        json={"topic": "morning routines", "platforms": ["threads"], "variants": 2},
+        json={"topic": "morning routines", "platforms": ["facebook"], "variants": 2},
         headers=alice.headers,
     )
     names = [name for name, _ in sse_events(gen.text)]
@@ -153,6 +153,8 @@ async def test_bad_input(client: httpx.AsyncClient, alice: SignedIn) -> None:
     assert empty.status_code == 422 and empty.json()["error"]["code"] == "VALIDATION_ERROR"
     unknown = await post("/api/ai/analyze-content", {"content": "hi", "platform": "myspace"})
     assert unknown.status_code == 422
+    no_provider = await post("/api/ai/generate", {"topic": "a", "platforms": ["threads"]})
+    assert no_provider.status_code == 422  # only platforms a post can be published to
     huge = await post("/api/ai/analyze-content", {"content": "a" * 10_001, "platform": "x"})
     assert huge.status_code == 413 and huge.json()["error"]["code"] == "AI_005"
     nothing = await post("/api/ai/generate", {"platforms": ["x"]})

@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from allin.core.config import Settings
 from allin.posts.ports import AccountRef
 from allin.social.providers.base import (
     AccountCredentials,
@@ -25,6 +26,18 @@ from allin.social.providers.base import (
     SocialProviderError,
     TokenSet,
 )
+from allin.social.registry import ProviderRegistry
+from allin.tiktok.provider import tiktok_provider
+
+
+def composed_rules(platform: Platform, settings: Settings | None = None) -> ContentRules:
+    """A platform's rules as the app's registry reports them (TikTok's registered as the app
+    registers it)."""
+    settings = settings or Settings(_env_file=None)  # type: ignore[call-arg]
+    registry = ProviderRegistry.from_settings(
+        settings, {Platform.TIKTOK: tiktok_provider(settings)}
+    )
+    return registry.rules(platform)
 
 
 class LoopbackProvider(SocialProvider):
@@ -127,4 +140,4 @@ class LoopbackAccounts:
         self.reconnect.append(account_id)
 
     def content_rules(self, platform: Platform) -> ContentRules | None:
-        return self.provider.rules if platform is Platform.LINKEDIN else None
+        return self.provider.rules if platform is Platform.LINKEDIN else composed_rules(platform)

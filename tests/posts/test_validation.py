@@ -10,10 +10,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from allin.core.config import Settings
-from allin.posts.rules import DEFAULT_RULES, rules_for
+from allin.core.errors import AppError
+from allin.posts.rules import rules_for
 from allin.posts.validation import Code, validate
-from allin.social.providers.base import MediaItem, MediaKind, Platform
+from allin.social.providers.base import ContentRules, MediaItem, MediaKind, Platform
+from allin.social.providers.instagram import InstagramProvider
+from allin.social.text.utf16 import utf16_length
 from allin.social.text.x_weight import weighted_length
+from tests.posts.provider import composed_rules
+
+RULES: dict[Platform, ContentRules] = {platform: composed_rules(platform) for platform in Platform}
 
 
 @pytest.mark.parametrize(
@@ -65,7 +71,7 @@ def test_weighted_length_is_additive_across_a_space(left: str, right: str) -> No
 
 @given(st.text(alphabet="abc 😀漢", max_size=400))
 def test_the_x_limit_problem_appears_exactly_when_over_280(text: str) -> None:
-    verdict = validate(text, [], DEFAULT_RULES[Platform.X])
+    verdict = validate(text, [], RULES[Platform.X])
     over = [p for p in verdict.problems if p.code == Code.TEXT_TOO_LONG]
     assert bool(over) == (verdict.length > 280)
     if over:
@@ -75,7 +81,7 @@ def test_the_x_limit_problem_appears_exactly_when_over_280(text: str) -> None:
 @given(st.integers(min_value=0, max_value=60))
 def test_instagram_hashtag_cap_is_configurable(count: int) -> None:
     settings = Settings(_env_file=None, posts_instagram_max_hashtags=5)  # type: ignore[call-arg]
-    rules = rules_for(Platform.INSTAGRAM, settings)
+    rules = composed_rules(Platform.INSTAGRAM, settings)
     photo = MediaItem(
         path=__import__("pathlib").Path("x"), mime_type="image/jpeg", kind=MediaKind.IMAGE,
         size_bytes=1000, width=1080, height=1080,
@@ -90,7 +96,7 @@ def test_instagram_hashtag_cap_is_configurable(count: int) -> None:
     [(Platform.LINKEDIN, 3000), (Platform.FACEBOOK, 63206), (Platform.INSTAGRAM, 2200)],
 )
 def test_text_limits(platform: Platform, limit: int) -> None:
-    rules = DEFAULT_RULES[platform]
+    rules = RULES[platform]
     assert validate("a" * limit, [], rules).length == limit
     codes = [p.code for p in validate("a" * (limit + 1), [], rules).problems]
     assert Code.TEXT_TOO_LONG in codes
@@ -117,30 +123,63 @@ def _video(**kw: object) -> MediaItem:
         (_video(duration_seconds=1.0), Code.VIDEO_DURATION),
         (_video(duration_seconds=700.0), Code.VIDEO_DURATION),
         (_video(frame_rate=120.0), Code.FRAME_RATE),
-        (_video(width=1920, height=1080), Code.ASPECT_RATIO),
         (_video(size_bytes=5 * 1024**3), Code.MEDIA_TOO_LARGE),
         (_video(mime_type="video/x-msvideo"), Code.MEDIA_TYPE),
     ],
 )
 def test_tiktok_media_rules(item: MediaItem, code: str) -> None:
-    verdict = validate("caption", [item], DEFAULT_RULES[Platform.TIKTOK])
+    verdict = validate("caption", [item], RULES[Platform.TIKTOK])
     assert [p.code for p in verdict.problems] == [code]
     assert verdict.problems[0].media_index == 0
 
 
 def test_a_good_tiktok_video_passes_and_two_do_not() -> None:
-    rules = DEFAULT_RULES[Platform.TIKTOK]
+    rules = RULES[Platform.TIKTOK]
     assert validate("caption", [_video()], rules).ok
     assert [p.code for p in validate("", [_video(), _video()], rules).problems] == [
         Code.TOO_MANY_MEDIA
     ]
-    assert [p.code for p in validate("", [], DEFAULT_RULES[Platform.X]).problems] == [Code.EMPTY]
+    assert [p.code for p in validate("", [], RULES[Platform.X]).problems] == [Code.EMPTY]
 
 
-def test_the_operator_caps_apply_over_a_registered_provider_rules() -> None:
-    from allin.social.providers.instagram import InstagramProvider
+def test_the_operator_caps_apply_over_the_provider_rules() -> None:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, posts_instagram_max_hashtags=5, posts_instagram_max_mentions=3
+    )
+    rules = composed_rules(Platform.INSTAGRAM, settings)
+    assert (rules.max_hashtags, rules.max_mentions) == (5, 3)
+    assert rules.text_limit == InstagramProvider.rules.text_limit == 2200
+    assert RULES[Platform.INSTAGRAM].max_hashtags == 30  # the API's documented cap by default
 
-    settings = Settings(_env_file=None, posts_instagram_max_hashtags=5)  # type: ignore[call-arg]
-    rules = rules_for(Platform.INSTAGRAM, settings, InstagramProvider.rules)
-    assert rules.max_hashtags == 5
-    assert rules.text_limit == InstagramProvider.rules.text_limit
+
+@pytest.mark.parametrize(
+    ("platform", "limit"),
+    [
+        (Platform.X, 280),
+        (Platform.LINKEDIN, 3000),
+        (Platform.FACEBOOK, 63206),
+        (Platform.INSTAGRAM, 2200),
+        (Platform.TIKTOK, 2200),
+    ],
+)
+def test_each_platform_limit_is_its_documented_one(platform: Platform, limit: int) -> None:
+    assert RULES[platform].text_limit == limit
+
+
+def test_tiktok_counts_the_caption_in_utf16_units() -> None:
+    rules = RULES[Platform.TIKTOK]
+    assert rules.measure("😀" * 1100) == 2200
+    assert [p.code for p in validate("😀" * 1101, [_video()], rules).problems] == [
+        Code.TEXT_TOO_LONG
+    ]
+
+
+@given(st.text())
+def test_utf16_length_matches_the_encoded_length(text: str) -> None:
+    assert utf16_length(text) == len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def test_a_platform_without_a_provider_has_no_rules() -> None:
+    with pytest.raises(AppError) as raised:
+        rules_for(Platform.TIKTOK, None, None)
+    assert raised.value.code == "SOCIAL_009"

@@ -16,10 +16,10 @@ import pytest
 
 from allin.core.breaker import BreakerConfig
 from allin.core.clock import Clock, clock
+from allin.core.retry import RetryPolicy
 from allin.simulator.open_api import SimulatorConfig, World, create_open_api_simulator
 from allin.tiktok.client import TikTokClient, TikTokConfig
 from allin.tiktok.models import TokenSet
-from allin.tiktok.resilience import RetryPolicy
 from tests.support.server import serve
 
 FAST_RETRY = RetryPolicy(

@@ -9,9 +9,10 @@ import stamina
 from stamina.instrumentation import RetryDetails, set_on_retry_hooks
 
 from allin.core.breaker import BreakerConfig, CircuitState
+from allin.core.retry import RetryPolicy
 from allin.tiktok.client import TikTokClient
 from allin.tiktok.errors import CircuitOpenError, TikTokError, TikTokErrorType
-from allin.tiktok.resilience import Resilience, RetryPolicy, retry_decision, tiktok_breaker
+from allin.tiktok.resilience import Resilience, should_retry, tiktok_breaker
 from tests.tiktok.conftest import FAST_RETRY, MovableClock, Sim, connect, make_config
 
 POLICY = RetryPolicy(retry_after_max=10)
@@ -145,7 +146,7 @@ def test_reset() -> None:
     ],
 )
 def test_retry_decision(error: Exception, idempotent: bool, expected: bool | float) -> None:
-    assert retry_decision(error, POLICY, idempotent=idempotent) == expected
+    assert POLICY.backoff(should_retry(error, idempotent=idempotent)) == expected
 
 
 async def test_retry_after_is_honoured() -> None:

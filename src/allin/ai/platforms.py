@@ -1,48 +1,17 @@
-"""Deterministic checks of a post for one platform: length as that platform counts it,
-hashtags, mentions and links, and trimming a text so it fits."""
+"""Deterministic checks of a post against one platform's content rules: length as that platform
+counts it, hashtags, mentions and links, and trimming a text so it fits. The rules themselves
+are the platform provider's, reached through the `PlatformRules` port."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
-from allin.social.text.x_weight import weighted_length
-
-
-class Platform(StrEnum):
-    TIKTOK = "tiktok"
-    INSTAGRAM = "instagram"
-    X = "x"
-    LINKEDIN = "linkedin"
-    FACEBOOK = "facebook"
-    THREADS = "threads"
-
-
-@dataclass(frozen=True, slots=True)
-class Rules:
-    max_length: int
-    max_hashtags: int | None = None
-    weighted: bool = False  # X: twitter-text weights and a fixed length per URL
-
-
-RULES: dict[Platform, Rules] = {
-    Platform.TIKTOK: Rules(2200),  # caption limit
-    Platform.INSTAGRAM: Rules(2200, max_hashtags=30),
-    Platform.X: Rules(280, weighted=True),
-    Platform.LINKEDIN: Rules(3000),
-    Platform.FACEBOOK: Rules(63206),
-    Platform.THREADS: Rules(500),
-}
+from allin.social.providers.base import ContentRules, Platform
 
 URL_RE = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 HASHTAG_RE = re.compile(r"(?<![\w&])#(\w{1,100})", re.UNICODE)
 MENTION_RE = re.compile(r"(?<![\w@])@([A-Za-z0-9_.]{1,50})")
-
-
-def measure(platform: Platform, text: str) -> int:
-    """The length as the platform counts it (X: twitter-text's weighted length)."""
-    return weighted_length(text) if RULES[platform].weighted else len(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,50 +30,58 @@ class Checks:
         return not self.problems
 
 
-def check(platform: Platform, text: str) -> Checks:
-    rules = RULES[platform]
-    length = measure(platform, text)
+def check(platform: Platform, rules: ContentRules, text: str) -> Checks:
+    length = rules.measure(text)
     hashtags = HASHTAG_RE.findall(text)
+    mentions = MENTION_RE.findall(text)
     problems: list[str] = []
     if not text.strip():
         problems.append("The post is empty.")
-    if length > rules.max_length:
-        problems.append(f"{length} characters; {platform.value} allows {rules.max_length}.")
+    if length > rules.text_limit:
+        problems.append(f"{length} characters; {platform.value} allows {rules.text_limit}.")
     if rules.max_hashtags is not None and len(hashtags) > rules.max_hashtags:
         problems.append(f"{len(hashtags)} hashtags; {platform.value} allows {rules.max_hashtags}.")
+    if rules.max_mentions is not None and len(mentions) > rules.max_mentions:
+        problems.append(f"{len(mentions)} mentions; {platform.value} allows {rules.max_mentions}.")
     return Checks(
         platform=platform,
         length=length,
-        max_length=rules.max_length,
+        max_length=rules.text_limit,
         hashtags=hashtags,
         max_hashtags=rules.max_hashtags,
-        mentions=MENTION_RE.findall(text),
+        mentions=mentions,
         links=URL_RE.findall(text),
         problems=problems,
     )
 
 
-def fit(platform: Platform, text: str) -> str:
-    """`text` cut at a word boundary (with an ellipsis) until it fits, hashtags over the
-    platform's limit dropped from the end."""
-    rules = RULES[platform]
-    text = text.strip()
-    if rules.max_hashtags is not None:
-        extra = len(HASHTAG_RE.findall(text)) - rules.max_hashtags
-        for tag in reversed(HASHTAG_RE.findall(text)):
-            if extra <= 0:
+def _within_caps(rules: ContentRules, text: str) -> str:
+    """`text` without its last hashtags and mentions over the caps. One at a time: removing one
+    can turn the text after it into a new one ("#a#b" without "#a" is "#b")."""
+    caps = ((HASHTAG_RE, rules.max_hashtags), (MENTION_RE, rules.max_mentions))
+    while True:
+        for pattern, limit in caps:
+            found = list(pattern.finditer(text))
+            if limit is not None and len(found) > limit:
+                text = (text[: found[-1].start()] + text[found[-1].end() :]).rstrip()
                 break
-            index = text.rfind(f"#{tag}")
-            text = (text[:index] + text[index + len(tag) + 1 :]).rstrip()
-            extra -= 1
-    if measure(platform, text) <= rules.max_length:
+        else:
+            return text
+
+
+def fit(rules: ContentRules, text: str) -> str:
+    """`text` cut at a word boundary (with an ellipsis) until it fits, hashtags and mentions over
+    the platform's caps dropped from the end."""
+    text = _within_caps(rules, text.strip())
+    measure, limit = rules.measure, rules.text_limit
+    if measure(text) <= limit:
         return text
     words = text.split(" ")
-    while words and measure(platform, " ".join(words) + "…") > rules.max_length:
+    while words and measure(" ".join(words) + "…") > limit:
         words.pop()
     if words:
         return " ".join(words).rstrip() + "…"
     cut = text
-    while cut and measure(platform, cut + "…") > rules.max_length:
+    while cut and measure(cut + "…") > limit:
         cut = cut[:-1]
     return cut + "…"

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager, suppress
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from allin.ai.ports import PlatformRules
 from allin.ai.service import AiService
 from allin.core.config import Settings
 from allin.core.health import ServiceHealth, Status
@@ -27,9 +28,11 @@ async def _sweep(service: AiService, interval: float) -> None:
 
 @asynccontextmanager
 async def running_ai(
-    settings: Settings, session_factory: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    session_factory: async_sessionmaker[AsyncSession],
+    platform_rules: PlatformRules | None = None,
 ) -> AsyncIterator[AiService]:
-    service = AiService(settings, session_factory)
+    service = AiService(settings, session_factory, platform_rules=platform_rules)
     sweep = asyncio.create_task(_sweep(service, settings.ai_alert_interval), name="ai-alerts")
     log.info("ai providers", providers=[p["name"] for p in service.chain.status()])
     try:

@@ -17,8 +17,8 @@ from pydantic import (
     model_validator,
 )
 
-from allin.ai.platforms import Platform
 from allin.core.schemas import StrictModel
+from allin.social.providers.base import Platform
 
 Short = Field(default=None, max_length=300)
 
@@ -31,7 +31,7 @@ class GenerateIn(StrictModel):
     topic: str | None = Field(default=None, max_length=2000)
     source_text: str | None = None  # bounded by ai_max_content_chars (413)
     source_url: str | None = Field(default=None, max_length=2048)
-    platforms: list[Platform] = Field(min_length=1, max_length=6)
+    platforms: list[Platform] = Field(min_length=1, max_length=len(Platform))
     tone: str | None = Short
     audience: str | None = Short
     brand_voice: str | None = Short

@@ -24,7 +24,8 @@ from allin.ai.credits import Ledger, Reservation, estimate_credits
 from allin.ai.drafts import Drafts
 from allin.ai.errors import ContentTooLargeError, MalformedAnswerError
 from allin.ai.models import AiUsage
-from allin.ai.platforms import Platform, check, fit
+from allin.ai.platforms import check, fit
+from allin.ai.ports import PlatformRules
 from allin.ai.providers.anthropic_messages import AnthropicMessagesProvider
 from allin.ai.providers.base import ChatRequest, Completion, Delta, Provider, Usage
 from allin.ai.providers.openai_chat import OpenAIChatProvider
@@ -55,6 +56,8 @@ from allin.core.logging import Category, get_logger
 from allin.core.ssrf import SafeFetcher
 from allin.core.tasks import run_in_background
 from allin.live.analytics import owned_session_analytics
+from allin.social.errors import PlatformUnavailableError
+from allin.social.providers.base import ContentRules, Platform
 
 log = get_logger(Category.AI)
 Event = tuple[str, dict[str, Any]]
@@ -90,8 +93,8 @@ class Meter:
         self.provider, self.model = completion.provider, completion.model
 
 
-def _checks(platform: Platform, text: str) -> ChecksOut:
-    result = check(platform, text)
+def _checks(platform: Platform, rules: ContentRules, text: str) -> ChecksOut:
+    result = check(platform, rules, text)
     return ChecksOut(
         platform=platform,
         length=result.length,
@@ -109,8 +112,8 @@ def _page_text(raw: str) -> str:
     return _SPACE.sub(" ", html.unescape(_TAGS.sub(" ", raw))).strip()
 
 
-def _changes(before: str, after: str, platform: Platform) -> list[str]:
-    old, new = check(platform, before), check(platform, after)
+def _changes(platform: Platform, rules: ContentRules, before: str, after: str) -> list[str]:
+    old, new = check(platform, rules, before), check(platform, rules, after)
     changes = [f"Length {old.length} → {new.length} characters ({platform.value} counting)."]
     added = sorted(set(new.hashtags) - set(old.hashtags))
     removed = sorted(set(old.hashtags) - set(new.hashtags))
@@ -142,8 +145,10 @@ class AiService:
         *,
         providers: list[Provider] | None = None,
         mailer: EmailBackend | None = None,
+        platform_rules: PlatformRules | None = None,
     ) -> None:
         self.settings = settings
+        self.platform_rules = platform_rules
         self.sessions = session_factory
         self.chain = ProviderChain(
             providers if providers is not None else build_providers(settings),
@@ -166,6 +171,13 @@ class AiService:
 
     async def aclose(self) -> None:
         await self.chain.aclose()
+
+    def rules(self, platform: Platform) -> ContentRules:
+        """The platform provider's content rules; PlatformUnavailable when none serves it."""
+        found = self.platform_rules.content_rules(platform) if self.platform_rules else None
+        if found is None:
+            raise PlatformUnavailableError(details={"platform": platform.value})
+        return found
 
     # -- metering ------------------------------------------------------------------------------
 
@@ -229,6 +241,7 @@ class AiService:
             for index in range(1, body.variants + 1):
                 system, user = prompts.generate(
                     platform=platform,
+                    rules=self.rules(platform),
                     topic=body.topic,
                     source=source,
                     tone=body.tone,
@@ -245,7 +258,8 @@ class AiService:
     async def _variant(
         self, user: User, platform: Platform, index: int, text: str, save: bool
     ) -> VariantOut:
-        fitted = fit(platform, text)
+        rules = self.rules(platform)
+        fitted = fit(rules, text)
         draft_id = None
         if save:
             draft_id = await self._save_draft(user.id, platform, fitted, "generate", {})
@@ -254,7 +268,7 @@ class AiService:
             index=index,
             text=fitted,
             trimmed=fitted != text.strip(),
-            checks=_checks(platform, fitted),
+            checks=_checks(platform, rules, fitted),
             draft_id=draft_id,
         )
 
@@ -330,13 +344,19 @@ class AiService:
 
     def _improve_request(self, body: ImproveIn) -> ChatRequest:
         self._bounded(body.content, "content")
-        system, user = prompts.improve(content=body.content, goal=body.goal, platform=body.platform)
+        system, user = prompts.improve(
+            content=body.content,
+            goal=body.goal,
+            platform=body.platform,
+            rules=self.rules(body.platform),
+        )
         return ChatRequest(system, user, self.settings.ai_max_output_tokens)
 
     async def _improved(
         self, user: User, body: ImproveIn, text: str, usage: UsageOut
     ) -> ImproveOut:
-        fitted = fit(body.platform, text)
+        rules = self.rules(body.platform)
+        fitted = fit(rules, text)
         draft_id = None
         if body.save_as_draft:
             draft_id = await self._save_draft(
@@ -347,8 +367,8 @@ class AiService:
             original=body.content,
             text=fitted,
             trimmed=fitted != text.strip(),
-            changes=_changes(body.content, fitted, body.platform),
-            checks=_checks(body.platform, fitted),
+            changes=_changes(body.platform, rules, body.content, fitted),
+            checks=_checks(body.platform, rules, fitted),
             draft_id=draft_id,
             usage=usage,
         )
@@ -386,7 +406,7 @@ class AiService:
 
     def _analyse_request(self, body: AnalyzeIn) -> tuple[ChecksOut, ChatRequest]:
         self._bounded(body.content, "content")
-        checks = _checks(body.platform, body.content)
+        checks = _checks(body.platform, self.rules(body.platform), body.content)
         system, user = prompts.analyse(
             content=body.content,
             platform=body.platform,
@@ -487,7 +507,11 @@ class AiService:
         jobs = []
         for platform in body.platforms:
             system, prompt = prompts.recap(
-                platform=platform, facts=facts, tone=body.tone, hashtags=body.hashtags
+                platform=platform,
+                rules=self.rules(platform),
+                facts=facts,
+                tone=body.tone,
+                hashtags=body.hashtags,
             )
             jobs.append((platform, ChatRequest(system, prompt, self.settings.ai_max_output_tokens)))
         meter = await self._reserve(user, "live_recap", [job[1] for job in jobs])
@@ -501,7 +525,7 @@ class AiService:
         drafts = []
         for platform, text in texts:
             draft_id = await self._save_draft(
-                user.id, platform, fit(platform, text), "live_recap", details
+                user.id, platform, fit(self.rules(platform), text), "live_recap", details
             )
             drafts.append(await self.drafts.get(user.id, draft_id))
         return LiveRecapOut(session_id=body.session_id, drafts=drafts, usage=usage)

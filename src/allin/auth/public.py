@@ -9,6 +9,8 @@ Entries are "METHOD /path/template" as the router declares it; mounts are "MOUNT
 
 from __future__ import annotations
 
+from allin.core.config import SOCIAL_CALLBACK_PATH
+
 PUBLIC_PATHS: frozenset[str] = frozenset(
     {
         # core
@@ -34,9 +36,9 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         "POST /api/integrations/tiktok/callback/cancel",
         "POST /api/integrations/tiktok/webhook",
         # social: every platform's redirect and the confirmation page's answers, as TikTok's
-        "GET /api/social/accounts/{platform}/callback",
-        "POST /api/social/accounts/{platform}/callback/confirm",
-        "POST /api/social/accounts/{platform}/callback/cancel",
+        f"GET {SOCIAL_CALLBACK_PATH}",
+        f"POST {SOCIAL_CALLBACK_PATH}/confirm",
+        f"POST {SOCIAL_CALLBACK_PATH}/cancel",
         # posts: the iCalendar feed, for calendar apps (its secret URL is the credential)
         "GET /api/calendar/feed/{token}.ics",
         # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed

@@ -18,6 +18,14 @@ from allin.core.units import Duration, MillisDuration, RateLimitString
 
 DEFAULT_DATA_DIR = Path("var")
 
+SOCIAL_CALLBACK_PATH = "/api/social/accounts/{platform}/callback"
+"""Where a platform sends the browser back after consent: the route the app serves, and the
+path of the redirect URI registered with each platform (and with the local simulators)."""
+
+
+def social_callback_path(platform: str) -> str:
+    return SOCIAL_CALLBACK_PATH.format(platform=platform)
+
 
 class SignUpstream(BaseModel):
     """One EulerStream-compatible provider the `upstream` signer forwards to."""
@@ -163,7 +171,7 @@ class Settings(BaseSettings):
 
     def social_redirect_uri(self, platform: str) -> str:
         """The OAuth callback a platform sends the browser back to (register it there)."""
-        return f"{self.effective_public_url()}/api/social/accounts/{platform}/callback"
+        return self.effective_public_url() + social_callback_path(platform)
 
     # --- end social ---
     # --- auth ---

@@ -19,7 +19,7 @@ from fastapi.responses import RedirectResponse
 from allin.auth.deps import AdminUser, CurrentUser, OptionalUser
 from allin.auth.models import User
 from allin.core import oauth_binding
-from allin.core.config import Settings
+from allin.core.config import SOCIAL_CALLBACK_PATH, Settings, social_callback_path
 from allin.core.deps import DbSession, SettingsDep
 from allin.core.domain import provided
 from allin.core.errors import AppError, ValidationError
@@ -47,8 +47,11 @@ admin_router = APIRouter(prefix="/api/admin/social", tags=["admin"])
 ServiceDep = Annotated[SocialAccountsService, provided(SocialAccountsService)]
 
 
+CALLBACK = SOCIAL_CALLBACK_PATH.removeprefix(PREFIX)
+
+
 def _callback_path(platform: Platform) -> str:
-    return f"{PREFIX}/accounts/{platform.value}/callback"
+    return social_callback_path(platform.value)
 
 
 def _secure(request: Request, settings: Settings) -> bool:
@@ -136,7 +139,7 @@ async def connect(
 
 
 @router.get(
-    "/accounts/{platform}/callback",
+    CALLBACK,
     summary="The platform's redirect after consent (public: the state names the user)",
     response_model=Envelope[list[AccountOut]],
 )
@@ -176,7 +179,7 @@ async def callback(
 
 
 @router.post(
-    "/accounts/{platform}/callback/confirm",
+    f"{CALLBACK}/confirm",
     summary="Link the account after the person confirmed on the confirmation page",
     response_model=Envelope[list[AccountOut]],
 )
@@ -196,7 +199,7 @@ async def confirm(
 
 
 @router.post(
-    "/accounts/{platform}/callback/cancel",
+    f"{CALLBACK}/cancel",
     summary="Drop a connection the person did not confirm",
 )
 async def cancel(

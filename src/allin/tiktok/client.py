@@ -19,6 +19,7 @@ from allin.core.clock import clock, utcnow
 from allin.core.config import Settings
 from allin.core.http import create_http_client
 from allin.core.logging import Category, get_logger
+from allin.core.retry import RetryPolicy
 from allin.tiktok import oauth
 from allin.tiktok.errors import TikTokError
 from allin.tiktok.models import (
@@ -37,7 +38,7 @@ from allin.tiktok.models import (
     VideoPage,
     VideoPostInfo,
 )
-from allin.tiktok.resilience import Resilience, RetryPolicy, breaker_config, tiktok_breaker
+from allin.tiktok.resilience import Resilience, breaker_config, retry_policy, tiktok_breaker
 from allin.tiktok.transport import Transport, correlated
 
 log = get_logger(Category.TIKTOK)
@@ -79,7 +80,7 @@ class TikTokConfig:
             timeout=settings.tiktok_timeout,
             upload_timeout=settings.tiktok_upload_timeout,
             credential_cache_ttl=settings.tiktok_credential_cache_ttl,
-            retry=RetryPolicy.from_settings(settings),
+            retry=retry_policy(settings),
             breaker=breaker_config(settings),
         )
 

@@ -8,7 +8,7 @@ platform code and are classified by what the caller must do.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -30,6 +30,8 @@ from allin.social.providers.base import (
     SocialProviderError,
     TokenSet,
 )
+from allin.social.registry import ProviderFactory
+from allin.social.text.utf16 import utf16_length
 from allin.tiktok import oauth
 from allin.tiktok.client import TikTokClient, TikTokConfig
 from allin.tiktok.errors import TikTokError, TikTokErrorType
@@ -80,13 +82,17 @@ class TikTokProvider(SocialProvider):
     uses_pkce: ClassVar[bool] = True
     can_refresh: ClassVar[bool] = True
     rotates_refresh_tokens: ClassVar[bool] = True  # TikTok may return a new one
+    # Content Posting API: a video post's title is at most 2,200 UTF-16 runes; MP4, WebM or
+    # MOV up to 4 GB, 3 s to 10 min (the creator's own cap is checked at publish), 23-60 fps.
     rules: ClassVar[ContentRules] = ContentRules(
         text_limit=2200,
+        measure=utf16_length,
         max_media=1,
         video_types=frozenset({"video/mp4", "video/quicktime", "video/webm"}),
         max_video_bytes=4 * 1024**3,
         min_video_seconds=3,
         max_video_seconds=600,
+        max_frame_rate=60,
         requires_media=True,
     )
 
@@ -237,7 +243,7 @@ class TikTokProvider(SocialProvider):
         await self.client.aclose()
 
 
-def tiktok_provider(settings: Settings) -> Callable[[ProviderConfig], TikTokProvider]:
+def tiktok_provider(settings: Settings) -> ProviderFactory:
     """The factory the social registry calls: TikTok's retry, breaker and timeout settings,
     with the credentials, hosts and redirect URI the social accounts use."""
 
@@ -253,4 +259,4 @@ def tiktok_provider(settings: Settings) -> Callable[[ProviderConfig], TikTokProv
         )
         return TikTokProvider(config, TikTokClient(tiktok))
 
-    return build
+    return ProviderFactory(TikTokProvider.rules, build)

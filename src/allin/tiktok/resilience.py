@@ -1,4 +1,5 @@
-"""Retries (stamina: exponential backoff + jitter, Retry-After on 429) and a circuit breaker.
+"""Retries (the project's `RetryPolicy`: backoff with jitter, Retry-After on 429) and a circuit
+breaker, with TikTok's judgement of which failures may be tried again.
 
 The breaker counts only failures that say TikTok is unhealthy (network, timeout, 5xx); a 400 or
 a 401 is TikTok working correctly. Time comes from `allin.core.clock`, so tests move it.
@@ -7,17 +8,13 @@ a 401 is TikTok working correctly. Time comes from `allin.core.clock`, so tests 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TypeVar
-
-import stamina
 
 from allin.core.breaker import BreakerConfig, CircuitBreaker
 from allin.core.config import Settings
-from allin.core.logging import Category, get_logger
+from allin.core.retry import Retry, RetryPolicy
 from allin.tiktok.errors import CircuitOpenError, TikTokError, TikTokErrorType
 
-log = get_logger(Category.TIKTOK)
 R = TypeVar("R")
 
 _UNHEALTHY = frozenset(
@@ -50,44 +47,31 @@ def tiktok_breaker(config: BreakerConfig | None = None, name: str = "tiktok") ->
     )
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 4
-    timeout: float = 60.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
-    retry_after_max: float = 60.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(
-            attempts=settings.tiktok_retry_attempts,
-            timeout=settings.tiktok_retry_timeout,
-            wait_initial=settings.tiktok_retry_wait_initial,
-            wait_max=settings.tiktok_retry_wait_max,
-            wait_jitter=settings.tiktok_retry_wait_jitter,
-            retry_after_max=settings.tiktok_retry_after_max,
-        )
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        attempts=settings.tiktok_retry_attempts,
+        timeout=settings.tiktok_retry_timeout,
+        wait_initial=settings.tiktok_retry_wait_initial,
+        wait_max=settings.tiktok_retry_wait_max,
+        wait_jitter=settings.tiktok_retry_wait_jitter,
+        retry_after_max=settings.tiktok_retry_after_max,
+    )
 
 
-def retry_decision(error: Exception, policy: RetryPolicy, *, idempotent: bool) -> bool | float:
-    """stamina's backoff hook: False = give up, True = exponential backoff, float = wait this long.
+def should_retry(error: Exception, *, idempotent: bool) -> Retry | None:
+    """Whether a failed call may be tried again, and after TikTok's own wait if it named one.
 
     A non-idempotent call (a PULL_FROM_URL post) is retried only when TikTok surely did not act
-    on it: a 429, or a connection that never opened.
+    on it: a 429, or a connection that never opened. An open breaker is not retried: it already
+    says when TikTok may be asked again.
     """
     if not isinstance(error, TikTokError) or isinstance(error, CircuitOpenError):
-        return False
+        return None
     if not error.retryable:
-        return False
+        return None
     if not idempotent and error.code != "rate_limit_exceeded" and not error.not_sent:
-        return False
-    if error.retry_after is not None:
-        if error.retry_after > policy.retry_after_max:
-            return False  # longer than we are willing to hold the caller: surface it
-        return float(error.retry_after)
-    return True
+        return None
+    return Retry(error.retry_after)
 
 
 class Resilience:
@@ -98,19 +82,7 @@ class Resilience:
         self.breaker = breaker or tiktok_breaker()
 
     async def call(self, fn: Callable[[], Awaitable[R]], *, idempotent: bool = True) -> R:
-        policy = self.policy
-
-        def hook(error: Exception) -> bool | float:
-            return retry_decision(error, policy, idempotent=idempotent)
-
-        async for attempt in stamina.retry_context(
-            on=hook,
-            attempts=policy.attempts,
-            timeout=policy.timeout,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-            wait_jitter=policy.wait_jitter,
-        ):
-            with attempt:
-                return await self.breaker.call(fn)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        return await self.policy.call(
+            lambda: self.breaker.call(fn),
+            lambda error: should_retry(error, idempotent=idempotent),
+        )

@@ -13,7 +13,7 @@ from allin.simulator.social.meta import MetaConfig, MetaState, create_meta_simul
 from tests.support.server import serve
 
 APP_ID, APP_SECRET = "1234567890123456", "sim-meta-app-secret"
-REDIRECT = "http://127.0.0.1:5000/api/integrations/meta/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/facebook/callback"
 USER, PAGE, IG = "10158000000000001", "104000000000001", "17841400000000001"
 V = "/v25.0"
 ALL_SCOPES = (

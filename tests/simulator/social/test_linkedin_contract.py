@@ -24,7 +24,7 @@ from allin.simulator.social.linkedin.littletext import RESERVED, escape, stored_
 from tests.support.server import serve
 
 CLIENT, SECRET = "sim-linkedin-client-id", "sim-linkedin-client-secret-for-tests"
-REDIRECT = "http://127.0.0.1:5000/api/integrations/linkedin/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/linkedin/callback"
 ME = "urn:li:person:aB3dE5fG7h"
 ORG = "urn:li:organization:1001"
 SCOPES = "openid profile email w_member_social r_member_social"

@@ -60,7 +60,7 @@ async def test_code_reuse_and_denied_consent(sim: Sim) -> None:
     params = {
         "client_id": APP_ID,
         "client_secret": APP_SECRET,
-        "redirect_uri": "http://127.0.0.1:5000/api/integrations/meta/callback",
+        "redirect_uri": "http://127.0.0.1:5000/api/social/accounts/facebook/callback",
         "code": code,
     }
     assert (await sim.http.get(f"{V}/oauth/access_token", params=params)).status_code == 200

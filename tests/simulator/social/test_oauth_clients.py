@@ -23,7 +23,7 @@ def plain_http(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_linkedin_code_flow_with_body_credentials() -> None:
-    redirect = "http://127.0.0.1:5000/api/integrations/linkedin/callback"
+    redirect = "http://127.0.0.1:5000/api/social/accounts/linkedin/callback"
     with serve_in_thread(create_linkedin_simulator()) as base:
         session = OAuth2Session(
             "sim-linkedin-client-id",
@@ -45,7 +45,7 @@ def test_linkedin_code_flow_with_body_credentials() -> None:
 
 
 def test_meta_code_flow_then_graph_call() -> None:
-    redirect = "http://127.0.0.1:5000/api/integrations/meta/callback"
+    redirect = "http://127.0.0.1:5000/api/social/accounts/facebook/callback"
     with serve_in_thread(create_meta_simulator()) as base:
         session = OAuth2Session(
             "1234567890123456",

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import httpx
+from fastapi.routing import iter_route_contexts
 
-from allin.simulator.social.serve import run_social_simulators
+from allin.app import create_app
+from allin.core.config import Settings
+from allin.simulator.social.common import redirect_uri_allowed
+from allin.simulator.social.serve import SocialConfigs, run_social_simulators
 
 
 async def test_serves_x_linkedin_and_meta_on_their_own_ports() -> None:
@@ -44,8 +48,28 @@ async def test_control_api_injects_faults_moves_the_clock_and_denies_consent() -
             params={
                 "client_id": "1234567890123456",
                 "state": "s",
-                "redirect_uri": "http://127.0.0.1:9/api/integrations/meta/callback",
+                "redirect_uri": "http://127.0.0.1:9/api/social/accounts/facebook/callback",
             },
         )
         assert "error=access_denied" in dialog.headers["location"]
         assert (await http.get("/_simulator/calls")).json()["oauth.access_token"] == 1
+
+
+def test_by_default_each_simulator_accepts_the_callback_the_app_serves() -> None:
+    settings = Settings(_env_file=None, port=8765)  # type: ignore[call-arg]
+    served = {route.path for route in iter_route_contexts(create_app(settings).routes)}
+    configs = SocialConfigs()
+    registered = {
+        "x": configs.x.redirect_uris,
+        "linkedin": configs.linkedin.redirect_uris,
+        "facebook": configs.meta.redirect_uris,
+        "instagram": configs.meta.redirect_uris,
+    }
+    for platform, uris in registered.items():
+        callback = settings.social_redirect_uri(platform)
+        assert redirect_uri_allowed(uris, callback), platform
+        assert (
+            callback.removeprefix("http://127.0.0.1:8765").replace(f"/{platform}/", "/{platform}/")
+            in served
+        )
+        assert not redirect_uri_allowed(uris, callback.replace("/social/accounts/", "/x/"))

@@ -17,7 +17,7 @@ from allin.simulator.social.x import XConfig, XState, XUser, create_x_simulator
 from tests.support.server import serve
 
 CLIENT, SECRET = "sim-x-client-id", "sim-x-client-secret"
-REDIRECT = "http://127.0.0.1:5000/api/integrations/x/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/x/callback"
 VERIFIER = "x" * 64
 CHALLENGE = base64.urlsafe_b64encode(hashlib.sha256(VERIFIER.encode()).digest()).rstrip(b"=")
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"{CLIENT}:{SECRET}".encode()).decode()}

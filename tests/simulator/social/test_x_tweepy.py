@@ -15,7 +15,7 @@ from requests.adapters import HTTPAdapter
 from allin.simulator.social.x import XConfig, create_x_simulator
 from tests.support.server import serve_in_thread
 
-REDIRECT = "http://127.0.0.1:5000/api/integrations/x/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/x/callback"
 
 
 class ToSimulator(HTTPAdapter):

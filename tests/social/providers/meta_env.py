@@ -14,7 +14,7 @@ from tests.social.providers.support import FAST_RETRY, clock_sleep, follow_conse
 from tests.support.server import serve
 
 APP_ID, APP_SECRET = "1234567890123456", "sim-meta-app-secret"
-REDIRECT = "http://127.0.0.1:5000/api/integrations/meta/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/facebook/callback"
 PAGE, IG = "104000000000001", "17841400000000001"
 
 

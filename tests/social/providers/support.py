@@ -9,10 +9,10 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 
+from allin.core.retry import RetryPolicy
 from allin.simulator.social.common import ManualClock
 from allin.simulator.social.sniff import jpeg, mp4, png
 from allin.social.providers.base import MediaItem, MediaKind
-from allin.social.providers.transport import RetryPolicy
 
 FAST_RETRY = RetryPolicy(
     attempts=3,

@@ -38,7 +38,7 @@ from tests.social.providers.support import (
 from tests.support.server import serve
 
 CLIENT, SECRET = "sim-linkedin-client-id", "sim-linkedin-client-secret-for-tests"
-REDIRECT = "http://127.0.0.1:5000/api/integrations/linkedin/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/linkedin/callback"
 RESERVED = "\\|{}@[]()<>#*_~"
 
 

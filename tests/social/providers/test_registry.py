@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import SecretStr
 
 from allin.core.config import Settings
 from allin.simulator.social.serve import run_social_simulators
+from allin.social.errors import PlatformUnavailableError
 from allin.social.providers.base import Platform, SocialProvider
 from allin.social.providers.facebook import FacebookProvider
 from allin.social.providers.instagram import InstagramProvider
 from allin.social.providers.linkedin import LinkedInProvider
 from allin.social.providers.oauth import code_challenge, new_code_verifier
 from allin.social.providers.x import XProvider
-from allin.social.registry import builtin_factories, provider_configs
+from allin.social.registry import ProviderRegistry, builtin_factories, provider_configs
 from tests.social.providers.support import follow_consent
 
 
@@ -51,10 +53,7 @@ async def test_build_providers_and_log_in_through_each_simulator() -> None:
             meta_graph_url=sims.urls["meta"],
             meta_graph_video_url=sims.urls["meta"],
             meta_auth_url=sims.urls["meta"],
-            # the callbacks the simulators register by default (a configured URI wins)
-            x_redirect_uri="http://127.0.0.1:8000/api/integrations/x/callback",
-            linkedin_redirect_uri="http://127.0.0.1:8000/api/integrations/linkedin/callback",
-            meta_redirect_uri="http://127.0.0.1:8000/api/integrations/meta/callback",
+            # no redirect URIs: this server's own callbacks, which the simulators accept
         )
         providers = build_providers(settings)
         try:
@@ -65,9 +64,10 @@ async def test_build_providers_and_log_in_through_each_simulator() -> None:
                 InstagramProvider,
             }
             assert all(p.config.configured for p in providers.values())
-            assert providers[Platform.X].config.redirect_uri == (
-                "http://127.0.0.1:8000/api/integrations/x/callback"
-            )
+            for platform, provider in providers.items():
+                assert provider.config.redirect_uri == (
+                    f"http://127.0.0.1:8000/api/social/accounts/{platform.value}/callback"
+                )
             for platform, provider in providers.items():
                 verifier = new_code_verifier()
                 challenge = code_challenge(verifier) if provider.uses_pkce else None
@@ -90,3 +90,15 @@ def test_unconfigured_platforms_are_listed_but_not_configured() -> None:
     assert providers[Platform.X].config.redirect_uri == (
         "http://127.0.0.1:8000/api/social/accounts/x/callback"
     )
+
+
+def test_rules_are_known_without_credentials_for_registered_platforms_only() -> None:
+    settings = Settings(_env_file=None, posts_instagram_max_hashtags=5)  # type: ignore[call-arg]
+    registry = ProviderRegistry.from_settings(settings)
+    assert not registry.configured(Platform.X)
+    assert registry.rules(Platform.X) is XProvider.rules
+    assert registry.rules(Platform.LINKEDIN) is LinkedInProvider.rules
+    instagram = registry.rules(Platform.INSTAGRAM)
+    assert (instagram.max_hashtags, instagram.text_limit) == (5, InstagramProvider.rules.text_limit)
+    with pytest.raises(PlatformUnavailableError):
+        registry.rules(Platform.TIKTOK)  # registered by the composer, not here

@@ -33,7 +33,7 @@ from tests.social.providers.meta_env import APP_SECRET, MetaEnv, running
 from tests.social.providers.support import FAST_RETRY, follow_consent, image_file
 from tests.support.server import serve
 
-REDIRECT = "http://127.0.0.1:5000/api/integrations/x/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/x/callback"
 
 
 async def test_breaker_opens_after_repeated_outages_and_fails_fast() -> None:

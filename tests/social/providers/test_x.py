@@ -37,7 +37,7 @@ from tests.social.providers.support import (
 )
 from tests.support.server import serve
 
-REDIRECT = "http://127.0.0.1:5000/api/integrations/x/callback"
+REDIRECT = "http://127.0.0.1:5000/api/social/accounts/x/callback"
 
 
 @dataclass

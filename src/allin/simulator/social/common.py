@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from allin.core.clock import Clock, clock
+from allin.core.config import social_callback_path
 
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
@@ -63,6 +64,12 @@ def pkce_matches(verifier: str, challenge: str, method: str) -> bool:
     digest = hashlib.sha256(verifier.encode("ascii", "replace")).digest()
     expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
     return hmac.compare_digest(expected, challenge)
+
+
+def loopback_callback(platform: str) -> str:
+    """The app's callback for `platform` on any loopback port: the redirect URI a simulated
+    app registers unless told otherwise, so a local AllIN connects without set-up."""
+    return "http://127.0.0.1:*" + social_callback_path(platform)
 
 
 def redirect_uri_allowed(registered: list[str], uri: str) -> bool:

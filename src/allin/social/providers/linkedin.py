@@ -19,6 +19,7 @@ import httpx
 
 from allin.core.breaker import CircuitBreaker
 from allin.core.clock import clock, utcnow
+from allin.core.retry import RetryPolicy
 from allin.social.providers.base import (
     AccountCredentials,
     ContentRules,
@@ -42,7 +43,7 @@ from allin.social.providers.common import (
     seconds_until_utc_midnight,
 )
 from allin.social.providers.oauth import consent_url, token_set
-from allin.social.providers.transport import RetryPolicy, Transport, json_body
+from allin.social.providers.transport import Transport, json_body
 
 PLATFORM = Platform.LINKEDIN
 DEFAULT_SCOPES = ("openid", "profile", "email", "w_member_social")

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 import httpx
 
 from allin.core.breaker import CircuitBreaker
+from allin.core.retry import RetryPolicy
 from allin.social.providers.base import (
     ErrorKind,
     Platform,
@@ -29,7 +30,7 @@ from allin.social.providers.base import (
 )
 from allin.social.providers.common import Sleep
 from allin.social.providers.oauth import consent_url, token_set
-from allin.social.providers.transport import RetryPolicy, Transport, json_body
+from allin.social.providers.transport import Transport, json_body
 
 DEFAULT_VERSION = "v25.0"
 DEFAULT_VIDEO_URL = "https://graph-video.facebook.com"

@@ -47,11 +47,12 @@ def meta_scopes() -> tuple[str, ...]:
     return tuple(dict.fromkeys(merged))
 
 
-def meta_config(settings: Settings) -> ProviderConfig:
+def meta_config(settings: Settings, platform: str) -> ProviderConfig:
+    """The Meta app, for Facebook Pages or Instagram: one app, a callback for each."""
     return ProviderConfig(
         client_id=settings.meta_app_id or None,
         client_secret=_secret(settings.meta_app_secret),
-        redirect_uri=redirect_uri(settings, "meta", settings.meta_redirect_uri),
+        redirect_uri=redirect_uri(settings, platform, settings.meta_redirect_uri),
         api_base_url=settings.meta_graph_url,
         auth_base_url=settings.meta_auth_url,
         scopes=meta_scopes(),

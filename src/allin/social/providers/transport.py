@@ -13,15 +13,14 @@ expects there can leak into logs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
-import stamina
 
 from allin.core.breaker import BreakerConfig, CircuitBreaker
 from allin.core.http import create_http_client
 from allin.core.logging import Category, get_logger
+from allin.core.retry import Retry, RetryPolicy
 from allin.social.providers.base import ErrorKind, Platform, SocialProviderError
 
 log = get_logger(Category.SOCIAL)
@@ -35,15 +34,16 @@ def transient_is_ambiguous(error: SocialProviderError) -> bool:
     return error.kind is ErrorKind.TRANSIENT
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    attempts: int = 4
-    timeout: float = 60.0
-    wait_initial: float = 0.5
-    wait_max: float = 10.0
-    wait_jitter: float = 1.0
-    retry_after_max: float = 30.0
-    """A rate-limit wait longer than this is surfaced to the caller instead of slept through."""
+def safe_step_retry(error: Exception) -> Retry | None:
+    """A safe step is tried again after a transient failure, or after a rate limit that names
+    its wait (one that does not is surfaced: guessing would only hit the limit again)."""
+    if not isinstance(error, SocialProviderError):
+        return None
+    if error.kind is ErrorKind.RATE_LIMITED and error.retry_after is not None:
+        return Retry(error.retry_after)
+    if error.kind is ErrorKind.TRANSIENT:
+        return Retry(error.retry_after)
+    return None
 
 
 def platform_breaker(platform: Platform, config: BreakerConfig | None = None) -> CircuitBreaker:
@@ -168,33 +168,11 @@ class Transport:
 
     async def safe(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         """A step that may be repeated without harm: retried with backoff."""
-        policy = self.retry
-
-        def decide(error: Exception) -> bool | float:
-            if not isinstance(error, SocialProviderError):
-                return False
-            if error.kind not in (ErrorKind.TRANSIENT, ErrorKind.RATE_LIMITED):
-                return False
-            if error.retry_after is None:
-                return error.kind is ErrorKind.TRANSIENT  # a rate limit without a wait: surface
-            if error.retry_after > policy.retry_after_max:
-                return False
-            return max(float(error.retry_after), 0.001)
 
         async def call() -> httpx.Response:
             return await self._send_once(method, url, ErrorKind.TRANSIENT, **kwargs)
 
-        async for attempt in stamina.retry_context(
-            on=decide,
-            attempts=policy.attempts,
-            timeout=policy.timeout,
-            wait_initial=policy.wait_initial,
-            wait_max=policy.wait_max,
-            wait_jitter=policy.wait_jitter,
-        ):
-            with attempt:
-                return await self.breaker.call(call)
-        raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+        return await self.retry.call(lambda: self.breaker.call(call), safe_step_retry)
 
 
 def json_body(response: httpx.Response) -> Any:

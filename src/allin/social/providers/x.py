@@ -18,6 +18,7 @@ import httpx
 
 from allin.core.breaker import CircuitBreaker
 from allin.core.clock import clock
+from allin.core.retry import RetryPolicy
 from allin.social.providers.base import (
     AccountCredentials,
     ContentRules,
@@ -36,7 +37,7 @@ from allin.social.providers.base import (
 )
 from allin.social.providers.common import Sleep, chunks, iso_utc, read_media, rejected
 from allin.social.providers.oauth import consent_url, token_set
-from allin.social.providers.transport import RetryPolicy, Transport, json_body
+from allin.social.providers.transport import Transport, json_body
 from allin.social.text.x_weight import weighted_length
 
 PLATFORM = Platform.X

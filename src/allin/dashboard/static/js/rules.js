@@ -1,13 +1,13 @@
-// Each platform's text limits as documented by the platform, for counters while typing. The
-// server checks again before anything is published; these only guide the writer.
+// Each platform's text limits as documented by the platform, for counters while typing. They
+// only guide the writer: the server's verdict (its providers' rules, with the operator's caps)
+// replaces them as soon as it arrives, and is checked again before anything is published.
 
 const LIMITS = {
-  tiktok: { max: 2200 }, // caption
+  tiktok: { max: 2200, utf16: true }, // title, in UTF-16 units as JavaScript counts strings
   instagram: { max: 2200, hashtags: 30 },
   x: { max: 280, weighted: true },
   linkedin: { max: 3000 },
   facebook: { max: 63206 },
-  threads: { max: 500 },
 };
 
 const URL = /https?:\/\/\S+/g;
@@ -30,7 +30,7 @@ function weighted(text) {
 
 export function checkText(platform, text) {
   const rules = LIMITS[platform] || { max: 2200 };
-  const length = rules.weighted ? weighted(text) : [...text].length;
+  const length = rules.weighted ? weighted(text) : rules.utf16 ? text.length : [...text].length;
   const problems = [];
   if (length > rules.max) problems.push(`${length - rules.max} over the limit`);
   const hashtags = (text.match(HASHTAG) || []).length;

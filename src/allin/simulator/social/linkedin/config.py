@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from allin.core.clock import Clock, clock
+from allin.simulator.social.common import loopback_callback
 
 ALL_SCOPES = frozenset(
     {
@@ -53,9 +54,7 @@ def _members() -> list[Member]:
 class LinkedInConfig:
     client_id: str = "sim-linkedin-client-id"
     client_secret: str = "sim-linkedin-client-secret-for-tests"  # noqa: S105 - a simulator default
-    redirect_uris: list[str] = field(
-        default_factory=lambda: ["http://127.0.0.1:*/api/integrations/linkedin/callback"]
-    )
+    redirect_uris: list[str] = field(default_factory=lambda: [loopback_callback("linkedin")])
     members: list[Member] = field(default_factory=_members)
     organizations: list[Organization] = field(default_factory=list)
     # Approved for programmatic refresh tokens (Marketing / Community Management partners).

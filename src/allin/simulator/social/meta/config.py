@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from allin.core.clock import Clock, clock
+from allin.simulator.social.common import loopback_callback
 
 PAGE_SCOPES = ("pages_show_list", "pages_read_engagement", "pages_manage_posts", "publish_video")
 IG_SCOPES = ("instagram_basic", "instagram_content_publish")
@@ -52,7 +53,7 @@ class MetaConfig:
     app_id: str = "1234567890123456"
     app_secret: str = "sim-meta-app-secret"  # noqa: S105 - a simulator default
     redirect_uris: list[str] = field(
-        default_factory=lambda: ["http://127.0.0.1:*/api/integrations/meta/callback"]
+        default_factory=lambda: [loopback_callback(p) for p in ("facebook", "instagram")]
     )
     users: list[FacebookUser] = field(default_factory=_users)
     pages: list[Page] = field(default_factory=_pages)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from allin.core.clock import Clock, clock
+from allin.simulator.social.common import loopback_callback
 
 # The OAuth 2.0 scopes of X API v2 (OpenAPI securitySchemes).
 ALL_SCOPES = frozenset(
@@ -55,9 +56,7 @@ class XConfig:
     client_id: str = "sim-x-client-id"
     client_secret: str | None = "sim-x-client-secret"  # noqa: S105 - None = a public client
     app_bearer_token: str = "sim-x-app-bearer"  # noqa: S105 - OAuth 2.0 App-Only
-    redirect_uris: list[str] = field(
-        default_factory=lambda: ["http://127.0.0.1:*/api/integrations/x/callback"]
-    )
+    redirect_uris: list[str] = field(default_factory=lambda: [loopback_callback("x")])
     users: list[XUser] = field(default_factory=_default_users)
     clock: Clock = clock
     code_ttl: float = 30.0
