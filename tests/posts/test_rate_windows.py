@@ -3,6 +3,7 @@ the whole app) in the database, every publisher honours it, and it ends on time.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -276,3 +277,45 @@ async def test_a_meta_app_limit_holds_facebook_and_instagram(world: World) -> No
         assert held is not None and held.until == later and held.scope == "account"
         other = await windows.holding(session, "facebook", uuid.uuid4(), now)
         assert other is not None and other.until == until and other.scope == "app"
+
+
+async def test_a_held_account_is_not_read_back_before_the_window_ends(world: World) -> None:
+    """Reconciling reads the platform (and on LinkedIn may send again): it waits too."""
+    alice = await world.accounts.connect("alice_x")
+    target_id = await add_target(world, alice, "sent, answer lost")
+    now = clock.now()
+    until = now + timedelta(minutes=10)
+    async with world.sessions() as session, session.begin():
+        target = await session.get(PostTarget, target_id)
+        assert target is not None
+        target.status, target.sent_at, target.attempts = TargetStatus.UNCONFIRMED, now, 1
+        await windows.open_window(
+            session, Platform.X, alice, LimitScope.ACCOUNT, until, "Too Many Requests", now
+        )
+    calls = dict(world.state.faults.calls)
+    checked = await run(world.publisher(), target_id)
+    assert checked.status == TargetStatus.UNCONFIRMED and checked.next_attempt_at == until
+    assert until.isoformat() in (checked.last_error or "") and checked.attempts == 1
+    assert dict(world.state.faults.calls) == calls  # the platform was not asked
+
+
+async def test_processes_opening_the_same_window_at_once_keep_one_row_and_the_last_end(
+    world: World, database_url: str
+) -> None:
+    account, now = uuid.uuid4(), clock.now()
+    ends = [now + timedelta(seconds=60 + i) for i in range(12)]
+    engine = create_engine(database_url)
+    factories = [world.sessions, create_session_factory(engine)]
+
+    async def open_one(index: int) -> None:
+        async with factories[index % 2]() as session, session.begin():
+            await windows.open_window(
+                session, Platform.X, account, LimitScope.ACCOUNT, ends[index], str(index), now
+            )
+
+    try:
+        await asyncio.gather(*(open_one(i) for i in (5, 11, 0, 7, 3, 9, 1, 10, 2, 8, 4, 6)))
+    finally:
+        await engine.dispose()
+    [window] = await open_windows(world)
+    assert window.until == ends[-1] and window.reason == "11"
