@@ -137,8 +137,8 @@ class Publisher:
         window = await self._window(target, now)
         if window is not None:
             self._log(target, "held by a rate window", scope=window.scope, until=window.until)
-            outcome = self._rate_limited(target, window.until, window.scope, window.reason)
-            return await self._finish(target, outcome)
+            words = self._limit_words(target, window.until, window.scope, window.reason)
+            return await self._finish(target, self._rate_limited(window.until, words))
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
@@ -161,10 +161,8 @@ class Publisher:
         now = clock.now()
         window = await self._window(target, now)
         if window is not None:  # a read-back is a call too (on LinkedIn it may send again)
-            outcome = self._rate_limited(target, window.until, window.scope, window.reason)
-            return await self._finish(
-                target, self._recheck(now, outcome.values["last_error"], at=window.until)
-            )
+            words = self._limit_words(target, window.until, window.scope, window.reason)
+            return await self._finish(target, self._recheck(now, words, at=window.until))
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
             if target.tracking_id:
@@ -178,11 +176,8 @@ class Publisher:
             if exc.kind is ErrorKind.AUTH:
                 return await self._finish(target, await self._on_error(target, exc, sent=False))
             if exc.kind is ErrorKind.RATE_LIMITED:
-                limited = await self._limit(target, exc, now)
-                words = limited.values["last_error"]
-                return await self._finish(
-                    target, self._recheck(now, words, at=limited.values["next_attempt_at"])
-                )
+                until, words = await self._open_window(target, exc, now)
+                return await self._finish(target, self._recheck(now, words, at=until))
             return await self._finish(target, self._recheck(now, exc.message))
         if result is not None:
             self._log(target, "reconciled", found=result.platform_post_id)
@@ -232,7 +227,7 @@ class Publisher:
         if exc.kind is ErrorKind.UNKNOWN_OUTCOME:
             return self._unconfirmed(now, words)
         if exc.kind is ErrorKind.RATE_LIMITED:
-            return await self._limit(target, exc, now)
+            return self._rate_limited(*await self._open_window(target, exc, now))
         return self._retry(target, now, exc.code, words, retry_after=exc.retry_after)
 
     def _failed(self, code: str, words: str) -> tuple[TargetStatus, dict[str, Any]]:
@@ -267,9 +262,11 @@ class Publisher:
                 await windows.sweep(session, now)
         return window
 
-    async def _limit(self, target: PostTarget, exc: SocialProviderError, now: datetime) -> Outcome:
+    async def _open_window(
+        self, target: PostTarget, exc: SocialProviderError, now: datetime
+    ) -> tuple[datetime, str]:
         """Opens the window the platform named (the account's or the app's) for every
-        process to see, and moves this target to its end."""
+        process to see; returns its end and the words for the target."""
         until = exc.reset_at or now + timedelta(seconds=self.settings.posts_retry_base)
         until = max(until, now + timedelta(seconds=1))
         scope = exc.scope or LimitScope.ACCOUNT
@@ -279,20 +276,19 @@ class Publisher:
                 session, Platform(target.platform), target.account_id, scope, until, words, now
             )
         self._log(target, "rate window opened", scope=scope.value, until=until.isoformat())
-        return self._rate_limited(target, until, scope, words)
+        return until, self._limit_words(target, until, scope, words)
 
-    def _rate_limited(
-        self, target: PostTarget, until: datetime, scope: str, words: str | None
-    ) -> Outcome:
+    @staticmethod
+    def _limit_words(target: PostTarget, until: datetime, scope: str, words: str | None) -> str:
         who = "the app" if scope == LimitScope.APP else "this account"
         text = f"Rate limited by {target.platform} ({who}) until {until.isoformat()}"
+        return text + (f": {words}" if words else "")
+
+    def _rate_limited(self, until: datetime, words: str) -> Outcome:
+        """Back in the queue at the window's end; no attempt is counted."""
         return Outcome(
             TargetStatus.SCHEDULED,
-            {
-                "next_attempt_at": until,
-                "last_error_code": "SOCIAL_003",
-                "last_error": text + (f": {words}" if words else ""),
-            },
+            {"next_attempt_at": until, "last_error_code": "SOCIAL_003", "last_error": words},
         )
 
     def _retry(
