@@ -420,3 +420,34 @@ def test_retry_after_http_date() -> None:
 def test_any_retry_after_header_parses_or_is_none(value: str) -> None:
     waited = retry_after(answer(429, {}, {"Retry-After": value}))
     assert waited is None or waited >= 0
+
+
+HEADER_VALUE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+X_LIMIT_HEADERS = st.dictionaries(
+    st.sampled_from(
+        [
+            f"x-{name}-{part}"
+            for name in ("rate-limit", "app-limit-24hour", "user-limit-24hour")
+            for part in ("limit", "remaining", "reset")
+        ]
+        + ["retry-after"]
+    ),
+    HEADER_VALUE | st.integers(0, 4_000_000_000).map(str),
+    max_size=10,
+)
+
+
+@given(X_LIMIT_HEADERS)
+def test_any_x_limit_headers_give_a_scope_and_no_reset_in_the_past(headers: dict[str, str]) -> None:
+    before = datetime.now(UTC)
+    error = x.classify(answer(429, TOO_MANY, headers))
+    assert error.kind is RATE and error.scope in LimitScope
+    assert error.reset_at is None or error.reset_at >= before  # never in the past
+    assert error.retry_after is None or error.retry_after >= 0
+
+
+@given(JSON, st.sampled_from([4, 17, 32, 341, 613, 80001]))
+def test_any_app_usage_header_gives_a_scope(usage: Any, code: int) -> None:
+    headers = {"X-App-Usage": json.dumps(usage)}
+    error = meta.graph_error(Platform.FACEBOOK, answer(400, graph(code), headers))
+    assert error.kind is RATE and error.scope in LimitScope
