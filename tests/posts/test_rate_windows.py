@@ -21,7 +21,7 @@ from allin.posts import ops, queue, windows
 from allin.posts.media import MediaStore
 from allin.posts.models import Post, PostTarget, RateWindow, TargetStatus
 from allin.posts.notify import Notifier
-from allin.posts.ports import AccountRef
+from allin.posts.ports import AccountRef, PublishingAccounts
 from allin.posts.publisher import Publisher
 from allin.simulator.social.x import XConfig, XState, create_x_simulator
 from allin.simulator.social.x.config import XUser
@@ -34,8 +34,10 @@ from allin.social.providers.base import (
     SocialProvider,
     SocialProviderError,
 )
+from allin.social.providers.facebook import FacebookProvider
 from allin.social.providers.oauth import code_challenge, new_code_verifier
 from allin.social.providers.x import XProvider
+from tests.social.providers.meta_env import running
 from tests.social.providers.support import FAST_RETRY, follow_consent
 from tests.support.server import serve
 
@@ -78,8 +80,8 @@ class SimAccounts:
 
 @dataclass
 class World:
-    state: XState
-    accounts: SimAccounts
+    sim: XState | None
+    accounts: PublishingAccounts
     sessions: async_sessionmaker[AsyncSession]
     settings: Settings
     owner_id: uuid.UUID
@@ -95,8 +97,18 @@ class World:
         self.publishers.append(publisher)
         return publisher
 
+    @property
+    def state(self) -> XState:
+        assert self.sim is not None
+        return self.sim
+
     def tweets(self, author: str) -> list[str]:
         return [t.text for t in self.state.tweets.values() if t.author_id == author]
+
+
+async def connect(world: World, handle: str) -> uuid.UUID:
+    assert isinstance(world.accounts, SimAccounts)
+    return await world.accounts.connect(handle)
 
 
 @pytest.fixture
@@ -115,7 +127,9 @@ async def world(
         await provider.aclose()
 
 
-async def add_target(world: World, account_id: uuid.UUID, text: str) -> uuid.UUID:
+async def add_target(
+    world: World, account_id: uuid.UUID, text: str, platform: str = "x"
+) -> uuid.UUID:
     now = clock.now()
     async with world.sessions() as session, session.begin():
         post = Post(owner_id=world.owner_id, content=text, timezone="UTC")
@@ -125,7 +139,7 @@ async def add_target(world: World, account_id: uuid.UUID, text: str) -> uuid.UUI
             post_id=post.id,
             owner_id=world.owner_id,
             account_id=account_id,
-            platform="x",
+            platform=platform,
             status=TargetStatus.SCHEDULED,
             scheduled_at=now,
             next_attempt_at=now,
@@ -165,8 +179,8 @@ async def test_an_account_limit_holds_that_account_only_and_every_publisher_sees
     world: World, database_url: str
 ) -> None:
     world.state.config.user_limits["tweets.create"] = 1  # per user per 15 minutes
-    alice = await world.accounts.connect("alice_x")
-    bob = await world.accounts.connect("bob_x")
+    alice = await connect(world, "alice_x")
+    bob = await connect(world, "bob_x")
     first = world.publisher()
     assert (await run(first, await add_target(world, alice, "a1"))).status == "PUBLISHED"
     limited = await run(first, await add_target(world, alice, "a2"))
@@ -191,8 +205,8 @@ async def test_an_account_limit_holds_that_account_only_and_every_publisher_sees
 
 async def test_an_app_limit_holds_every_account_of_the_platform(world: World) -> None:
     world.state.config.app_limits["tweets.create"] = (1, 86_400.0)
-    alice = await world.accounts.connect("alice_x")
-    bob = await world.accounts.connect("bob_x")
+    alice = await connect(world, "alice_x")
+    bob = await connect(world, "bob_x")
     publisher = world.publisher()
     assert (await run(publisher, await add_target(world, alice, "a1"))).status == "PUBLISHED"
     await run(publisher, await add_target(world, bob, "b1"))  # over the app's day
@@ -228,7 +242,7 @@ def moved(monkeypatch: pytest.MonkeyPatch) -> Moved:
 
 async def test_a_window_ends_on_time_and_is_swept(world: World, moved: Moved) -> None:
     world.state.config.user_limits["tweets.create"] = 1
-    alice = await world.accounts.connect("alice_x")
+    alice = await connect(world, "alice_x")
     publisher = world.publisher()
     await run(publisher, await add_target(world, alice, "a1"))
     limited = await run(publisher, await add_target(world, alice, "a2"))
@@ -281,7 +295,7 @@ async def test_a_meta_app_limit_holds_facebook_and_instagram(world: World) -> No
 
 async def test_a_held_account_is_not_read_back_before_the_window_ends(world: World) -> None:
     """Reconciling reads the platform (and on LinkedIn may send again): it waits too."""
-    alice = await world.accounts.connect("alice_x")
+    alice = await connect(world, "alice_x")
     target_id = await add_target(world, alice, "sent, answer lost")
     now = clock.now()
     until = now + timedelta(minutes=10)
@@ -319,3 +333,55 @@ async def test_processes_opening_the_same_window_at_once_keep_one_row_and_the_la
         await engine.dispose()
     [window] = await open_windows(world)
     assert window.until == ends[-1] and window.reason == "11"
+
+
+@dataclass
+class MetaAccounts:
+    """The accounts port over the Meta simulator's Page, and an Instagram account that is
+    never called (content rules are not under test here, so any text passes)."""
+
+    provider: FacebookProvider
+    page: AccountCredentials
+    owner_id: uuid.UUID
+
+    async def account(self, account_id: uuid.UUID) -> AccountRef | None:
+        return AccountRef(account_id, self.owner_id, Platform.FACEBOOK)
+
+    async def credentials(self, account_id: uuid.UUID) -> tuple[SocialProvider, AccountCredentials]:
+        return self.provider, self.page
+
+    async def needs_reconnect(self, account_id: uuid.UUID, error: SocialProviderError) -> None:
+        raise AssertionError(error)
+
+    def content_rules(self, platform: Platform) -> ContentRules | None:
+        return ContentRules(text_limit=63_206)
+
+
+async def test_a_meta_app_limit_on_a_page_holds_the_instagram_accounts_too(
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    sessions: async_sessionmaker[AsyncSession],
+    owner_id: uuid.UUID,
+) -> None:
+    async for env in running(FacebookProvider):
+        _, page = await env.account()
+        assert isinstance(env.provider, FacebookProvider)
+        accounts = MetaAccounts(env.provider, page, owner_id)
+        settings = make_settings(database_url=database_url)
+        world = World(None, accounts, sessions, settings, owner_id)
+        publisher = world.publisher()
+        page_account, ig_account = uuid.uuid4(), uuid.uuid4()
+        env.state.faults.inject("page.feed", "usage_cap")  # (#341) Application limit reached
+        page_target = await add_target(world, page_account, "on the Page", "facebook")
+        limited = await run(publisher, page_target)
+        assert limited.last_error_code == "SOCIAL_003" and "the app" in (limited.last_error or "")
+        opened = await open_windows(world)
+        assert sorted((w.scope, w.platform) for w in opened) == [
+            ("app", "facebook"),
+            ("app", "instagram"),
+        ]
+        calls = dict(env.state.faults.calls)
+        ig_target = await add_target(world, ig_account, "on Instagram", "instagram")
+        held = await run(publisher, ig_target)
+        assert_held(held, opened[0].until, "the app")
+        assert dict(env.state.faults.calls) == calls
