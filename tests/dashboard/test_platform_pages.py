@@ -399,6 +399,7 @@ def test_admin_queue_page(page: Page, stack: PlatformStack) -> None:
     expect(page.get_by_role("link", name="Queue")).to_have_attribute("aria-current", "page")
     expect(page.locator('[data-count="PUBLISHED"] dd')).not_to_have_text("")
     expect(page.locator("#stat-due .stat-value")).to_be_visible()
+    expect(page.get_by_role("heading", name="Rate limits")).to_be_visible()
     page.get_by_role("button", name="Close failures older than a day").click()
     expect(page.locator(".toast")).to_contain_text("closed")
     screenshot(page, "dashboard-queue.png")

@@ -8,6 +8,7 @@ import struct
 import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -398,3 +399,34 @@ async def test_unread_count_counts_the_owners_unread_notifications(world: World)
     notes = (await world.http.get("/api/notifications", headers=world.alice.headers)).json()
     assert all(n["read_at"] for n in notes["data"])
     assert (await world.http.post("/api/notifications/read-all")).status_code == 401
+
+
+async def test_a_rate_limit_shows_its_end_on_the_post_and_in_the_queue_status(
+    world: World,
+) -> None:
+    account = world.accounts.add(world.alice.user_id)
+    world.platform.fail_with = (429, {"message": "slow down"})  # Retry-After: 120
+    created = await _post(
+        world,
+        world.alice,
+        "/api/posts",
+        {"content": "later", "account_ids": [str(account)], "schedule": {"mode": "now"}},
+    )
+    post_id = created.json()["data"]["id"]
+    held = await _until(
+        world, world.alice, post_id, lambda p: p["targets"][0]["last_error_code"] == "SOCIAL_003"
+    )
+    (target,) = held["targets"]
+    assert target["status"] == "SCHEDULED"
+    assert target["rate_limited_until"] == target["next_attempt_at"]
+    until = datetime.fromisoformat(target["rate_limited_until"])
+    assert 100 <= (until - datetime.now(UTC)).total_seconds() <= 121
+    assert until.isoformat()[:16] in target["last_error"]
+    status = await world.http.get("/api/admin/queue/status", headers=world.admin.headers)
+    windows = status.json()["data"]["rate_windows"]
+    assert [(w["scope"], w["platform"], w["key"]) for w in windows] == [
+        ("account", "linkedin", str(account))
+    ]
+    assert datetime.fromisoformat(windows[0]["until"]) == until
+    assert windows[0]["reason"] == "slow down"
+    assert len(world.platform.posts) == 0

@@ -181,5 +181,5 @@ def test_utf16_length_matches_the_encoded_length(text: str) -> None:
 
 def test_a_platform_without_a_provider_has_no_rules() -> None:
     with pytest.raises(AppError) as raised:
-        rules_for(Platform.TIKTOK, None, None)
+        rules_for(Platform.TIKTOK, None)
     assert raised.value.code == "SOCIAL_009"

@@ -1,6 +1,9 @@
 """Posts, their per-account targets (the publishing queue's rows), the media library,
 weekly posting slots, notifications, posting preferences and the queue's worker heartbeats.
 
+A rate window is a platform's "limited until": one account, or the app on a platform, sends
+nothing before it ends; it lives here so that every publishing process sees it.
+
 A target row is the truth about one post on one account: the dispatcher claims it with a
 lease, marks it PUBLISHING (with `sent_at`) before the one irreversible platform call, and
 records the outcome; nothing else decides whether a post went out.
@@ -32,6 +35,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from allin.core.clock import utcnow
 from allin.db.base import Base, TimestampMixin
+from allin.social.providers.base import LimitScope
 
 
 class TargetStatus(StrEnum):
@@ -180,3 +184,22 @@ class QueueWorker(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(default=utcnow)
     published: Mapped[int] = mapped_column(BigInteger(), default=0)
+
+
+class RateWindow(TimestampMixin, Base):
+    """A platform said "limited until `until`" for one account (`key` is the account id) or
+    for our whole app on the platform (`key` is `app`)."""
+
+    __tablename__ = "rate_windows"
+    __table_args__ = (
+        _in("scope", LimitScope),
+        UniqueConstraint("scope", "platform", "key"),
+        Index("ix_rate_windows_until", "until"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    scope: Mapped[str] = mapped_column(String(8))
+    platform: Mapped[str] = mapped_column(String(16))
+    key: Mapped[str] = mapped_column(String(64))
+    until: Mapped[datetime]
+    reason: Mapped[str | None] = mapped_column(Text(), default=None)  # the platform's words

@@ -9,9 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from allin.core.clock import clock
 from allin.core.config import Settings
-from allin.posts import queue
+from allin.posts import queue, windows
 from allin.posts.models import PostTarget, QueueWorker, TargetStatus
-from allin.posts.schemas import CleanOut, QueueStatusOut, WorkerOut
+from allin.posts.schemas import CleanOut, QueueStatusOut, RateWindowOut, WorkerOut
 
 T = PostTarget
 
@@ -56,6 +56,7 @@ async def queue_status(session: AsyncSession, settings: Settings) -> QueueStatus
         failed_last_hour=failed or 0,
         workers=workers,
         mode=settings.queue,
+        rate_windows=[RateWindowOut.model_validate(w) for w in await windows.active(session, now)],
     )
 
 
@@ -64,6 +65,7 @@ async def clean(session: AsyncSession, older_than: timedelta, statuses: list[str
     the queue: they may be on the platform); FAILED / UNCONFIRMED / CANCELLED rows older than
     `older_than` are closed as CANCELLED so they stop showing as work."""
     now = clock.now()
+    await windows.sweep(session, now)
     swept = await queue.sweep(session, now) if "PUBLISHING" in statuses else 0
     closable = [s for s in statuses if s in ("FAILED", "UNCONFIRMED")]
     cancelled = 0

@@ -5,6 +5,10 @@ PUBLISHING (with `sent_at`) before the platform call, so a crash, timeout or 5xx
 leaves a row the reconciler must check with the platform (read-back or publish status)
 before anything is sent again. Only errors the provider classifies as happening before the
 send (TRANSIENT, RATE_LIMITED) are retried, with backoff and the platform's Retry-After.
+
+A rate limit opens a window in the database (`windows`) for the account, or for every account
+of the app when the platform limits the whole app; a target held by an open window is not
+sent but moved to the window's end, without counting an attempt.
 """
 
 from __future__ import annotations
@@ -24,15 +28,16 @@ from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
 from allin.db.engine import is_sqlite
-from allin.posts import queue
+from allin.posts import queue, windows
 from allin.posts.media import MediaStore, media_item
-from allin.posts.models import MediaAsset, Post, PostTarget, TargetStatus
+from allin.posts.models import MediaAsset, Post, PostTarget, RateWindow, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.ports import PublishingAccounts
 from allin.posts.rules import rules_for
 from allin.posts.validation import validate
 from allin.social.providers.base import (
     ErrorKind,
+    LimitScope,
     Platform,
     PublishRequest,
     PublishResult,
@@ -42,6 +47,7 @@ from allin.social.providers.base import (
 
 log = get_logger(Category.QUEUE)
 _FIND_MARGIN = timedelta(seconds=5)  # clock skew between us and the platform
+_SWEEP_WINDOWS_EVERY = 60.0  # s; ended windows are already ignored, this only tidies
 
 
 @dataclass(slots=True)
@@ -67,7 +73,7 @@ class Publisher:
         self.notifier = notifier
         self.owner = owner
         self.lease = timedelta(seconds=settings.posts_lease_seconds)
-        self.rate_windows: dict[uuid.UUID, datetime] = {}
+        self._windows_swept = float("-inf")
         self.published = 0
         # SQLite has one writer: queueing our own writes here beats dozens of connections
         # spinning on the file lock (and timing out under a burst).
@@ -121,16 +127,18 @@ class Publisher:
         self, target: PostTarget, request: PublishRequest, assets: list[MediaAsset]
     ) -> TargetStatus | None:
         now = clock.now()
-        window = self.rate_windows.get(target.account_id)
-        if window is not None and window > now:
-            return await self._finish(target, self._rate_limited(window, None))
         platform = Platform(target.platform)
-        rules = rules_for(platform, self.settings, self.accounts.content_rules(platform))
+        rules = rules_for(platform, self.accounts.content_rules(platform))
         verdict = validate(request.text, request.media, rules)
         if not verdict.ok:
             first = verdict.problems[0]
             text = "; ".join(problem.message for problem in verdict.problems)
             return await self._finish(target, Outcome(*self._failed(first.code, text)))
+        window = await self._window(target, now)
+        if window is not None:
+            self._log(target, "held by a rate window", scope=window.scope, until=window.until)
+            words = self._limit_words(target, window.until, window.scope, window.reason)
+            return await self._finish(target, self._rate_limited(window.until, words))
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
@@ -151,6 +159,10 @@ class Publisher:
 
     async def _reconcile(self, target: PostTarget, request: PublishRequest) -> TargetStatus | None:
         now = clock.now()
+        window = await self._window(target, now)
+        if window is not None:  # a read-back is a call too (on LinkedIn it may send again)
+            words = self._limit_words(target, window.until, window.scope, window.reason)
+            return await self._finish(target, self._recheck(now, words, at=window.until))
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
             if target.tracking_id:
@@ -163,6 +175,9 @@ class Publisher:
         except SocialProviderError as exc:
             if exc.kind is ErrorKind.AUTH:
                 return await self._finish(target, await self._on_error(target, exc, sent=False))
+            if exc.kind is ErrorKind.RATE_LIMITED:
+                until, words = await self._open_window(target, exc, now)
+                return await self._finish(target, self._recheck(now, words, at=until))
             return await self._finish(target, self._recheck(now, exc.message))
         if result is not None:
             self._log(target, "reconciled", found=result.platform_post_id)
@@ -212,9 +227,7 @@ class Publisher:
         if exc.kind is ErrorKind.UNKNOWN_OUTCOME:
             return self._unconfirmed(now, words)
         if exc.kind is ErrorKind.RATE_LIMITED:
-            until = now + timedelta(seconds=exc.retry_after or self.settings.posts_retry_base)
-            self.rate_windows[target.account_id] = until
-            return self._rate_limited(until, words)
+            return self._rate_limited(*await self._open_window(target, exc, now))
         return self._retry(target, now, exc.code, words, retry_after=exc.retry_after)
 
     def _failed(self, code: str, words: str) -> tuple[TargetStatus, dict[str, Any]]:
@@ -238,15 +251,44 @@ class Publisher:
             values["last_error"] = words
         return Outcome(TargetStatus.UNCONFIRMED, values)
 
-    def _rate_limited(self, until: datetime, words: str | None) -> Outcome:
+    async def _window(self, target: PostTarget, now: datetime) -> RateWindow | None:
+        """The open rate window holding this target's account, if any (ended ones are swept
+        now and then)."""
+        async with self.sessions() as session:
+            window = await windows.holding(session, target.platform, target.account_id, now)
+        if clock.monotonic() - self._windows_swept >= _SWEEP_WINDOWS_EVERY:
+            self._windows_swept = clock.monotonic()
+            async with self.writing() as session:
+                await windows.sweep(session, now)
+        return window
+
+    async def _open_window(
+        self, target: PostTarget, exc: SocialProviderError, now: datetime
+    ) -> tuple[datetime, str]:
+        """Opens the window the platform named (the account's or the app's) for every
+        process to see; returns its end and the words for the target."""
+        until = exc.reset_at or now + timedelta(seconds=self.settings.posts_retry_base)
+        until = max(until, now + timedelta(seconds=1))
+        scope = exc.scope or LimitScope.ACCOUNT
+        words = exc.platform_message or exc.message
+        async with self.writing() as session:
+            await windows.open_window(
+                session, Platform(target.platform), target.account_id, scope, until, words, now
+            )
+        self._log(target, "rate window opened", scope=scope.value, until=until.isoformat())
+        return until, self._limit_words(target, until, scope, words)
+
+    @staticmethod
+    def _limit_words(target: PostTarget, until: datetime, scope: str, words: str | None) -> str:
+        who = "the app" if scope == LimitScope.APP else "this account"
+        text = f"Rate limited by {target.platform} ({who}) until {until.isoformat()}"
+        return text + (f": {words}" if words else "")
+
+    def _rate_limited(self, until: datetime, words: str) -> Outcome:
+        """Back in the queue at the window's end; no attempt is counted."""
         return Outcome(
             TargetStatus.SCHEDULED,
-            {
-                "next_attempt_at": until,
-                "last_error_code": "SOCIAL_003",
-                "last_error": f"Rate limited by the platform until {until.isoformat()}"
-                + (f" ({words})" if words else ""),
-            },
+            {"next_attempt_at": until, "last_error_code": "SOCIAL_003", "last_error": words},
         )
 
     def _retry(

@@ -4,16 +4,12 @@ serves here has no rules, and nothing can be composed for it."""
 
 from __future__ import annotations
 
-from allin.core.config import Settings
 from allin.social.errors import PlatformUnavailableError
 from allin.social.providers.base import ContentRules, Platform
 
 
-def rules_for(
-    platform: Platform, settings: Settings | None = None, provided: ContentRules | None = None
-) -> ContentRules:
-    """`provided` (the port's answer for `platform`), or PlatformUnavailable when there is none.
-    `settings` is not read: the operator's overrides are applied where the rules come from."""
+def rules_for(platform: Platform, provided: ContentRules | None) -> ContentRules:
+    """`provided` (the port's answer for `platform`), or PlatformUnavailable when there is none."""
     if provided is None:
         raise PlatformUnavailableError(details={"platform": platform.value})
     return provided

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict
+from pydantic import BaseModel, ConfigDict, Field, Strict, computed_field
 
 from allin.social.providers.base import Platform
 
@@ -97,6 +97,15 @@ class TargetOut(BaseModel):
     platform_url: str | None
     last_error_code: str | None
     last_error: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def rate_limited_until(self) -> datetime | None:
+        """When the platform's rate limit on this account (or app) ends and the target is
+        sent; None unless it is waiting for one."""
+        if self.status == "SCHEDULED" and self.last_error_code == "SOCIAL_003":
+            return self.next_attempt_at
+        return None
 
 
 class PostOut(BaseModel):
@@ -194,6 +203,19 @@ class WorkerOut(BaseModel):
     published: int
 
 
+class RateWindowOut(BaseModel):
+    """A platform's rate limit in force: nothing is sent for `key` (an account id, or `app`
+    for every account of the app on that platform) before `until`."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    scope: Literal["account", "app"]
+    platform: str
+    key: str
+    until: datetime
+    reason: str | None
+
+
 class QueueStatusOut(BaseModel):
     counts: dict[str, int]
     due: int
@@ -203,6 +225,7 @@ class QueueStatusOut(BaseModel):
     failed_last_hour: int
     workers: list[WorkerOut]
     mode: str
+    rate_windows: list[RateWindowOut] = Field(default_factory=list)
 
 
 CleanStatus = Literal["FAILED", "UNCONFIRMED", "PUBLISHING"]

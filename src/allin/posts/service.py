@@ -76,7 +76,7 @@ class PostsService:
     # --- compose ---
 
     def rules(self, platform: Platform) -> ContentRules:
-        return rules_for(platform, provided=self.accounts.content_rules(platform))
+        return rules_for(platform, self.accounts.content_rules(platform))
 
     async def owned_accounts(
         self, owner_id: uuid.UUID, ids: Sequence[uuid.UUID]

@@ -346,11 +346,21 @@ async def test_daily_throttle_resets_at_midnight_utc(sim: Sim) -> None:
     assert (await create(sim, access, "one")).status_code == 201
     throttled = await create(sim, access, "two")
     assert throttled.status_code == 429
+    assert "APPLICATION_AND_MEMBER DAY limit" in throttled.json()["message"]
     assert "retry-after" not in throttled.headers
     assert not [h for h in throttled.headers if h.startswith("x-ratelimit")]
     now = sim.clock.now().timestamp()
     sim.clock.advance(86_400 - now % 86_400 + 1)
     assert (await create(sim, access, "two")).status_code == 201
+
+
+async def test_the_app_daily_throttle_names_the_application(sim: Sim) -> None:
+    sim.state.config.daily_app_limit = 1
+    access = (await token(sim.http))["access_token"]
+    assert (await create(sim, access, "one")).status_code == 201
+    throttled = await create(sim, access, "two")
+    assert throttled.status_code == 429
+    assert "throttle APPLICATION DAY limit" in throttled.json()["message"]
 
 
 async def test_injected_faults_and_lost_response(sim: Sim) -> None:

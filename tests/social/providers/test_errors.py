@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from typing import Any
 
 import httpx
@@ -13,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from allin.social.providers import linkedin, meta, x
-from allin.social.providers.base import ErrorKind, Platform
+from allin.social.providers.base import ErrorKind, LimitScope, Platform
+from allin.social.providers.transport import retry_after
 
 AUTH, TRANSIENT, RATE, REJECTED, CONFIG = (
     ErrorKind.AUTH,
@@ -300,3 +303,151 @@ def test_any_graph_error_classifies(status: int, fields: dict[str, Any], header:
     assert error.retry_after is None or error.retry_after > 0
     if status >= 500 and "code" not in fields:
         assert error.kind is TRANSIENT
+
+
+# --- who a rate limit holds back, and until when ---
+
+TOO_MANY = problem(429, "Too Many Requests", "Too Many Requests")
+
+
+def _day_headers(app_left: int, user_left: int, reset: int) -> dict[str, str]:
+    return {
+        "x-rate-limit-remaining": "0",
+        "x-rate-limit-reset": str(reset - 3_000),
+        "x-app-limit-24hour-remaining": str(app_left),
+        "x-app-limit-24hour-reset": str(reset),
+        "x-user-limit-24hour-remaining": str(user_left),
+        "x-user-limit-24hour-reset": str(reset + 60),
+    }
+
+
+def test_x_names_the_spent_limit_and_its_reset() -> None:
+    reset = int(time.time()) + 7_200
+    app = x.classify(answer(429, TOO_MANY, _day_headers(0, 5, reset)))
+    assert app.scope is LimitScope.APP and app.reset_at is not None
+    assert int(app.reset_at.timestamp()) == reset
+    assert app.details["scope"] == "app" and app.details["reset_at"] == app.reset_at.isoformat()
+    user_day = x.classify(answer(429, TOO_MANY, _day_headers(9, 0, reset)))
+    assert user_day.scope is LimitScope.ACCOUNT
+    assert user_day.reset_at is not None and int(user_day.reset_at.timestamp()) == reset + 60
+    window = x.classify(answer(429, TOO_MANY, _day_headers(9, 5, reset)))
+    assert window.scope is LimitScope.ACCOUNT
+    assert window.reset_at is not None and int(window.reset_at.timestamp()) == reset - 3_000
+    capped = x.classify(answer(429, X_CASES[8][1], _day_headers(9, 5, reset)))
+    assert capped.scope is LimitScope.APP and capped.retry_after == x.USAGE_CAP_RECHECK
+
+
+def test_x_reset_in_the_past_still_waits_a_moment() -> None:
+    error = x.classify(answer(429, TOO_MANY, {"x-rate-limit-reset": str(int(time.time()) - 60)}))
+    assert error.retry_after is not None and 0 < error.retry_after <= 1.0
+    assert error.reset_at is not None and error.reset_at > datetime.now(UTC)
+
+
+def test_linkedin_throttle_scope_from_its_message() -> None:
+    app = linkedin.classify(answer(429, li(429, "TOO_MANY_REQUESTS", LI_APP_DAY, 101)))
+    assert app.scope is LimitScope.APP
+    member = linkedin.classify(answer(429, li(429, "TOO_MANY_REQUESTS", LI_MEMBER_DAY, 101)))
+    assert member.scope is LimitScope.ACCOUNT
+    bare = linkedin.classify(answer(429, li(429, None, "Resource level throttle limit", 101)))
+    assert bare.scope is LimitScope.ACCOUNT
+    for error in (app, member, bare):  # daily limits: all end at the next UTC midnight
+        assert error.reset_at is not None
+        assert (error.reset_at.hour, error.reset_at.minute) in ((0, 0), (23, 59))
+
+
+LI_APP_DAY = "Resource level throttle APPLICATION DAY limit for calls to this resource is reached."
+LI_MEMBER_DAY = (
+    "Resource level throttle APPLICATION_AND_MEMBER DAY limit for calls to this resource is "
+    "reached."
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "scope"),
+    [
+        (graph(4), {}, LimitScope.APP),
+        (graph(341), {}, LimitScope.APP),
+        (graph(4, 2207051), {}, LimitScope.ACCOUNT),  # one account restricted as spam
+        (graph(17), {}, LimitScope.ACCOUNT),
+        (graph(17), {"X-App-Usage": '{"call_count":100,"total_time":40}'}, LimitScope.APP),
+        (graph(17), {"X-App-Usage": '{"call_count":99}'}, LimitScope.ACCOUNT),
+        (graph(32), {}, LimitScope.ACCOUNT),
+        (graph(613), {}, LimitScope.ACCOUNT),
+        (graph(80001), {}, LimitScope.ACCOUNT),
+        (graph(80002), {}, LimitScope.ACCOUNT),
+        (graph(9, 2207042), {}, LimitScope.ACCOUNT),
+        (graph(368), {}, LimitScope.ACCOUNT),
+        (
+            graph(80001),  # both apply: the business use case's limit wins
+            {
+                "X-App-Usage": '{"call_count":100}',
+                "X-Business-Use-Case-Usage": '{"1":[{"type":"pages","call_count":100}]}',
+            },
+            LimitScope.ACCOUNT,
+        ),
+    ],
+)
+def test_graph_limit_scope(
+    body: dict[str, Any], headers: dict[str, str], scope: LimitScope
+) -> None:
+    error = meta.graph_error(Platform.INSTAGRAM, answer(400, body, headers))
+    assert error.kind is RATE and error.scope is scope
+    assert error.reset_at is not None and error.retry_after
+
+
+def test_only_rate_limits_carry_a_scope() -> None:
+    error = meta.graph_error(Platform.FACEBOOK, answer(400, graph(506)))
+    assert error.scope is None and "scope" not in error.details
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), ("0", 0.0), ("", None), ("soon", None), ("-5", None), ("1.5", None)],
+)
+def test_retry_after_delta_seconds(value: str, seconds: float | None) -> None:
+    assert retry_after(answer(429, {}, {"Retry-After": value})) == seconds
+
+
+def test_retry_after_http_date() -> None:
+    later = datetime.now(UTC) + timedelta(minutes=10)
+    waited = retry_after(answer(429, {}, {"Retry-After": format_datetime(later, usegmt=True)}))
+    assert waited is not None and 590 <= waited <= 600
+    past = format_datetime(datetime(2015, 10, 21, 7, 28, tzinfo=UTC), usegmt=True)
+    assert retry_after(answer(429, {}, {"Retry-After": past})) == 0.0
+
+
+@given(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=40))
+def test_any_retry_after_header_parses_or_is_none(value: str) -> None:
+    waited = retry_after(answer(429, {}, {"Retry-After": value}))
+    assert waited is None or waited >= 0
+
+
+HEADER_VALUE = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=12)
+X_LIMIT_HEADERS = st.dictionaries(
+    st.sampled_from(
+        [
+            f"x-{name}-{part}"
+            for name in ("rate-limit", "app-limit-24hour", "user-limit-24hour")
+            for part in ("limit", "remaining", "reset")
+        ]
+        + ["retry-after"]
+    ),
+    HEADER_VALUE | st.integers(0, 4_000_000_000).map(str),
+    max_size=10,
+)
+
+
+@given(X_LIMIT_HEADERS)
+def test_any_x_limit_headers_give_a_scope_and_no_reset_in_the_past(headers: dict[str, str]) -> None:
+    before = datetime.now(UTC)
+    error = x.classify(answer(429, TOO_MANY, headers))
+    assert error.kind is RATE and error.scope in LimitScope
+    assert error.reset_at is None or error.reset_at >= before  # never in the past
+    assert error.retry_after is None or error.retry_after >= 0
+
+
+@given(JSON, st.sampled_from([4, 17, 32, 341, 613, 80001]))
+def test_any_app_usage_header_gives_a_scope(usage: Any, code: int) -> None:
+    headers = {"X-App-Usage": json.dumps(usage)}
+    error = meta.graph_error(Platform.FACEBOOK, answer(400, graph(code), headers))
+    assert error.kind is RATE and error.scope in LimitScope

@@ -14,6 +14,7 @@ import pytest
 from allin.core.clock import utcnow
 from allin.social.providers.base import (
     ErrorKind,
+    LimitScope,
     ProviderConfig,
     PublishRequest,
     PublishState,
@@ -147,6 +148,16 @@ async def test_throttled_page_reads_the_usage_header(env: MetaEnv) -> None:
         await env.provider.publish(acct, PublishRequest(text="throttled"))
     assert caught.value.kind is ErrorKind.RATE_LIMITED
     assert caught.value.platform_code == "80001" and caught.value.retry_after
+    assert caught.value.scope is LimitScope.ACCOUNT  # the Page's business use case
+
+
+async def test_the_apps_limit_holds_the_app(env: MetaEnv) -> None:
+    _, acct = await env.account()
+    env.state.faults.inject("page.feed", "usage_cap")
+    with pytest.raises(SocialProviderError) as caught:
+        await env.provider.publish(acct, PublishRequest(text="app limited"))
+    assert caught.value.kind is ErrorKind.RATE_LIMITED and caught.value.platform_code == "341"
+    assert caught.value.scope is LimitScope.APP and caught.value.reset_at is not None
 
 
 async def test_server_errors_before_and_after_the_post(env: MetaEnv, tmp_path: Path) -> None:

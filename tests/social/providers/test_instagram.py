@@ -14,6 +14,7 @@ from allin.core.clock import utcnow
 from allin.simulator.social.sniff import jpeg, mp4, png
 from allin.social.providers.base import (
     ErrorKind,
+    LimitScope,
     MediaItem,
     MediaKind,
     PublishRequest,
@@ -139,6 +140,7 @@ async def test_quota_reached_is_rate_limited(env: MetaEnv, tmp_path: Path) -> No
     with pytest.raises(SocialProviderError) as caught:
         await env.provider.publish(acct, PublishRequest(text="two", media=[photo(env, tmp_path)]))
     assert caught.value.kind is ErrorKind.RATE_LIMITED and caught.value.retry_after
+    assert caught.value.scope is LimitScope.ACCOUNT  # a quota per Instagram account
 
 
 async def test_throttled_account_reads_the_usage_header(env: MetaEnv, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -21,6 +22,7 @@ from allin.simulator.social.linkedin.state import LinkedInState
 from allin.social.providers.base import (
     AccountCredentials,
     ErrorKind,
+    LimitScope,
     ProviderConfig,
     PublishRequest,
     PublishState,
@@ -267,6 +269,21 @@ async def test_throttled_waits_until_utc_midnight(env: Env) -> None:
         await env.provider.publish(acct, PublishRequest(text="throttled"))
     assert caught.value.kind is ErrorKind.RATE_LIMITED
     assert caught.value.retry_after is not None and 0 < caught.value.retry_after <= 86_400
+
+
+async def test_the_member_and_the_app_daily_limits_hold_who_they_name(env: Env) -> None:
+    acct = await account(env)
+    env.state.config.daily_member_limit = 1
+    await env.provider.publish(acct, PublishRequest(text="one"))
+    with pytest.raises(SocialProviderError) as member:
+        await env.provider.publish(acct, PublishRequest(text="two"))
+    assert member.value.scope is LimitScope.ACCOUNT
+    env.state.config.daily_member_limit = 10
+    env.state.config.daily_app_limit = 1
+    with pytest.raises(SocialProviderError) as app:
+        await env.provider.publish(acct, PublishRequest(text="three"))
+    assert app.value.scope is LimitScope.APP
+    assert app.value.reset_at is not None and app.value.reset_at.time() <= time(0, 0, 1)
 
 
 async def test_server_errors_before_and_after_the_post(env: Env, tmp_path: Path) -> None:

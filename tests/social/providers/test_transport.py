@@ -4,19 +4,23 @@ outages, and no token or app secret is ever put in a URL (URLs end up in logs)."
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from allin.core.breaker import BreakerConfig
+from allin.core.clock import clock as project_clock
 from allin.core.clock import utcnow
 from allin.simulator.social.common import ManualClock
 from allin.simulator.social.x import XConfig, create_x_simulator
 from allin.social.providers.base import (
     AccountCredentials,
     ErrorKind,
+    LimitScope,
     MediaKind,
     ProviderConfig,
     PublishRequest,
@@ -27,7 +31,7 @@ from allin.social.providers.instagram import InstagramProvider
 from allin.social.providers.meta import MetaProvider
 from allin.social.providers.oauth import code_challenge, new_code_verifier
 from allin.social.providers.registry import meta_scopes
-from allin.social.providers.transport import platform_breaker
+from allin.social.providers.transport import RetryPolicy, platform_breaker
 from allin.social.providers.x import XProvider
 from tests.social.providers.meta_env import APP_SECRET, MetaEnv, running
 from tests.social.providers.support import FAST_RETRY, follow_consent, image_file
@@ -119,3 +123,43 @@ async def test_meta_never_puts_tokens_or_the_secret_in_a_url(
         assert not names & {"access_token", "client_secret", "fb_exchange_token", "code"}
         assert not any(secret in url for secret in secrets), url
     await asyncio.sleep(0)
+
+
+async def test_a_safe_step_waits_out_a_short_rate_window_and_surfaces_a_long_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """X's x-rate-limit-reset is the wait: a read whose window ends within the policy's
+    bound is retried after it; a longer one is left to the caller with its scope and end."""
+    offset = [0.0]
+    monkeypatch.setattr(
+        project_clock,
+        "now",
+        lambda: datetime.fromtimestamp(time.time() + offset[0], UTC),
+    )
+    app = create_x_simulator(XConfig(clock=project_clock))
+    app.state.sim.config.user_limits["users.me"] = 1
+    async with serve(app) as url:
+        config = ProviderConfig("sim-x-client-id", "sim-x-client-secret", REDIRECT, url, url)
+        retry = RetryPolicy(attempts=3, timeout=10, wait_initial=0.01, retry_after_max=3.0)
+        provider = XProvider(config, retry=retry)
+        try:
+            verifier = new_code_verifier()
+            callback = await follow_consent(
+                provider.authorization_url("s", code_challenge(verifier))
+            )
+            token = await provider.exchange_code(callback["code"], verifier)
+            await provider.identities(token)  # the window's one call
+            with pytest.raises(SocialProviderError) as long:
+                await provider.identities(token)
+            assert long.value.kind is ErrorKind.RATE_LIMITED
+            assert long.value.scope is LimitScope.ACCOUNT
+            assert long.value.retry_after is not None and long.value.retry_after > 800
+            assert long.value.reset_at is not None
+            # the window ends within the second before the reset header names: be before it
+            offset[0] += (long.value.reset_at - project_clock.now()).total_seconds() - 1.5
+            calls = app.state.sim.faults.calls["users.me"]
+            [me] = await provider.identities(token)  # 429, waits 1.5 s at most, then 200
+            assert me.username
+            assert app.state.sim.faults.calls["users.me"] == calls + 2
+        finally:
+            await provider.aclose()

@@ -20,6 +20,7 @@ from allin.simulator.social.x import XConfig, XState, create_x_simulator
 from allin.social.providers.base import (
     AccountCredentials,
     ErrorKind,
+    LimitScope,
     ProviderConfig,
     PublishRequest,
     PublishState,
@@ -211,8 +212,25 @@ async def test_rate_limited_carries_the_reset_wait(env: Env) -> None:
         await env.provider.publish(acct, PublishRequest(text="throttled"))
     error = caught.value
     assert error.kind is ErrorKind.RATE_LIMITED
-    assert error.retry_after is not None and 0 < error.retry_after <= 900
+    assert error.retry_after is not None and 0 < error.retry_after <= 901  # whole seconds
     assert error.headers["Retry-After"]
+    assert error.scope is LimitScope.ACCOUNT
+
+
+async def test_the_apps_spent_day_holds_the_app_until_its_reset(env: Env) -> None:
+    acct = await account(env)
+    env.state.config.app_limits["tweets.create"] = (1, 86_400.0)
+    await env.provider.publish(acct, PublishRequest(text="the app's one post today"))
+    with pytest.raises(SocialProviderError) as caught:
+        await env.provider.publish(acct, PublishRequest(text="over the app's day"))
+    error = caught.value
+    assert error.kind is ErrorKind.RATE_LIMITED and error.scope is LimitScope.APP
+    assert error.reset_at is not None
+    assert 86_000 <= (error.reset_at - env.clock.now()).total_seconds() <= 86_401
+    env.state.faults.inject("tweets.create", "usage_cap")
+    with pytest.raises(SocialProviderError) as capped:
+        await env.provider.publish(acct, PublishRequest(text="capped"))
+    assert capped.value.scope is LimitScope.APP
 
 
 async def test_server_error_before_publish_is_transient_and_retried(

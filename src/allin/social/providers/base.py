@@ -17,11 +17,12 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, ClassVar
 
+from allin.core.clock import clock
 from allin.core.errors import AppError
 
 
@@ -173,9 +174,28 @@ class ErrorKind(StrEnum):
     CONFIG = "config"  # our app is not configured or not allowed
 
 
+class LimitScope(StrEnum):
+    """Who a rate limit holds back: one connected account (a user, member, Page or Instagram
+    account, alone or per app), or our whole app on the platform (every account waits)."""
+
+    ACCOUNT = "account"
+    APP = "app"
+
+
+def app_platforms(platform: Platform) -> tuple[Platform, ...]:
+    """The platforms one app serves, which therefore share its app-level limits: a Meta app
+    (Facebook Login) serves both Facebook Pages and Instagram."""
+    if platform in (Platform.FACEBOOK, Platform.INSTAGRAM):
+        return (Platform.FACEBOOK, Platform.INSTAGRAM)
+    return (platform,)
+
+
 class SocialProviderError(AppError):
     """A platform's failure, classified. `platform_code` and `platform_message` are the
-    platform's own words (shown to the user, logged with the correlation ID)."""
+    platform's own words (shown to the user, logged with the correlation ID).
+
+    A RATE_LIMITED error says who is limited (`scope`) and until when (`reset_at`, with
+    `retry_after` the same moment in seconds from now), as far as the platform tells."""
 
     code: ClassVar[str] = "SOCIAL_002"
     status_code: ClassVar[int] = 502
@@ -192,12 +212,21 @@ class SocialProviderError(AppError):
         retry_after: float | None = None,
         http_status: int | None = None,
         reconnect: bool | None = None,
+        scope: LimitScope | None = None,
+        reset_at: datetime | None = None,
     ) -> None:
         self.kind = kind
         self.platform = platform
         self.platform_code = platform_code
         self.platform_message = platform_message
+        if reset_at is not None and retry_after is None:
+            retry_after = max(0.0, (reset_at - clock.now()).total_seconds())
+        elif retry_after is not None and reset_at is None:
+            reset_at = clock.now() + timedelta(seconds=retry_after)
         self.retry_after = retry_after
+        self.reset_at = reset_at
+        limited = kind is ErrorKind.RATE_LIMITED
+        self.scope = (scope or LimitScope.ACCOUNT) if limited else None
         self.http_status = http_status
         self.reconnect = kind is ErrorKind.AUTH if reconnect is None else reconnect
         headers = {"Retry-After": str(max(1, round(retry_after)))} if retry_after else None
@@ -208,6 +237,9 @@ class SocialProviderError(AppError):
             "platform_message": platform_message,
             "reconnect": self.reconnect,
         }
+        if self.scope is not None:
+            details["scope"] = self.scope.value
+            details["reset_at"] = reset_at.isoformat() if reset_at else None
         code = _CODES[kind]
         super().__init__(message, details=details, code=code, headers=headers)
         self.status_code = _STATUSES[kind]  # type: ignore[misc]

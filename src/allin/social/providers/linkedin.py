@@ -25,6 +25,7 @@ from allin.social.providers.base import (
     ContentRules,
     ErrorKind,
     Identity,
+    LimitScope,
     MediaItem,
     MediaKind,
     Platform,
@@ -96,7 +97,9 @@ def classify(response: httpx.Response) -> SocialProviderError:
     code = str(code) if code is not None else str(status)
     message = str(body.get("message") or response.reason_phrase).strip()
 
-    def error(kind: ErrorKind, retry_after: float | None = None) -> SocialProviderError:
+    def error(
+        kind: ErrorKind, retry_after: float | None = None, scope: LimitScope | None = None
+    ) -> SocialProviderError:
         return SocialProviderError(
             message,
             kind=kind,
@@ -105,6 +108,7 @@ def classify(response: httpx.Response) -> SocialProviderError:
             platform_message=message,
             retry_after=retry_after,
             http_status=status,
+            scope=scope,
         )
 
     if status in (401, 403):
@@ -113,10 +117,25 @@ def classify(response: httpx.Response) -> SocialProviderError:
         return error(ErrorKind.CONFIG)  # the pinned LinkedIn-Version is no longer served
     if status == 429:
         # No Retry-After: LinkedIn's daily quotas reset at midnight UTC.
-        return error(ErrorKind.RATE_LIMITED, seconds_until_utc_midnight(utcnow()))
+        return error(
+            ErrorKind.RATE_LIMITED,
+            seconds_until_utc_midnight(utcnow()),
+            scope=throttle_scope(message),
+        )
     if status >= 500 or code == "MEDIA_ASSET_WAITING_UPLOAD":
         return error(ErrorKind.TRANSIENT)
     return error(ErrorKind.REJECTED)
+
+
+_APP_THROTTLE = re.compile(r"\bAPPLICATION DAY\b")
+
+
+def throttle_scope(message: str) -> LimitScope:
+    """LinkedIn counts calls per application and per member of an application, each per UTC
+    day; a 429 names the spent one: "Resource level throttle APPLICATION DAY limit ..." is the
+    app's, "... APPLICATION_AND_MEMBER DAY limit ..." the member's. Anything else (a bare
+    throttle) holds the member only."""
+    return LimitScope.APP if _APP_THROTTLE.search(message) else LimitScope.ACCOUNT
 
 
 def _oauth_error(status: int, body: dict[str, Any]) -> SocialProviderError:

@@ -22,6 +22,7 @@ from allin.core.breaker import CircuitBreaker
 from allin.core.retry import RetryPolicy
 from allin.social.providers.base import (
     ErrorKind,
+    LimitScope,
     Platform,
     ProviderConfig,
     SocialProvider,
@@ -30,7 +31,7 @@ from allin.social.providers.base import (
 )
 from allin.social.providers.common import Sleep
 from allin.social.providers.oauth import consent_url, token_set
-from allin.social.providers.transport import Transport, json_body
+from allin.social.providers.transport import Transport, json_body, retry_after
 
 DEFAULT_VERSION = "v25.0"
 DEFAULT_VIDEO_URL = "https://graph-video.facebook.com"
@@ -42,6 +43,10 @@ _PLATFORM_WINDOW = 900.0
 """Platform limits count a rolling hour; without an estimate from Meta, wait a quarter of it."""
 _DAY_WINDOW = 3_600.0
 """Instagram's publishing quota is a rolling 24 hours; look again in an hour."""
+_APP_CODES = frozenset({4, 341})
+"""Application request limit reached (platform rate limit; app-level limit)."""
+_SPAM_SUBCODE = 2207051
+"""Code 4 with this subcode is one Instagram account's activity restricted, not the app."""
 _NOT_PUBLISHED_SUBCODES = frozenset({2207027, 2207008, 2207042, 2207020, 2207032})
 """Instagram answers that say for sure nothing was published."""
 
@@ -78,8 +83,29 @@ def usage_wait(response: httpx.Response) -> float | None:
                     minutes = max(minutes, _int(entry.get("estimated_time_to_regain_access")) or 0)
     if minutes > 0:
         return minutes * 60.0
-    retry_after = response.headers.get("retry-after", "")
-    return float(retry_after) if retry_after.isdigit() else None
+    return retry_after(response)
+
+
+def app_usage_spent(response: httpx.Response) -> bool:
+    """X-App-Usage (platform limits) at 100 % on any measure: the whole app is throttled."""
+    try:
+        usage = json.loads(response.headers.get("x-app-usage") or "{}")
+    except ValueError:
+        return False
+    if not isinstance(usage, dict):
+        return False
+    return any((_int(value) or 0) >= 100 for value in usage.values())
+
+
+def limit_scope(code: int | None, subcode: int | None, response: httpx.Response) -> LimitScope:
+    """The app's own limits (codes 4 and 341, or X-App-Usage spent when no business use case
+    applies: if both do, the business use case's wins) hold every account; the others (user
+    17, Page 32, custom 613, business use case 80001+, Instagram's publishing quota) one."""
+    if code in _APP_CODES and subcode != _SPAM_SUBCODE:
+        return LimitScope.APP
+    if "x-business-use-case-usage" not in response.headers and app_usage_spent(response):
+        return LimitScope.APP
+    return LimitScope.ACCOUNT
 
 
 def classify_for(platform: Platform) -> Any:
@@ -98,17 +124,20 @@ def graph_error(platform: Platform, response: httpx.Response) -> SocialProviderE
     subcode = _int(error.get("error_subcode"))
     message = str(error.get("error_user_msg") or error.get("message") or response.reason_phrase)
     platform_code = None if code is None else str(code) if subcode is None else f"{code}/{subcode}"
-    kind, retry_after = _kind(code, subcode, status, error, message)
+    kind, wait = _kind(code, subcode, status, error, message)
+    scope = None
     if kind is ErrorKind.RATE_LIMITED:
-        retry_after = usage_wait(response) or retry_after
+        wait = usage_wait(response) or wait
+        scope = limit_scope(code, subcode, response)
     return SocialProviderError(
         message,
         kind=kind,
         platform=platform,
         platform_code=platform_code,
         platform_message=str(error.get("message") or message),
-        retry_after=retry_after,
+        retry_after=wait,
         http_status=status,
+        scope=scope,
     )
 
 

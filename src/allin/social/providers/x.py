@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import unicodedata
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import httpx
@@ -24,6 +24,7 @@ from allin.social.providers.base import (
     ContentRules,
     ErrorKind,
     Identity,
+    LimitScope,
     MediaItem,
     MediaKind,
     Platform,
@@ -37,7 +38,7 @@ from allin.social.providers.base import (
 )
 from allin.social.providers.common import Sleep, chunks, iso_utc, read_media, rejected
 from allin.social.providers.oauth import consent_url, token_set
-from allin.social.providers.transport import Transport, json_body
+from allin.social.providers.transport import Transport, json_body, retry_after
 from allin.social.text.x_weight import weighted_length
 
 PLATFORM = Platform.X
@@ -51,12 +52,38 @@ def _problem_kind(body: dict[str, Any]) -> str:
     return str(body.get("type", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
-def _reset_wait(response: httpx.Response) -> float | None:
-    reset = response.headers.get("x-rate-limit-reset")
-    if reset is None or not reset.strip().isdigit():
-        retry_after = response.headers.get("retry-after", "")
-        return float(retry_after) if retry_after.isdigit() else None
-    return max(1.0, int(reset) - clock.now().timestamp())
+USAGE_CAP_RECHECK = 3_600.0
+"""X does not say when a usage cap ends (with the billing period); look again in an hour."""
+
+
+def _unix_header(response: httpx.Response, name: str) -> datetime | None:
+    """A reset header (Unix seconds), never earlier than a second from now (clock skew)."""
+    value = response.headers.get(name, "").strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    reset = datetime.fromtimestamp(int(value), UTC)
+    return max(reset, clock.now() + timedelta(seconds=1))
+
+
+def _spent(response: httpx.Response, prefix: str) -> datetime | None:
+    if response.headers.get(f"{prefix}-remaining", "").strip() != "0":
+        return None
+    return _unix_header(response, f"{prefix}-reset")
+
+
+def _limit(response: httpx.Response, kind_name: str) -> dict[str, Any]:
+    """Who a 429 holds back and until when. A usage cap is the app's (its product plan);
+    POST /2/tweets also sends 24-hour headers saying whether the app's or the user's day is
+    spent; otherwise the limit is the user's 15-minute window (x-rate-limit-reset)."""
+    if kind_name == "usage-capped":
+        return {"scope": LimitScope.APP, "retry_after": USAGE_CAP_RECHECK}
+    app_day = _spent(response, "x-app-limit-24hour")
+    if app_day is not None:
+        return {"scope": LimitScope.APP, "reset_at": app_day}
+    reset = _spent(response, "x-user-limit-24hour") or _unix_header(response, "x-rate-limit-reset")
+    if reset is not None:
+        return {"scope": LimitScope.ACCOUNT, "reset_at": reset}
+    return {"scope": LimitScope.ACCOUNT, "retry_after": retry_after(response)}
 
 
 def classify(response: httpx.Response) -> SocialProviderError:
@@ -73,15 +100,15 @@ def classify(response: httpx.Response) -> SocialProviderError:
         detail = str(errors[0].get("message") or detail)
     code = kind_name if kind_name and kind_name != "about:blank" else str(status)
 
-    def error(kind: ErrorKind, retry_after: float | None = None) -> SocialProviderError:
+    def error(kind: ErrorKind, **limit: Any) -> SocialProviderError:
         return SocialProviderError(
             detail,
             kind=kind,
             platform=PLATFORM,
             platform_code=code,
             platform_message=detail,
-            retry_after=retry_after,
             http_status=status,
+            **limit,
         )
 
     if status == 401:
@@ -98,7 +125,7 @@ def classify(response: httpx.Response) -> SocialProviderError:
             code = "duplicate"
         return error(ErrorKind.REJECTED)
     if status == 429:
-        return error(ErrorKind.RATE_LIMITED, _reset_wait(response))
+        return error(ErrorKind.RATE_LIMITED, **_limit(response, kind_name))
     if status >= 500:
         return error(ErrorKind.TRANSIENT)
     return error(ErrorKind.REJECTED)

@@ -68,12 +68,14 @@ def fault_failure(fault: Fault | None) -> None:
         raise throttled()
 
 
-def throttled() -> SimFailure:
-    # LinkedIn's 429 carries neither rate-limit headers nor Retry-After.
+def throttled(limit: str = "APPLICATION") -> SimFailure:
+    """LinkedIn's 429 carries neither rate-limit headers nor Retry-After; its message names
+    the spent daily limit: APPLICATION (the app's) or APPLICATION_AND_MEMBER (one member's
+    calls through the app)."""
     return error(
         429,
         "TOO_MANY_REQUESTS",
-        "Resource level throttle APPLICATION DAY limit for calls to this resource is reached.",
+        f"Resource level throttle {limit} DAY limit for calls to this resource is reached.",
         101,
     )
 
@@ -136,11 +138,10 @@ async def guard(
     if counted:
         member = state.windows.hit((endpoint, grant.member), DAY, align=True)
         app = state.windows.hit((endpoint, "app"), DAY, align=True)
-        if (
-            member.count > state.config.daily_member_limit
-            or app.count > state.config.daily_app_limit
-        ):
+        if app.count > state.config.daily_app_limit:
             raise throttled()
+        if member.count > state.config.daily_member_limit:
+            raise throttled("APPLICATION_AND_MEMBER")
     return Caller(grant.member, grant, version), fault
 
 

@@ -3,6 +3,7 @@ x-rate-limit-* headers every answer carries."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,12 @@ from allin.simulator.social.x.state import Grant, XState
 
 WINDOW = 900.0  # X's rate-limit windows are 15 minutes
 DAY = 86_400.0
+
+
+def _epoch(moment: float) -> str:
+    """A reset time in whole Unix seconds, rounded up: a client that waits until the second
+    the header names finds the window reset."""
+    return str(math.ceil(moment))
 
 
 def state_of(request: Request) -> XState:
@@ -103,7 +110,7 @@ def _limit_headers(state: XState, endpoint: str, user_id: str) -> tuple[dict[str
         headers = {
             "x-rate-limit-limit": str(limit),
             "x-rate-limit-remaining": str(max(0, limit - window.count)),
-            "x-rate-limit-reset": str(int(window.reset_at)),
+            "x-rate-limit-reset": _epoch(window.reset_at),
         }
     if endpoint in config.app_limits:
         app_limit, length = config.app_limits[endpoint]
@@ -116,10 +123,10 @@ def _limit_headers(state: XState, endpoint: str, user_id: str) -> tuple[dict[str
             headers |= {
                 "x-user-limit-24hour-limit": str(user_cap),
                 "x-user-limit-24hour-remaining": str(max(0, user_cap - user_day.count)),
-                "x-user-limit-24hour-reset": str(int(user_day.reset_at)),
+                "x-user-limit-24hour-reset": _epoch(user_day.reset_at),
                 "x-app-limit-24hour-limit": str(app_limit),
                 "x-app-limit-24hour-remaining": str(max(0, app_limit - day.count)),
-                "x-app-limit-24hour-reset": str(int(day.reset_at)),
+                "x-app-limit-24hour-reset": _epoch(day.reset_at),
             }
     return headers, over
 

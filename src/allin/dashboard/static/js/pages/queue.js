@@ -78,5 +78,33 @@ function show(body, q) {
           )
         : h("p", { class: "muted" }, "No worker has reported yet."),
     ),
+    rateWindows(q.rate_windows || []),
+  );
+}
+
+// The platforms' rate limits in force: nothing is sent for the account (or the whole app) until they end.
+function rateWindows(windows) {
+  return h(
+    "section",
+    { class: "card", "aria-labelledby": "windows-title" },
+    h("h2", { id: "windows-title" }, "Rate limits"),
+    windows.length
+      ? h(
+          "div",
+          { class: "table-wrap" },
+          h(
+            "table",
+            { class: "table", id: "rate-windows" },
+            h("thead", {}, h("tr", {}, ["Platform", "Holds", "Until", "Platform's words"].map((c) => h("th", { scope: "col" }, c)))),
+            h(
+              "tbody",
+              {},
+              windows.map((w) =>
+                h("tr", {}, h("td", {}, w.platform), h("td", {}, w.scope === "app" ? "every account (app limit)" : `account ${w.key}`), h("td", { title: w.until }, relative(w.until)), h("td", {}, w.reason || "")),
+              ),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "No platform is limiting us right now."),
   );
 }
