@@ -15,7 +15,9 @@ from allin.cli import app
 from allin.core.clock import clock
 from allin.core.config import get_settings
 from allin.posts import cli as posts_cli
+from allin.posts import windows
 from allin.posts.models import PostTarget, TargetStatus
+from allin.social.providers.base import LimitScope, Platform
 from tests.posts.conftest import add_due_targets
 
 
@@ -51,8 +53,16 @@ async def test_list_show_retry_and_queue_status(
     async with sessions() as session:
         again = await session.get(PostTarget, target_id)
         assert again is not None and again.status == TargetStatus.SCHEDULED
+    now = clock.now()
+    async with sessions() as session, session.begin():
+        await windows.open_window(
+            session, Platform.X, uuid.uuid4(), LimitScope.APP, now + timedelta(hours=1),
+            "Too Many Requests", now,
+        )  # fmt: skip
     status = await asyncio.to_thread(invoke, "queue", "status")
     assert status.exit_code == 0 and "SCHEDULED" in status.output and "due now 1" in status.output
+    until = f"{now + timedelta(hours=1):%Y-%m-%d %H:%M:%S}"
+    assert f"rate limited: x every account until {until} UTC (Too Many Requests)" in status.output
     missing = await asyncio.to_thread(invoke, "posts", "show", str(uuid.uuid4()))
     assert missing.exit_code == 1
     get_settings.cache_clear()

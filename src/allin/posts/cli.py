@@ -136,7 +136,7 @@ def retry(post_id: uuid.UUID) -> None:
 
 @queue_app.command("status")
 def status() -> None:
-    """Counts per state, what is due, lag, throughput and workers."""
+    """Counts per state, what is due, lag, throughput, workers and rate limits in force."""
 
     async def run() -> None:
         async with _database() as (settings, sessions), sessions() as session:
@@ -155,6 +155,11 @@ def status() -> None:
             console.print(
                 f"  {w.id} {state} heartbeat {w.heartbeat_at:%H:%M:%S} sent {w.published}"
             )
+        for window in out.rate_windows:
+            held = "every account" if window.scope == "app" else f"account {window.key}"
+            why = f" ({window.reason})" if window.reason else ""
+            until = f"{window.until:%Y-%m-%d %H:%M:%S}"
+            console.print(f"  rate limited: {window.platform} {held} until {until} UTC{why}")
 
     asyncio.run(run())
 
