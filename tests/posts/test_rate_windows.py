@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import Clock, clock
-from allin.core.config import Settings
+from allin.core.config import Settings, social_callback_path
 from allin.db.engine import create_engine, create_session_factory
 from allin.posts import ops, queue, windows
 from allin.posts.media import MediaStore
@@ -41,7 +41,7 @@ from tests.social.providers.meta_env import running
 from tests.social.providers.support import FAST_RETRY, follow_consent
 from tests.support.server import serve
 
-REDIRECT = "http://127.0.0.1:5000/api/integrations/x/callback"
+REDIRECT = "http://127.0.0.1:5000" + social_callback_path("x")
 USERS = [XUser("1001", "alice_x", "Alice"), XUser("1002", "bob_x", "Bob")]
 
 
