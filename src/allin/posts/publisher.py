@@ -42,6 +42,7 @@ from allin.social.providers.base import (
 
 log = get_logger(Category.QUEUE)
 _FIND_MARGIN = timedelta(seconds=5)  # clock skew between us and the platform
+UNCONFIRMED_CODE = "POST_005"  # the platform never confirmed a send either way
 
 
 @dataclass(slots=True)
@@ -161,15 +162,17 @@ class Publisher:
                 since = (target.sent_at or now) - _FIND_MARGIN
                 result = await provider.find_published(credentials, request, since)
         except SocialProviderError as exc:
-            if exc.kind is ErrorKind.AUTH:
+            if exc.kind in (ErrorKind.AUTH, ErrorKind.REJECTED, ErrorKind.CONFIG):
                 return await self._finish(target, await self._on_error(target, exc, sent=False))
-            return await self._finish(target, self._recheck(now, exc.message))
-        if result is not None:
+            return await self._finish(target, self._recheck(target, now, exc.message))
+        if result is not None and result.state is PublishState.PUBLISHED:
             self._log(target, "reconciled", found=result.platform_post_id)
             return await self._finish(target, self._on_result(result, now))
+        if result is not None:  # still processing at the platform
+            return await self._finish(target, self._recheck(target, now, None, result.tracking_id))
         grace = (target.sent_at or now) + timedelta(seconds=self.settings.posts_reconcile_grace)
         if now < grace:
-            return await self._finish(target, self._recheck(now, None, at=grace))
+            return await self._finish(target, self._recheck(target, now, None, at=grace))
         self._log(target, "not on the platform: sending again")
         # The grace already passed: send again now (same idempotency key).
         outcome = self._retry(target, now, None, "The platform has no such post", delay=0.0)
@@ -230,10 +233,34 @@ class Publisher:
             },
         )
 
-    def _recheck(self, now: datetime, words: str | None, at: datetime | None = None) -> Outcome:
+    def _recheck(
+        self,
+        target: PostTarget,
+        now: datetime,
+        words: str | None,
+        tracking_id: str | None = None,
+        at: datetime | None = None,
+    ) -> Outcome:
+        """Asks the platform again later, up to `posts_reconcile_max` times; then the user
+        must look: sending again could post twice, giving up silently could lose the post."""
+        checks = target.checks + 1
+        if checks >= self.settings.posts_reconcile_max:
+            platform = Platform(target.platform).value
+            detail = f" (last answer: {words})" if words else ""
+            return Outcome(
+                *self._failed(
+                    UNCONFIRMED_CODE,
+                    f"{platform} did not confirm the post after {checks} checks{detail}. "
+                    f"Look for it on the {platform} account: if it is not there, retry it.",
+                )
+            )
         values: dict[str, Any] = {
-            "next_attempt_at": at or now + timedelta(seconds=self.settings.posts_reconcile_interval)
+            "checks": checks,
+            "next_attempt_at": at
+            or now + timedelta(seconds=self.settings.posts_reconcile_interval),
         }
+        if tracking_id:
+            values["tracking_id"] = tracking_id
         if words:
             values["last_error"] = words
         return Outcome(TargetStatus.UNCONFIRMED, values)
