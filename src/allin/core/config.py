@@ -265,6 +265,8 @@ class Settings(BaseSettings):
     posts_reconcile_max: int = Field(default=20, ge=1)  # then FAILED: check the account
     posts_worker_stale_after: float = Field(default=30.0, gt=0)
     posts_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # How long a signed link to a media file works (Instagram fetches media from public_url).
+    posts_media_link_seconds: float = Field(default=86_400.0, gt=0)
     posts_instagram_max_hashtags: int = Field(default=30, ge=0)
     posts_instagram_max_mentions: int = Field(default=20, ge=0)
 

@@ -13,7 +13,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from allin.core.config import Settings
 from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
 from allin.db.engine import is_sqlite
 from allin.posts import queue
-from allin.posts.media import MediaStore, media_item
+from allin.posts.media import MediaStore, media_item, media_links
 from allin.posts.models import MediaAsset, Post, PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.ports import PublishingAccounts
@@ -68,6 +68,7 @@ class Publisher:
         self.notifier = notifier
         self.owner = owner
         self.lease = timedelta(seconds=settings.posts_lease_seconds)
+        self.links = media_links(settings)
         self.rate_windows: dict[uuid.UUID, datetime] = {}
         self.published = 0
         # SQLite has one writer: queueing our own writes here beats dozens of connections
@@ -136,6 +137,12 @@ class Publisher:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
             return await self._finish(target, await self._on_error(target, exc, sent=False))
+        if provider.pulls_media:  # the platform fetches each file from a signed link
+            urls = [self.links.url(asset.id, now.timestamp()) for asset in assets]
+            media = tuple(
+                replace(m, public_url=u) for m, u in zip(request.media, urls, strict=True)
+            )
+            request = replace(request, media=media)
         async with self.writing() as session:
             if not await queue.mark_sending(session, target.id, self.owner, now, self.lease):
                 return None  # the lease expired; another process owns the row now
@@ -150,17 +157,28 @@ class Publisher:
             )
         return await self._finish(target, self._on_result(result, now))
 
+    def _with_links(
+        self, request: PublishRequest, assets: list[MediaAsset], now: datetime
+    ) -> PublishRequest:
+        """Each file with a signed link the platform fetches it from."""
+        urls = [self.links.url(asset.id, now.timestamp()) for asset in assets]
+        media = zip(request.media, urls, strict=True)
+        return replace(request, media=tuple(replace(m, public_url=url) for m, url in media))
+
     async def _reconcile(self, target: PostTarget, request: PublishRequest) -> TargetStatus | None:
         now = clock.now()
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
+            since = (target.sent_at or now) - _FIND_MARGIN
+            result: PublishResult | None = None
             if target.tracking_id:
-                result: PublishResult | None = await provider.publish_status(
-                    credentials, target.tracking_id
-                )
-            else:
-                since = (target.sent_at or now) - _FIND_MARGIN
-                result = await provider.find_published(credentials, request, since)
+                result = await provider.publish_status(credentials, target.tracking_id)
+            if result is None or (
+                # Published, but the status names no post (an Instagram container that was
+                # published by an attempt whose answer was lost): the read-back names it.
+                result.state is PublishState.PUBLISHED and not result.platform_post_id
+            ):
+                result = await provider.find_published(credentials, request, since) or result
         except SocialProviderError as exc:
             if exc.kind in (ErrorKind.AUTH, ErrorKind.REJECTED, ErrorKind.CONFIG):
                 return await self._finish(target, await self._on_error(target, exc, sent=False))

@@ -22,6 +22,7 @@ from allin.core.errors import NotFoundError, ValidationError
 from allin.core.schemas import Envelope, ok
 from allin.posts import csvio, ical, ops
 from allin.posts.errors import MediaInUseError, MediaNotFoundError, PostNotFoundError
+from allin.posts.media import media_links
 from allin.posts.models import (
     MediaAsset,
     Notification,
@@ -404,6 +405,27 @@ async def media_file(
     media_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> FileResponse:
     asset = await _owned_media(db, user.id, media_id)
+    return FileResponse(service.media.path_of(asset.storage_path), media_type=asset.mime_type)
+
+
+@router.get(
+    "/api/media/public/{media_id:uuid}/{expires:int}/{signature}",
+    summary="The file through a signed, expiring link (public: platforms fetch media with it)",
+    response_class=FileResponse,
+    responses=_body(*_MEDIA_TYPES, description="The uploaded bytes"),
+)
+async def public_media_file(
+    media_id: uuid.UUID,
+    expires: int,
+    signature: str,
+    db: DbSession,
+    settings: SettingsDep,
+    service: ServiceDep,
+) -> FileResponse:
+    links = media_links(settings)
+    asset = await db.get(MediaAsset, media_id)
+    if asset is None or not links.valid(media_id, expires, signature, clock.now().timestamp()):
+        raise MediaNotFoundError()
     return FileResponse(service.media.path_of(asset.storage_path), media_type=asset.mime_type)
 
 

@@ -37,6 +37,7 @@ QUOTA_RECHECK = 3_600.0
 
 class InstagramProvider(MetaProvider):
     platform: ClassVar[Platform] = PLATFORM
+    pulls_media: ClassVar[bool] = True
     default_scopes: ClassVar[tuple[str, ...]] = (
         "instagram_basic",
         "instagram_content_publish",
