@@ -90,6 +90,9 @@ async def create_post(
     return ok(await service.out(db, post))
 
 
+MAX_OFFSET = 2**31 - 1  # what every database takes as an OFFSET (SQLite: 64-bit signed)
+
+
 @router.get("/api/posts", summary="The caller's posts, newest first")
 async def list_posts(
     user: CurrentUser,
@@ -97,7 +100,7 @@ async def list_posts(
     service: ServiceDep,
     status: TargetStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Envelope[list[PostOut]]:
     posts = await service.list(db, user.id, status, limit, offset)
     return ok([await service.out(db, post) for post in posts])
