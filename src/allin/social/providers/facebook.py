@@ -27,9 +27,6 @@ from allin.social.providers.base import (
 from allin.social.providers.common import read_media, rejected
 from allin.social.providers.meta import MetaProvider, bearer, page_token, unix
 
-READ_BACK_PAGE = 100  # the Graph API's largest page of a Page's posts
-READ_BACK_PAGES = 10  # a thousand posts since the attempt is more than any Page makes
-
 PLATFORM = Platform.FACEBOOK
 MB = 1024 * 1024
 
@@ -163,31 +160,17 @@ class FacebookProvider(MetaProvider):
     async def find_published(
         self, account: AccountCredentials, post: PublishRequest, since: datetime
     ) -> PublishResult | None:
-        """Walks the Page's published posts since the attempt (newest first, following the
-        `after` cursor: a busy Page can have more than one page of them in the window)."""
+        """The Page's published posts since the attempt, every page of them."""
         params = {
             "fields": "id,message,created_time,permalink_url",
             "since": unix(since - timedelta(minutes=1)),
-            "limit": str(READ_BACK_PAGE),
         }
-        for _ in range(READ_BACK_PAGES):
-            response = await self.http.safe(
-                "GET",
-                f"{self.graph}/{account.platform_user_id}/published_posts",
-                params=params,
-                headers=bearer(account.access_token),
-            )
-            body = response.json()
-            for row in body.get("data") or []:
-                if str(row.get("message", "")).strip() == post.text.strip():
-                    post_id = str(row["id"])
-                    url = row.get("permalink_url") or _post_url(post_id)
-                    return PublishResult(PublishState.PUBLISHED, post_id, url)
-            paging = body.get("paging") or {}
-            after = (paging.get("cursors") or {}).get("after")
-            if not paging.get("next") or not after:
-                return None
-            params["after"] = str(after)
+        path = f"{account.platform_user_id}/published_posts"
+        async for row in self.rows(path, params, account.access_token):
+            if str(row.get("message", "")).strip() == post.text.strip():
+                post_id = str(row["id"])
+                url = row.get("permalink_url") or _post_url(post_id)
+                return PublishResult(PublishState.PUBLISHED, post_id, url)
         return None
 
 
