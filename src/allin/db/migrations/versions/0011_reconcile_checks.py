@@ -1,7 +1,7 @@
 """How many times the publishing queue has asked a platform about a send without an answer
 (bounded by the posts_reconcile_max setting).
 
-Revision ID: 0010_reconcile_checks
+Revision ID: 0011_reconcile_checks
 Revises: 0009_posts
 Create Date: 2026-12-07
 """
@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0010_reconcile_checks"
+revision: str = "0011_reconcile_checks"
 down_revision: str | None = "0009_posts"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
