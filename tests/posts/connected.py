@@ -5,10 +5,12 @@ encrypted, as in production), and what each platform shows on its public read en
 
 from __future__ import annotations
 
+import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -174,13 +176,44 @@ class Connected:
                     return found
                 params["after"] = body["paging"]["cursors"]["after"]
 
+    async def instagram_media(self, account_id: str | uuid.UUID) -> list[dict[str, Any]]:
+        """GET /{ig-user-id}/media, every page, as the account."""
+        creds = await self.credentials(account_id)
+        url = f"{self.socials.urls['meta']}/v25.0/{creds.platform_user_id}/media"
+        params = {"fields": "id,caption", "limit": "100"}
+        headers = {"Authorization": f"Bearer {creds.access_token}"}
+        found: list[dict[str, Any]] = []
+        async with httpx.AsyncClient() as http:
+            while True:
+                body = (await http.get(url, params=params, headers=headers)).json()
+                found += body["data"]
+                if not body.get("paging", {}).get("next"):
+                    return found
+                params["after"] = body["paging"]["cursors"]["after"]
+
     async def shown(self, platform: str, account_id: str | uuid.UUID) -> dict[str, str]:
         """What the platform shows for the account: post id -> text."""
+        if platform == "instagram":
+            return {m["id"]: m.get("caption", "") for m in await self.instagram_media(account_id)}
         if platform == "x":
             return {t["id"]: t["text"] for t in await self.x_timeline(account_id)}
         if platform == "linkedin":
             return {p["id"]: p["commentary"] for p in await self.linkedin_posts(account_id)}
         return {p["id"]: p.get("message", "") for p in await self.facebook_feed(account_id)}
+
+
+def square_jpeg(directory: Path) -> bytes:
+    """A 1080x1080 JPEG drawn by ffmpeg (a real image for ffprobe and the platforms)."""
+    path = directory / "square.jpg"
+    subprocess.run(
+        [
+            "ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc=size=1080x1080",
+            "-frames:v", "1", str(path),
+        ],
+        check=True,
+        timeout=60,
+    )  # fmt: skip
+    return path.read_bytes()
 
 
 @asynccontextmanager

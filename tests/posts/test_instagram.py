@@ -4,7 +4,6 @@ IN_PROGRESS, and a publish whose answer is lost is confirmed with the media id o
 
 from __future__ import annotations
 
-import subprocess
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +19,7 @@ from allin.posts.models import TargetStatus
 from allin.social.providers.base import Platform, ProviderConfig
 from allin.social.providers.instagram import InstagramProvider
 from tests.posts.conftest import add_due_targets
-from tests.posts.connected import Connected, connected
+from tests.posts.connected import Connected, connected, square_jpeg
 from tests.posts.test_platform_faults import TIMEOUT, _publisher, _row, _step
 from tests.posts.test_processing import _attach
 
@@ -43,16 +42,7 @@ def _instagram(config: ProviderConfig) -> InstagramProvider:
 
 @pytest.fixture(scope="module")
 def photo(tmp_path_factory: pytest.TempPathFactory) -> bytes:
-    path = tmp_path_factory.mktemp("photo") / "square.jpg"
-    subprocess.run(
-        [
-            "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc=size=1080x1080",
-            "-frames:v", "1", str(path),
-        ],
-        check=True,
-        timeout=60,
-    )  # fmt: skip
-    return path.read_bytes()
+    return square_jpeg(tmp_path_factory.mktemp("photo"))
 
 
 async def _instagram_target(
@@ -69,19 +59,6 @@ async def _instagram_target(
     return account["id"], target_id, media_id
 
 
-async def _media(env: Connected, account_id: str) -> list[dict[str, Any]]:
-    """GET /{ig-user-id}/media, as the account."""
-    creds = await env.credentials(account_id)
-    async with httpx.AsyncClient() as http:
-        response = await http.get(
-            f"{env.socials.urls['meta']}/v25.0/{creds.platform_user_id}/media",
-            params={"fields": "id,caption", "limit": "100"},
-            headers={"Authorization": f"Bearer {creds.access_token}"},
-        )
-    found: list[dict[str, Any]] = response.json()["data"]
-    return found
-
-
 async def test_a_container_in_progress_is_polled_then_published_once(
     env: Connected, sessions: async_sessionmaker[AsyncSession], photo: bytes
 ) -> None:
@@ -95,12 +72,12 @@ async def test_a_container_in_progress_is_polled_then_published_once(
     assert container is not None
     assert await _step(publisher, target_id) is TargetStatus.UNCONFIRMED  # IN_PROGRESS
     assert (await _row(sessions, target_id)).checks == 1
-    assert await _media(env, account_id) == []
+    assert await env.instagram_media(account_id) == []
 
     meta.config.clock.advance(PROCESSING)
     assert await _step(publisher, target_id) is TargetStatus.PUBLISHED
     row = await _row(sessions, target_id)
-    shown = await _media(env, account_id)
+    shown = await env.instagram_media(account_id)
     assert [m["id"] for m in shown] == [row.platform_post_id]
     assert shown[0]["caption"] == "sunrise 0"
     assert row.tracking_id == container and row.attempts == 1
@@ -114,10 +91,10 @@ async def test_a_lost_answer_to_media_publish_is_confirmed_with_the_media_id(
     env.sim("meta").faults.inject("ig.media_publish", "lost_response", delay=TIMEOUT * 3)
 
     assert await _step(publisher, target_id) is TargetStatus.UNCONFIRMED
-    assert len(await _media(env, account_id)) == 1  # Instagram has it already
+    assert len(await env.instagram_media(account_id)) == 1  # Instagram has it already
     assert await _step(publisher, target_id) is TargetStatus.PUBLISHED
     row = await _row(sessions, target_id)
-    assert [m["id"] for m in await _media(env, account_id)] == [row.platform_post_id]
+    assert [m["id"] for m in await env.instagram_media(account_id)] == [row.platform_post_id]
 
 
 async def test_a_lost_answer_while_publishing_a_finished_container_names_the_media(
@@ -134,7 +111,7 @@ async def test_a_lost_answer_while_publishing_a_finished_container_names_the_med
     # The container now says PUBLISHED (it names no media): the account's media do.
     assert await _step(publisher, target_id) is TargetStatus.PUBLISHED
     row = await _row(sessions, target_id)
-    shown = await _media(env, account_id)
+    shown = await env.instagram_media(account_id)
     assert len(shown) == 1 and row.platform_post_id == shown[0]["id"]
 
 

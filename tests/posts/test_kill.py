@@ -1,10 +1,11 @@
 """Kill -9 the publishing process at random moments across 200 due targets on X (two
-accounts), LinkedIn and a Facebook Page, restart it, repeat; at the end every target is
+accounts), LinkedIn, a Facebook Page and Instagram, restart it, repeat; at the end every target is
 PUBLISHED and each platform shows each post exactly once, under the id we recorded.
 
 The accounts are connected through each platform's OAuth consent by the app, the publishing
 processes use the real providers, and the counts come from the platforms' read endpoints
-(X: GET /2/users/:id/tweets; LinkedIn: posts by author; Meta: /{page-id}/feed).
+(X: GET /2/users/:id/tweets; LinkedIn: posts by author; Meta: /{page-id}/feed and
+/{ig-user-id}/media).
 
 5 rounds by default; ALLIN_TEST_KILL_ROUNDS=20 for the long version.
 """
@@ -24,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import clock
-from allin.posts.models import PostTarget, TargetStatus
+from allin.posts.models import Post, PostTarget, TargetStatus
 from tests.posts.conftest import add_due_targets
-from tests.posts.connected import X_USERS, Connected
+from tests.posts.connected import X_USERS, Connected, square_jpeg
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("ALLIN_TEST_KILL_ROUNDS", "5"))
@@ -75,16 +76,18 @@ def rng() -> random.Random:
 
 
 async def _targets(
-    platforms: Connected, sessions: async_sessionmaker[AsyncSession]
+    platforms: Connected, sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> list[tuple[str, str, list[uuid.UUID]]]:
-    """(platform, account id, target ids): 60 + 60 on X, 45 on LinkedIn, 35 on Facebook."""
+    """(platform, account id, target ids): 50 + 50 on X, 45 on LinkedIn, 35 on a Facebook
+    Page, 20 photos on Instagram (within its 50 a day)."""
     plan: list[tuple[str, dict[str, Any], int]] = []
-    for user, count in zip(X_USERS, (60, 60), strict=True):
+    for user, count in zip(X_USERS, (50, 50), strict=True):
         (account,) = await platforms.connect("x", as_user=user.username)
         plan.append(("x", account, count))
     (linkedin,) = await platforms.connect("linkedin")
     (page,) = await platforms.connect("facebook")
-    plan += [("linkedin", linkedin, 45), ("facebook", page, 35)]
+    (instagram,) = await platforms.connect("instagram")
+    plan += [("linkedin", linkedin, 45), ("facebook", page, 35), ("instagram", instagram, 20)]
     owner, now = platforms.owner_id, clock.now()
     made = []
     for platform, account, count in plan:
@@ -92,6 +95,15 @@ async def _targets(
         text = f"{platform} {account['username'] or account['display_name']} update"
         ids = await add_due_targets(sessions, owner, count, now, account_id, platform, text)
         made.append((platform, account["id"], ids))
+    photo = await platforms.client.post(
+        "/api/media", content=square_jpeg(tmp_path), headers=platforms.owner.headers
+    )
+    assert photo.status_code == 201, photo.text
+    async with sessions() as session, session.begin():
+        posts = select(PostTarget.post_id).where(PostTarget.id.in_(made[-1][2]))
+        await session.execute(
+            update(Post).where(Post.id.in_(posts)).values(media_ids=[photo.json()["data"]["id"]])
+        )
     return made
 
 
@@ -102,12 +114,13 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
     tmp_path: Path,
     rng: random.Random,
 ) -> None:
-    targets = await _targets(platforms, sessions)
+    targets = await _targets(platforms, sessions, tmp_path)
+    platforms.sim("meta").config.fetch_urls = True  # Instagram fetches the photo from us
     total = sum(len(ids) for _, _, ids in targets)
     assert total == 200
     # The platforms answer a post in ~20 ms: 200 posts take seconds, so kills land mid-batch.
-    for name in ("x", "linkedin", "meta"):
-        platforms.sim(name).faults.inject(_CREATE[name], "slow", delay=0.02, times=10_000)
+    for name, endpoint in _CREATE:
+        platforms.sim(name).faults.inject(endpoint, "slow", delay=0.02, times=10_000)
     log = tmp_path / "publisher.log"
     server = ForkServer([json.dumps(platforms.values)], log)
     try:
@@ -153,7 +166,12 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
             assert texts[shown[row.platform_post_id]] == 1
 
 
-_CREATE = {"x": "tweets.create", "linkedin": "posts.create", "meta": "page.feed"}
+_CREATE = [
+    ("x", "tweets.create"),
+    ("linkedin", "posts.create"),
+    ("meta", "page.feed"),
+    ("meta", "ig.media_publish"),
+]
 
 
 async def _published(sessions: async_sessionmaker[AsyncSession]) -> int:
