@@ -85,6 +85,8 @@ async def test_a_refused_post_is_mailed_once_with_the_reason_and_a_link(
 
     mail = await smtp.mailbox.wait_for(env.owner.email)
     row = await _row(sessions, target_id)
+    assert row.last_error_code == "CONTENT_003"  # refused content: no retry
+    assert row.last_error == "You are not allowed to create a Tweet with duplicate content."
     assert mail.message["Subject"] == "A scheduled post failed"
     assert mail.message["From"] == Settings(_env_file=None).mail_from  # type: ignore[call-arg]
     body = mail.body

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -21,7 +22,7 @@ from allin.posts.models import PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.publisher import UNCONFIRMED_CODE, Publisher
 from tests.posts.conftest import add_due_targets
-from tests.posts.connected import Connected, connected
+from tests.posts.connected import X_USERS, Connected, connected
 
 TIMEOUT = 0.5  # what the providers wait for an answer
 QUEUE = {"posts_reconcile_grace": 0.0, "posts_reconcile_interval": 0.05}
@@ -139,3 +140,36 @@ async def test_a_new_send_starts_the_count_of_checks_again(
     row = await _row(sessions, target_id)
     assert row.checks == 0 and row.attempts == 2
     assert list(await env.shown("x", account_id)) == [row.platform_post_id]
+
+
+async def test_a_revoked_app_fails_the_target_and_marks_the_account_for_reconnect(
+    env: Connected, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    account_id, target_id = await _one_target(env, sessions, "x")
+    x = env.sim("x")
+    x.revoke_user(X_USERS[0].id)  # the user removed the app at x.com
+    assert await _step(_publisher(env, sessions), target_id) is TargetStatus.FAILED
+    row = await _row(sessions, target_id)
+    assert row.last_error_code == "SOCIAL_001"
+    assert row.last_error and row.last_error.startswith("Reconnect the account")
+    account = await env.client.get(f"/api/social/accounts/{account_id}", headers=env.owner.headers)
+    assert account.json()["data"]["status"] == "REVOKED"
+    assert x.faults.calls.get("tweets.create", 0) <= 1 and x.user_tweets(X_USERS[0].id) == []
+
+
+async def test_a_rate_limit_waits_until_the_platform_window_resets(
+    env: Connected, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    account_id, target_id = await _one_target(env, sessions, "x")
+    x = env.sim("x")
+    x.faults.inject("tweets.create", "rate_limit")
+    before = clock.now()
+    assert await _step(_publisher(env, sessions), target_id) is TargetStatus.SCHEDULED
+    row = await _row(sessions, target_id)
+    assert row.last_error_code == "SOCIAL_003"
+    assert row.next_attempt_at is not None
+    # X's x-rate-limit-reset: the end of the 15-minute window that began with this call.
+    assert before + timedelta(minutes=14) <= row.next_attempt_at
+    assert row.next_attempt_at <= before + timedelta(minutes=15, seconds=2)
+    assert row.next_attempt_at.isoformat()[:16] in (row.last_error or "")
+    assert await env.shown("x", account_id) == {}
