@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from allin.core.clock import clock
 from allin.posts.media import media_links
 from allin.posts.models import TargetStatus
+from allin.posts.publisher import UNCONFIRMED_CODE
 from allin.social.providers.base import Platform, ProviderConfig
 from allin.social.providers.instagram import InstagramProvider
 from tests.posts.conftest import add_due_targets
@@ -81,6 +82,25 @@ async def test_a_container_in_progress_is_polled_then_published_once(
     assert [m["id"] for m in shown] == [row.platform_post_id]
     assert shown[0]["caption"] == "sunrise 0"
     assert row.tracking_id == container and row.attempts == 1
+
+
+async def test_a_container_that_never_finishes_fails_asking_to_check_the_account(
+    env: Connected, sessions: async_sessionmaker[AsyncSession], photo: bytes
+) -> None:
+    env.sim("meta").config.image_processing_secs = PROCESSING  # and the clock stands still
+    account_id, target_id, _ = await _instagram_target(env, sessions, photo)
+    publisher = _publisher(env, sessions, posts_reconcile_max=3)
+    assert await _step(publisher, target_id) is TargetStatus.UNCONFIRMED  # sent: IN_PROGRESS
+    assert await _step(publisher, target_id) is TargetStatus.UNCONFIRMED  # check 1
+    assert await _step(publisher, target_id) is TargetStatus.UNCONFIRMED  # check 2
+    assert await _step(publisher, target_id) is TargetStatus.FAILED  # check 3: the limit
+    row = await _row(sessions, target_id)
+    assert row.last_error_code == UNCONFIRMED_CODE == "POST_005"
+    assert row.last_error == (
+        "instagram did not confirm the post after 3 checks. "
+        "Look for it on the instagram account: if it is not there, retry it."
+    )
+    assert await env.instagram_media(account_id) == []  # nothing was sent twice either
 
 
 async def test_a_lost_answer_to_media_publish_is_confirmed_with_the_media_id(

@@ -137,12 +137,8 @@ class Publisher:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
             return await self._finish(target, await self._on_error(target, exc, sent=False))
-        if provider.pulls_media:  # the platform fetches each file from a signed link
-            urls = [self.links.url(asset.id, now.timestamp()) for asset in assets]
-            media = tuple(
-                replace(m, public_url=u) for m, u in zip(request.media, urls, strict=True)
-            )
-            request = replace(request, media=media)
+        if provider.pulls_media:
+            request = self._with_links(request, assets, now)
         async with self.writing() as session:
             if not await queue.mark_sending(session, target.id, self.owner, now, self.lease):
                 return None  # the lease expired; another process owns the row now
@@ -182,6 +178,12 @@ class Publisher:
         except SocialProviderError as exc:
             if exc.kind in (ErrorKind.AUTH, ErrorKind.REJECTED, ErrorKind.CONFIG):
                 return await self._finish(target, await self._on_error(target, exc, sent=False))
+            if exc.kind is ErrorKind.RATE_LIMITED and exc.retry_after:
+                # Throttled reads say nothing about the post: ask again once the window
+                # resets, without spending one of the checks.
+                until = now + timedelta(seconds=exc.retry_after)
+                outcome = self._recheck(target, now, exc.message, at=until, count=False)
+                return await self._finish(target, outcome)
             return await self._finish(target, self._recheck(target, now, exc.message))
         if result is not None and result.state is PublishState.PUBLISHED:
             self._log(target, "reconciled", found=result.platform_post_id)
@@ -258,10 +260,11 @@ class Publisher:
         words: str | None,
         tracking_id: str | None = None,
         at: datetime | None = None,
+        count: bool = True,
     ) -> Outcome:
         """Asks the platform again later, up to `posts_reconcile_max` times; then the user
         must look: sending again could post twice, giving up silently could lose the post."""
-        checks = target.checks + 1
+        checks = target.checks + (1 if count else 0)
         if checks >= self.settings.posts_reconcile_max:
             platform = Platform(target.platform).value
             detail = f" (last answer: {words})" if words else ""
