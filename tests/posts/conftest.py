@@ -4,6 +4,8 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -12,6 +14,7 @@ from allin.auth.models import User, UserStatus
 from allin.db import migrate
 from allin.db.engine import create_engine, create_session_factory
 from allin.posts.models import Post, PostTarget, TargetStatus
+from tests.posts.connected import Connected, connected
 from tests.posts.platform import PlatformState, platform_app
 from tests.support.server import serve
 
@@ -47,6 +50,27 @@ async def add_user(sessions: async_sessionmaker[AsyncSession]) -> uuid.UUID:
 
 
 @pytest.fixture
+def base_values(tmp_path: Path, database_url: str) -> dict[str, Any]:
+    """The tests' settings as plain values (a publishing process rebuilds them)."""
+    return {
+        "env": "test",
+        "data_dir": str(tmp_path / "var"),
+        "database_url": database_url,
+        "log_format": "json",
+        "redis_url": None,
+        "secret_key": "test-secret-key-not-for-production",
+        "password_hash_profile": "test",
+    }
+
+
+@pytest.fixture
+async def platforms(engine: AsyncEngine, base_values: dict[str, Any]) -> AsyncIterator[Connected]:
+    """X, LinkedIn and Meta simulators with the app connecting accounts to them."""
+    async with connected(base_values) as env:
+        yield env
+
+
+@pytest.fixture
 async def platform() -> AsyncIterator[tuple[PlatformState, str]]:
     state = PlatformState()
     async with serve(platform_app(state)) as url:
@@ -59,18 +83,20 @@ async def add_due_targets(
     count: int,
     due: datetime,
     account_id: uuid.UUID | None = None,
+    platform: str = "linkedin",
+    text: str = "post",
 ) -> list[uuid.UUID]:
     ids = []
     async with sessions() as session, session.begin():
         for index in range(count):
-            post = Post(owner_id=owner_id, content=f"post {index}", timezone="UTC")
+            post = Post(owner_id=owner_id, content=f"{text} {index}", timezone="UTC")
             session.add(post)
             await session.flush()
             target = PostTarget(
                 post_id=post.id,
                 owner_id=owner_id,
                 account_id=account_id or uuid.uuid4(),
-                platform="linkedin",
+                platform=platform,
                 status=TargetStatus.SCHEDULED,
                 scheduled_at=due,
                 next_attempt_at=due,

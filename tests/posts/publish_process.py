@@ -1,21 +1,21 @@
 """Publishing processes for the kill -9 test, forked on demand from one warm process (so a
 round costs the time until the kill, not the imports). Each forked process runs the embedded
-dispatcher against the given database and loopback platform until nothing is left to publish
-(or it is killed).
+dispatcher with the app's own accounts service and platform providers (against the
+platforms' simulators) until nothing is left to publish, or until it is killed.
 
-    python -m tests.posts.publish_process DATABASE_URL PLATFORM_URL OWNER_ID DATA_DIR
+    python -m tests.posts.publish_process SETTINGS_JSON
 
-stdin commands, one a line: `run` (answers the new process's pid), `wait PID` (answers its
-exit status), `exit`.
+SETTINGS_JSON holds the values of the app's `Settings` (database, secret key, platform
+hosts and app credentials). stdin commands, one a line: `run` (answers the new process's
+pid), `wait PID` (answers its exit status), `exit`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sys
-import uuid
-from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -26,28 +26,25 @@ from allin.posts.media import MediaStore
 from allin.posts.models import PostTarget, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.publisher import Publisher
-from tests.posts.provider import LoopbackAccounts, LoopbackProvider
+from allin.publishing import standalone_accounts
+from allin.social.registry import ProviderRegistry
 
 _OPEN = (TargetStatus.SCHEDULED, TargetStatus.PUBLISHING, TargetStatus.UNCONFIRMED)
+QUEUE = {
+    "posts_lease_seconds": 2.0,
+    "posts_reconcile_grace": 0.5,
+    "posts_reconcile_interval": 0.2,
+    "posts_poll_interval": 0.1,
+    "posts_concurrency": 4,
+    "posts_retry_base": 0.1,
+}
 
 
-async def main(database_url: str, platform_url: str, owner: str, data_dir: str) -> None:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        env="test",
-        data_dir=Path(data_dir),
-        database_url=database_url,
-        posts_lease_seconds=2.0,
-        posts_reconcile_grace=0.5,
-        posts_reconcile_interval=0.2,
-        posts_poll_interval=0.1,
-        posts_concurrency=4,
-        posts_retry_base=0.1,
-    )
-    engine = create_engine(database_url)
+async def main(values: str) -> None:
+    settings = Settings(_env_file=None, **{**json.loads(values), **QUEUE})  # type: ignore[call-arg]
+    engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
-    provider = LoopbackProvider(platform_url)
-    accounts = LoopbackAccounts(provider, uuid.UUID(owner))
+    accounts = standalone_accounts(settings, ProviderRegistry.from_settings)
     media = MediaStore(settings.data_dir / "media", settings.posts_max_upload_bytes)
     publisher = Publisher(
         settings, sessions, accounts, media, Notifier(settings, None), worker_id("test")
@@ -63,7 +60,6 @@ async def main(database_url: str, platform_url: str, owner: str, data_dir: str) 
         if not left:
             break
     await dispatcher.stop()
-    await provider.aclose()
     await engine.dispose()
 
 
@@ -87,4 +83,4 @@ def serve(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:5])
+    serve(sys.argv[1:2])

@@ -278,6 +278,8 @@ class Settings(BaseSettings):
     posts_worker_heartbeat: float = Field(default=10.0, gt=0)
     posts_stalled_after: float = Field(default=30.0, gt=0)
     posts_max_upload_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
+    # How long a signed link to a media file works (Instagram fetches media from public_url).
+    posts_media_link_seconds: float = Field(default=86_400.0, gt=0)
     posts_instagram_max_hashtags: int = Field(default=30, ge=0)
     posts_instagram_max_mentions: int = Field(default=20, ge=0)
 

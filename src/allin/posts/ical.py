@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from allin.posts.links import post_page
 from allin.posts.models import Post, PostTarget
 
 _EVENT_LENGTH = timedelta(minutes=15)
@@ -58,7 +59,7 @@ def calendar(entries: Iterable[tuple[PostTarget, Post]], now: datetime, link_bas
             f"DTEND:{_stamp(start + _EVENT_LENGTH)}",
             f"SUMMARY:{_escape(summary)}",
             f"DESCRIPTION:{_escape(f'{target.status}: {post.content}')}",
-            f"URL:{link_base}/app/posts/{post.id}",
+            f"URL:{link_base}{post_page(post.id)}",
             f"STATUS:{'CANCELLED' if target.status == 'CANCELLED' else 'CONFIRMED'}",
             "END:VEVENT",
         ]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import hmac
 import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from allin.auth.email import public_url
+from allin.core.config import Settings
 from allin.posts.errors import MediaTooLargeError, MediaTypeError
 from allin.posts.models import MediaAsset
 from allin.social.providers.base import MediaItem, MediaKind
@@ -148,7 +151,38 @@ class MediaStore:
                 await asyncio.to_thread(self.path_of(relative).unlink, missing_ok=True)
 
 
-def media_item(store: MediaStore, asset: MediaAsset) -> MediaItem:
+class MediaLinks:
+    """Signed, expiring links to media files for platforms that fetch media themselves
+    (Instagram): `{base}/api/media/public/{id}/{expires}/{signature}`. Whoever has the link
+    can read that one file until it expires; nothing else is reachable through it."""
+
+    _LABEL = b"allin media link\x00"
+
+    def __init__(self, secret: str, base_url: str, lifetime: float) -> None:
+        self._key = hashlib.sha256(self._LABEL + secret.encode()).digest()
+        self.base_url = base_url.rstrip("/")
+        self.lifetime = lifetime
+
+    def url(self, media_id: uuid.UUID, now: float) -> str:
+        expires = int(now + self.lifetime)
+        signature = self._sign(media_id, expires)
+        return f"{self.base_url}{MEDIA_UPLOAD_PATH}/public/{media_id}/{expires}/{signature}"
+
+    def valid(self, media_id: uuid.UUID, expires: int, signature: str, now: float) -> bool:
+        expected = self._sign(media_id, expires).encode()
+        return now < expires and hmac.compare_digest(expected, signature.encode())
+
+    def _sign(self, media_id: uuid.UUID, expires: int) -> str:
+        message = f"{media_id}:{expires}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()
+
+
+def media_links(settings: Settings) -> MediaLinks:
+    secret = settings.resolved_secret_key().get_secret_value()
+    return MediaLinks(secret, public_url(settings), settings.posts_media_link_seconds)
+
+
+def media_item(store: MediaStore, asset: MediaAsset, public_url: str | None = None) -> MediaItem:
     return MediaItem(
         path=store.path_of(asset.storage_path),
         mime_type=asset.mime_type,
@@ -158,6 +192,7 @@ def media_item(store: MediaStore, asset: MediaAsset) -> MediaItem:
         height=asset.height,
         duration_seconds=asset.duration_seconds,
         frame_rate=asset.frame_rate,
+        public_url=public_url,
     )
 
 

@@ -94,6 +94,8 @@ class PostTarget(TimestampMixin, Base):
     # When the queue next looks at the row (first try, a retry, a reconciliation).
     next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
     attempts: Mapped[int] = mapped_column(Integer(), default=0)
+    # Questions to the platform about the last send that got no definite answer.
+    checks: Mapped[int] = mapped_column(Integer(), default=0, server_default="0")
     lease_owner: Mapped[str | None] = mapped_column(String(64), default=None)
     lease_expires_at: Mapped[datetime | None] = mapped_column(default=None)
     idempotency_key: Mapped[str] = mapped_column(String(64), default=lambda: uuid.uuid4().hex)

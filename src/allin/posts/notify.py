@@ -15,6 +15,7 @@ from allin.core.clock import clock
 from allin.core.config import Settings
 from allin.core.logging import Category, get_logger
 from allin.core.tasks import run_in_background
+from allin.posts.links import post_page
 from allin.posts.models import Notification, PostingPreferences, PostTarget
 
 log = get_logger(Category.QUEUE)
@@ -58,7 +59,7 @@ class Notifier:
         run_in_background(mailer.send(mail, link=self._link(target)), name="posts-failure-mail")
 
     def _link(self, target: PostTarget) -> str:
-        return f"{public_url(self.settings)}/app/posts/{target.post_id}"
+        return f"{public_url(self.settings)}{post_page(target.post_id)}"
 
     def _mail(self, to: str, message: str, target: PostTarget) -> EmailMessage:
         mail = EmailMessage()

@@ -17,7 +17,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -29,7 +29,7 @@ from allin.core.config import Settings
 from allin.core.logging import Category, bind_correlation_id, get_logger, new_correlation_id
 from allin.db.engine import is_sqlite
 from allin.posts import queue, windows
-from allin.posts.media import MediaStore, media_item
+from allin.posts.media import MediaStore, media_item, media_links
 from allin.posts.models import MediaAsset, Post, PostTarget, RateWindow, TargetStatus
 from allin.posts.notify import Notifier
 from allin.posts.ports import PublishingAccounts
@@ -48,6 +48,7 @@ from allin.social.providers.base import (
 log = get_logger(Category.QUEUE)
 _FIND_MARGIN = timedelta(seconds=5)  # clock skew between us and the platform
 _SWEEP_WINDOWS_EVERY = 60.0  # s; ended windows are already ignored, this only tidies
+UNCONFIRMED_CODE = "POST_005"  # the platform never confirmed a send either way
 
 
 @dataclass(slots=True)
@@ -74,6 +75,7 @@ class Publisher:
         self.owner = owner
         self.lease = timedelta(seconds=settings.posts_lease_seconds)
         self._windows_swept = float("-inf")
+        self.links = media_links(settings)
         self.published = 0
         # SQLite has one writer: queueing our own writes here beats dozens of connections
         # spinning on the file lock (and timing out under a burst).
@@ -143,6 +145,8 @@ class Publisher:
             provider, credentials = await self.accounts.credentials(target.account_id)
         except SocialProviderError as exc:
             return await self._finish(target, await self._on_error(target, exc, sent=False))
+        if provider.pulls_media:
+            request = self._with_links(request, assets, now)
         async with self.writing() as session:
             if not await queue.mark_sending(session, target.id, self.owner, now, self.lease):
                 return None  # the lease expired; another process owns the row now
@@ -157,34 +161,52 @@ class Publisher:
             )
         return await self._finish(target, self._on_result(result, now))
 
+    def _with_links(
+        self, request: PublishRequest, assets: list[MediaAsset], now: datetime
+    ) -> PublishRequest:
+        """Each file with a signed link the platform fetches it from."""
+        urls = [self.links.url(asset.id, now.timestamp()) for asset in assets]
+        media = zip(request.media, urls, strict=True)
+        return replace(request, media=tuple(replace(m, public_url=url) for m, url in media))
+
     async def _reconcile(self, target: PostTarget, request: PublishRequest) -> TargetStatus | None:
         now = clock.now()
         window = await self._window(target, now)
         if window is not None:  # a read-back is a call too (on LinkedIn it may send again)
             words = self._limit_words(target, window.until, window.scope, window.reason)
-            return await self._finish(target, self._recheck(now, words, at=window.until))
+            return await self._finish(
+                target, self._recheck(target, now, words, at=window.until, count=False)
+            )
         try:
             provider, credentials = await self.accounts.credentials(target.account_id)
+            since = (target.sent_at or now) - _FIND_MARGIN
+            result: PublishResult | None = None
             if target.tracking_id:
-                result: PublishResult | None = await provider.publish_status(
-                    credentials, target.tracking_id
-                )
-            else:
-                since = (target.sent_at or now) - _FIND_MARGIN
-                result = await provider.find_published(credentials, request, since)
+                result = await provider.publish_status(credentials, target.tracking_id)
+            if result is None or (
+                # Published, but the status names no post (an Instagram container that was
+                # published by an attempt whose answer was lost): the read-back names it.
+                result.state is PublishState.PUBLISHED and not result.platform_post_id
+            ):
+                result = await provider.find_published(credentials, request, since) or result
         except SocialProviderError as exc:
-            if exc.kind is ErrorKind.AUTH:
+            if exc.kind in (ErrorKind.AUTH, ErrorKind.REJECTED, ErrorKind.CONFIG):
                 return await self._finish(target, await self._on_error(target, exc, sent=False))
             if exc.kind is ErrorKind.RATE_LIMITED:
+                # Throttled reads say nothing about the post: ask again once the window
+                # ends, without spending one of the checks.
                 until, words = await self._open_window(target, exc, now)
-                return await self._finish(target, self._recheck(now, words, at=until))
-            return await self._finish(target, self._recheck(now, exc.message))
-        if result is not None:
+                outcome = self._recheck(target, now, words, at=until, count=False)
+                return await self._finish(target, outcome)
+            return await self._finish(target, self._recheck(target, now, exc.message))
+        if result is not None and result.state is PublishState.PUBLISHED:
             self._log(target, "reconciled", found=result.platform_post_id)
             return await self._finish(target, self._on_result(result, now))
+        if result is not None:  # still processing at the platform
+            return await self._finish(target, self._recheck(target, now, None, result.tracking_id))
         grace = (target.sent_at or now) + timedelta(seconds=self.settings.posts_reconcile_grace)
         if now < grace:
-            return await self._finish(target, self._recheck(now, None, at=grace))
+            return await self._finish(target, self._recheck(target, now, None, at=grace))
         self._log(target, "not on the platform: sending again")
         # The grace already passed: send again now (same idempotency key).
         outcome = self._retry(target, now, None, "The platform has no such post", delay=0.0)
@@ -243,10 +265,35 @@ class Publisher:
             },
         )
 
-    def _recheck(self, now: datetime, words: str | None, at: datetime | None = None) -> Outcome:
+    def _recheck(
+        self,
+        target: PostTarget,
+        now: datetime,
+        words: str | None,
+        tracking_id: str | None = None,
+        at: datetime | None = None,
+        count: bool = True,
+    ) -> Outcome:
+        """Asks the platform again later, up to `posts_reconcile_max` times; then the user
+        must look: sending again could post twice, giving up silently could lose the post."""
+        checks = target.checks + (1 if count else 0)
+        if checks >= self.settings.posts_reconcile_max:
+            platform = Platform(target.platform).value
+            detail = f" (last answer: {words})" if words else ""
+            return Outcome(
+                *self._failed(
+                    UNCONFIRMED_CODE,
+                    f"{platform} did not confirm the post after {checks} checks{detail}. "
+                    f"Look for it on the {platform} account: if it is not there, retry it.",
+                )
+            )
         values: dict[str, Any] = {
-            "next_attempt_at": at or now + timedelta(seconds=self.settings.posts_reconcile_interval)
+            "checks": checks,
+            "next_attempt_at": at
+            or now + timedelta(seconds=self.settings.posts_reconcile_interval),
         }
+        if tracking_id:
+            values["tracking_id"] = tracking_id
         if words:
             values["last_error"] = words
         return Outcome(TargetStatus.UNCONFIRMED, values)

@@ -70,6 +70,7 @@ async def mark_sending(
             status=TargetStatus.PUBLISHING,
             sent_at=now,
             attempts=T.attempts + 1,
+            checks=0,
             lease_expires_at=now + lease,
             updated_at=now,
         )

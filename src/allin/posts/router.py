@@ -22,6 +22,7 @@ from allin.core.errors import NotFoundError, ValidationError
 from allin.core.schemas import Envelope, ok
 from allin.posts import csvio, ical, ops
 from allin.posts.errors import MediaInUseError, MediaNotFoundError, PostNotFoundError
+from allin.posts.media import media_links
 from allin.posts.models import (
     MediaAsset,
     Notification,
@@ -92,6 +93,9 @@ async def create_post(
     return ok(await service.out(db, post))
 
 
+MAX_OFFSET = 2**31 - 1  # what every database takes as an OFFSET (SQLite: 64-bit signed)
+
+
 @router.get("/api/posts", summary="The caller's posts, newest first")
 async def list_posts(
     user: CurrentUser,
@@ -99,7 +103,7 @@ async def list_posts(
     service: ServiceDep,
     status: TargetStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> Envelope[list[PostOut]]:
     posts = await service.list(db, user.id, status, limit, offset)
     return ok([await service.out(db, post) for post in posts])
@@ -428,6 +432,27 @@ async def media_file(
     media_id: uuid.UUID, user: CurrentUser, db: DbSession, service: ServiceDep
 ) -> FileResponse:
     asset = await _owned_media(db, user.id, media_id)
+    return FileResponse(service.media.path_of(asset.storage_path), media_type=asset.mime_type)
+
+
+@router.get(
+    "/api/media/public/{media_id:uuid}/{expires:int}/{signature}",
+    summary="The file through a signed, expiring link (public: platforms fetch media with it)",
+    response_class=FileResponse,
+    responses=_body(*_MEDIA_TYPES, description="The uploaded bytes"),
+)
+async def public_media_file(
+    media_id: uuid.UUID,
+    expires: int,
+    signature: str,
+    db: DbSession,
+    settings: SettingsDep,
+    service: ServiceDep,
+) -> FileResponse:
+    links = media_links(settings)
+    asset = await db.get(MediaAsset, media_id)
+    if asset is None or not links.valid(media_id, expires, signature, clock.now().timestamp()):
+        raise MediaNotFoundError()
     return FileResponse(service.media.path_of(asset.storage_path), media_type=asset.mime_type)
 
 

@@ -186,3 +186,16 @@ async def test_a_400_that_succeeded_is_found_by_read_back(env: MetaEnv) -> None:
     assert caught.value.kind is ErrorKind.UNKNOWN_OUTCOME and caught.value.http_status == 400
     found = await env.provider.find_published(acct, post, since)
     assert found is not None and found.platform_post_id in env.state.posts
+
+
+async def test_read_back_follows_the_cursor_past_the_first_page(env: MetaEnv) -> None:
+    _, acct = await env.account()
+    since = utcnow()
+    post = PublishRequest(text="The one to find")
+    sent = await env.provider.publish(acct, post)
+    for index in range(105):  # a busy Page: more posts since the attempt than one page holds
+        env.clock.advance(0.01)
+        await env.provider.publish(acct, PublishRequest(text=f"later {index}"))
+    found = await env.provider.find_published(acct, post, since)
+    assert found is not None and found.platform_post_id == sent.platform_post_id
+    assert await env.provider.find_published(acct, PublishRequest(text="never"), since) is None

@@ -193,3 +193,17 @@ async def test_a_publish_error_that_succeeded_is_found_by_read_back(
     assert caught.value.kind is ErrorKind.UNKNOWN_OUTCOME
     found = await env.provider.find_published(acct, post, since)
     assert found is not None and found.platform_post_id in env.state.ig_media
+
+
+async def test_read_back_follows_the_cursor_past_the_first_page(tmp_path: Path) -> None:
+    async for env in running(InstagramProvider, publish_quota=500, container_cap=500):
+        _, acct = await env.account()
+        since = utcnow()
+        post = PublishRequest(text="The one to find", media=[photo(env, tmp_path)])
+        sent = await env.provider.publish(acct, post)
+        for index in range(105):  # more media since the attempt than one page holds
+            env.clock.advance(0.01)
+            later = PublishRequest(text=f"later {index}", media=[photo(env, tmp_path)])
+            await env.provider.publish(acct, later)
+        found = await env.provider.find_published(acct, post, since)
+        assert found is not None and found.platform_post_id == sent.platform_post_id

@@ -312,3 +312,20 @@ async def test_lost_response_reconciles_through_the_duplicate_check(env: Env) ->
     found = await env.provider.find_published(acct, post, since)
     assert found is not None and found.platform_post_id == stored
     assert len(env.state.posts) == 1
+
+
+async def test_read_back_searches_past_the_first_page_of_posts(env: Env) -> None:
+    reader = env.with_scopes("openid", "profile", "w_member_social", "r_member_social")
+    try:
+        acct = await account(env, reader)
+        since = utcnow()
+        post = PublishRequest(text="The one to find")
+        first = await reader.publish(acct, post)
+        for index in range(120):  # more newer posts than one page of the finder holds
+            env.clock.advance(0.01)
+            await reader.publish(acct, PublishRequest(text=f"later {index}"))
+        found = await reader.find_published(acct, post, since)
+        assert found is not None and found.platform_post_id == first.platform_post_id
+        assert env.state.faults.calls["posts.find"] == 2
+    finally:
+        await reader.aclose()

@@ -270,3 +270,17 @@ async def test_lost_response_is_unknown_outcome_and_read_back_finds_it(env: Env)
     assert caught.value.kind is ErrorKind.UNKNOWN_OUTCOME
     found = await env.provider.find_published(acct, post, since)
     assert found is not None and found.platform_post_id in env.state.tweets
+
+
+async def test_read_back_follows_the_timeline_past_its_first_page(env: Env) -> None:
+    acct = await account(env)
+    since = utcnow()
+    post = PublishRequest(text="The one to find")
+    sent = await env.provider.publish(acct, post)
+    for index in range(150):  # a busy account: 150 newer posts in the window
+        env.clock.advance(0.01)
+        env.state.new_tweet(acct.platform_user_id, f"later {index}")
+    found = await env.provider.find_published(acct, post, since)
+    assert found is not None and found.platform_post_id == sent.platform_post_id
+    assert env.state.faults.calls["users.tweets"] == 2
+    assert await env.provider.find_published(acct, PublishRequest(text="never"), since) is None

@@ -271,6 +271,8 @@ class SocialProvider(ABC):
     uses_pkce: ClassVar[bool] = False
     can_refresh: ClassVar[bool] = True
     rotates_refresh_tokens: ClassVar[bool] = False
+    pulls_media: ClassVar[bool] = False
+    """The platform fetches media from `MediaItem.public_url`; it takes no upload."""
     rules: ClassVar[ContentRules]
 
     def __init__(self, config: ProviderConfig) -> None:

@@ -160,17 +160,13 @@ class FacebookProvider(MetaProvider):
     async def find_published(
         self, account: AccountCredentials, post: PublishRequest, since: datetime
     ) -> PublishResult | None:
-        response = await self.http.safe(
-            "GET",
-            f"{self.graph}/{account.platform_user_id}/published_posts",
-            params={
-                "fields": "id,message,created_time,permalink_url",
-                "since": unix(since - timedelta(minutes=1)),
-                "limit": "25",
-            },
-            headers=bearer(account.access_token),
-        )
-        for row in response.json().get("data") or []:
+        """The Page's published posts since the attempt, every page of them."""
+        params = {
+            "fields": "id,message,created_time,permalink_url",
+            "since": unix(since - timedelta(minutes=1)),
+        }
+        path = f"{account.platform_user_id}/published_posts"
+        async for row in self.rows(path, params, account.access_token):
             if str(row.get("message", "")).strip() == post.text.strip():
                 post_id = str(row["id"])
                 url = row.get("permalink_url") or _post_url(post_id)

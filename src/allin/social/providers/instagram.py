@@ -37,6 +37,7 @@ QUOTA_RECHECK = 3_600.0
 
 class InstagramProvider(MetaProvider):
     platform: ClassVar[Platform] = PLATFORM
+    pulls_media: ClassVar[bool] = True
     default_scopes: ClassVar[tuple[str, ...]] = (
         "instagram_basic",
         "instagram_content_publish",
@@ -212,17 +213,13 @@ class InstagramProvider(MetaProvider):
     async def find_published(
         self, account: AccountCredentials, post: PublishRequest, since: datetime
     ) -> PublishResult | None:
-        response = await self.http.safe(
-            "GET",
-            f"{self.graph}/{account.platform_user_id}/media",
-            params={
-                "fields": "id,caption,timestamp,permalink",
-                "since": unix(since - timedelta(minutes=1)),
-                "limit": "25",
-            },
-            headers=bearer(account.access_token),
-        )
-        for row in response.json().get("data") or []:
+        """The account's media since the attempt, every page of them."""
+        params = {
+            "fields": "id,caption,timestamp,permalink",
+            "since": unix(since - timedelta(minutes=1)),
+        }
+        path = f"{account.platform_user_id}/media"
+        async for row in self.rows(path, params, account.access_token):
             if str(row.get("caption", "")).strip() == post.text.strip():
                 return PublishResult(PublishState.PUBLISHED, str(row["id"]), row.get("permalink"))
         return None

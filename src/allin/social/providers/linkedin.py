@@ -50,6 +50,8 @@ PLATFORM = Platform.LINKEDIN
 DEFAULT_SCOPES = ("openid", "profile", "email", "w_member_social")
 DEFAULT_VERSION = "202610"
 MB = 1024 * 1024
+READ_BACK_PAGE = 100  # the largest `count` of the posts finder
+READ_BACK_PAGES = 10
 
 # The little text format reserves these; a reserved character left bare makes LinkedIn keep
 # only the text before it (while still answering 201), so every one is escaped except the
@@ -456,25 +458,30 @@ class LinkedInProvider(SocialProvider):
     ) -> tuple[bool, PublishResult | None]:
         """Whether the author's posts could be read, and the matching one if any."""
         author = self._author(account)
-        try:
-            response = await self.http.safe(
-                "GET",
-                f"{self.api}/rest/posts",
-                params={"author": author, "q": "author", "count": "20", "sortBy": "LAST_MODIFIED"},
-                headers=self._rest(account.access_token),
-            )
-        except SocialProviderError as exc:
-            if exc.http_status == 403:
-                return False, None
-            raise
         wanted = escape_commentary(post.text)
         earliest = (since - timedelta(minutes=1)).timestamp() * 1000
-        for element in response.json().get("elements") or []:
-            if element.get("commentary") in (wanted, post.text) and (
-                int(element.get("createdAt") or 0) >= earliest
-            ):
-                urn = str(element["id"])
-                return True, PublishResult(PublishState.PUBLISHED, urn, _post_url(urn))
+        for page in range(READ_BACK_PAGES):
+            params = {"author": author, "q": "author", "count": str(READ_BACK_PAGE)}
+            params |= {"sortBy": "LAST_MODIFIED", "start": str(page * READ_BACK_PAGE)}
+            try:
+                response = await self.http.safe(
+                    "GET", f"{self.api}/rest/posts", params=params,
+                    headers=self._rest(account.access_token),
+                )  # fmt: skip
+            except SocialProviderError as exc:
+                if exc.http_status == 403:
+                    return False, None
+                raise
+            body = response.json()
+            elements = body.get("elements") or []
+            for element in elements:
+                if element.get("commentary") in (wanted, post.text) and (
+                    int(element.get("createdAt") or 0) >= earliest
+                ):
+                    urn = str(element["id"])
+                    return True, PublishResult(PublishState.PUBLISHED, urn, _post_url(urn))
+            if not (body.get("paging") or {}).get("links"):
+                break
         return True, None
 
 

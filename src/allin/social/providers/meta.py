@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -49,6 +50,10 @@ _SPAM_SUBCODE = 2207051
 """Code 4 with this subcode is one Instagram account's activity restricted, not the app."""
 _NOT_PUBLISHED_SUBCODES = frozenset({2207027, 2207008, 2207042, 2207020, 2207032})
 """Instagram answers that say for sure nothing was published."""
+
+
+READ_BACK_PAGE = 100  # the Graph API's largest page of an account's posts
+READ_BACK_PAGES = 10  # a thousand posts since an attempt is more than any account makes
 
 
 def graph_error_fields(body: object) -> dict[str, Any]:
@@ -267,6 +272,26 @@ class MetaProvider(SocialProvider):
         await self.http.safe(
             "DELETE", f"{self.graph}/me/permissions", headers=bearer(token.access_token)
         )
+
+    async def rows(
+        self, path: str, params: dict[str, str], token: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Every row of a Graph edge, following the `after` cursor while there is a next page
+        (at most READ_BACK_PAGES pages of READ_BACK_PAGE rows)."""
+        params = {**params, "limit": str(READ_BACK_PAGE)}
+        for _ in range(READ_BACK_PAGES):
+            response = await self.http.safe(
+                "GET", f"{self.graph}/{path}", params=params, headers=bearer(token)
+            )
+            body = response.json()
+            for row in body.get("data") or []:
+                if isinstance(row, dict):
+                    yield row
+            paging = body.get("paging") or {}
+            after = (paging.get("cursors") or {}).get("after")
+            if not paging.get("next") or not after:
+                return
+            params["after"] = str(after)
 
     async def pages(self, token: TokenSet) -> list[dict[str, Any]]:
         """The Pages the user manages, each with its own Page token (which does not expire)."""

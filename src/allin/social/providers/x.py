@@ -45,6 +45,7 @@ PLATFORM = Platform.X
 DEFAULT_SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
 CHUNK_BYTES = 4 * 1024 * 1024
 MB = 1024 * 1024
+READ_BACK_PAGES = 10  # of 100 posts: more than an account posts around one attempt
 
 
 def _problem_kind(body: dict[str, Any]) -> str:
@@ -370,23 +371,30 @@ class XProvider(SocialProvider):
         self, account: AccountCredentials, post: PublishRequest, since: datetime
     ) -> PublishResult | None:
         """X takes no idempotency key: look for the same text on the account's timeline
-        from a minute before the attempt."""
-        response = await self.http.safe(
-            "GET",
-            f"{self.api}/2/users/{account.platform_user_id}/tweets",
-            params={
-                "max_results": "100",
-                "start_time": iso_utc(since - timedelta(minutes=1)),
-                "exclude": "replies,retweets",
-                "tweet.fields": "created_at",
-            },
-            headers=_bearer(account.access_token),
-        )
+        from a minute before the attempt (every page of it: `next_token`)."""
+        params = {
+            "max_results": "100",
+            "start_time": iso_utc(since - timedelta(minutes=1)),
+            "exclude": "replies,retweets",
+            "tweet.fields": "created_at",
+        }
         wanted = unicodedata.normalize("NFC", post.text).strip()
-        for tweet in response.json().get("data") or []:
-            if unicodedata.normalize("NFC", str(tweet.get("text", ""))).strip() == wanted:
-                post_id = str(tweet["id"])
-                return PublishResult(PublishState.PUBLISHED, post_id, _post_url(post_id))
+        for _ in range(READ_BACK_PAGES):
+            response = await self.http.safe(
+                "GET",
+                f"{self.api}/2/users/{account.platform_user_id}/tweets",
+                params=params,
+                headers=_bearer(account.access_token),
+            )
+            body = response.json()
+            for tweet in body.get("data") or []:
+                if unicodedata.normalize("NFC", str(tweet.get("text", ""))).strip() == wanted:
+                    post_id = str(tweet["id"])
+                    return PublishResult(PublishState.PUBLISHED, post_id, _post_url(post_id))
+            token = (body.get("meta") or {}).get("next_token")
+            if not token:
+                return None
+            params["pagination_token"] = str(token)
         return None
 
 
