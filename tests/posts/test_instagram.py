@@ -19,6 +19,7 @@ from allin.posts.models import TargetStatus
 from allin.posts.publisher import UNCONFIRMED_CODE
 from allin.social.providers.base import Platform, ProviderConfig
 from allin.social.providers.instagram import InstagramProvider
+from allin.social.registry import ProviderFactory
 from tests.posts.conftest import add_due_targets
 from tests.posts.connected import Connected, connected, square_jpeg
 from tests.posts.test_platform_faults import TIMEOUT, _publisher, _row, _step
@@ -33,7 +34,8 @@ async def env(engine: AsyncEngine, base_values: dict[str, Any]) -> AsyncIterator
         running.sim("meta").config.fetch_urls = True  # Meta fetches media over HTTP
         # Poll the container from the queue instead of holding the publish open.
         service = running.service()
-        service.registry.register(Platform.INSTAGRAM, _instagram)
+        rules = service.registry.rules(Platform.INSTAGRAM)
+        service.registry.register(Platform.INSTAGRAM, ProviderFactory(rules, _instagram))
         yield running
 
 
