@@ -41,6 +41,8 @@ PUBLIC_PATHS: frozenset[str] = frozenset(
         f"POST {SOCIAL_CALLBACK_PATH}/cancel",
         # posts: the iCalendar feed, for calendar apps (its secret URL is the credential)
         "GET /api/calendar/feed/{token}.ics",
+        # ... and media files for platforms that fetch them (Instagram): a signed, expiring URL
+        "GET /api/media/public/{media_id:uuid}/{expires:int}/{signature}",
         # sign: EulerStream-compatible, anonymous within the per-IP quota, or keyed
         "GET /webcast/fetch",
         "GET /webcast/fetch/",
