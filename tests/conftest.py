@@ -26,8 +26,10 @@ hypothesis_settings.load_profile("allin")
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Database tests run once per available backend (SQLite always, PostgreSQL in CI).
+    # A test marked `postgres` needs PostgreSQL itself (procrastinate): that backend only.
     if "db_backend" in metafunc.fixturenames:
-        metafunc.parametrize("db_backend", backends())
+        needs_postgres = metafunc.definition.get_closest_marker("postgres") is not None
+        metafunc.parametrize("db_backend", ["postgres"] if needs_postgres else backends())
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -3,21 +3,24 @@ round costs the time until the kill, not the imports). Each forked process runs 
 dispatcher with the app's own accounts service and platform providers (against the
 platforms' simulators) until nothing is left to publish, or until it is killed.
 
-    python -m tests.posts.publish_process SETTINGS_JSON
+    python -m tests.posts.publish_process SETTINGS_JSON [embedded|worker]
 
 SETTINGS_JSON holds the values of the app's `Settings` (database, secret key, platform
-hosts and app credentials). stdin commands, one a line: `run` (answers the new process's
-pid), `wait PID` (answers its exit status), `exit`.
+hosts and app credentials). `worker` runs what `allin worker` runs (procrastinate, on
+PostgreSQL) instead of the embedded dispatcher. stdin commands, one a line: `run` (answers
+the new process's pid), `wait PID` (answers its exit status), `exit`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.config import Settings
 from allin.db.engine import create_engine, create_session_factory
@@ -25,7 +28,9 @@ from allin.posts.dispatcher import Dispatcher, worker_id
 from allin.posts.media import MediaStore
 from allin.posts.models import PostTarget, TargetStatus
 from allin.posts.notify import Notifier
+from allin.posts.ports import PublishingAccounts
 from allin.posts.publisher import Publisher
+from allin.posts.worker import run_worker
 from allin.publishing import standalone_accounts
 from allin.social.registry import ProviderRegistry
 
@@ -38,13 +43,24 @@ QUEUE = {
     "posts_concurrency": 4,
     "posts_retry_base": 0.1,
 }
+# procrastinate: a killed worker's jobs are taken back after seconds, not the default 30.
+WORKER = {"queue": "procrastinate", "posts_worker_heartbeat": 0.5, "posts_stalled_after": 1.5}
 
 
-async def main(values: str) -> None:
-    settings = Settings(_env_file=None, **{**json.loads(values), **QUEUE})  # type: ignore[call-arg]
+def settings_of(values: str, mode: str) -> Settings:
+    extra = WORKER if mode == "worker" else {}
+    return Settings(_env_file=None, **{**json.loads(values), **QUEUE, **extra})  # type: ignore[call-arg]
+
+
+async def main(values: str, mode: str = "embedded") -> None:
+    settings = settings_of(values, mode)
     engine = create_engine(settings.effective_database_url)
     sessions = create_session_factory(engine)
     accounts = standalone_accounts(settings, ProviderRegistry.from_settings)
+    if mode == "worker":
+        await _worker(settings, accounts, sessions)
+        await engine.dispose()
+        return
     media = MediaStore(settings.data_dir / "media", settings.posts_max_upload_bytes)
     publisher = Publisher(
         settings, sessions, accounts, media, Notifier(settings, None), worker_id("test")
@@ -53,14 +69,33 @@ async def main(values: str) -> None:
     await dispatcher.start()
     while True:
         await asyncio.sleep(0.2)
-        async with sessions() as session:
-            left = await session.scalar(
-                select(func.count()).select_from(PostTarget).where(PostTarget.status.in_(_OPEN))
-            )
-        if not left:
+        if not await _left(sessions):
             break
     await dispatcher.stop()
     await engine.dispose()
+
+
+async def _left(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        count = await session.scalar(
+            select(func.count()).select_from(PostTarget).where(PostTarget.status.in_(_OPEN))
+        )
+    return int(count or 0)
+
+
+async def _worker(
+    settings: Settings, accounts: PublishingAccounts, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    worker = asyncio.create_task(
+        run_worker(settings, accounts, Notifier(settings, None), install_signal_handlers=False)
+    )
+    while not worker.done():
+        await asyncio.sleep(0.2)
+        if not await _left(sessions):
+            break
+    worker.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await worker
 
 
 def serve(args: list[str]) -> None:
@@ -83,4 +118,4 @@ def serve(args: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1:2])
+    serve(sys.argv[1:3])

@@ -7,6 +7,8 @@ processes use the real providers, and the counts come from the platforms' read e
 (X: GET /2/users/:id/tweets; LinkedIn: posts by author; Meta: /{page-id}/feed and
 /{ig-user-id}/media).
 
+The same with two `allin worker` processes (procrastinate) on PostgreSQL.
+
 5 rounds by default; ALLIN_TEST_KILL_ROUNDS=20 for the long version.
 """
 
@@ -30,8 +32,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.core.clock import clock
 from allin.posts.models import Post, PostTarget, TargetStatus
+from allin.posts.tasks import create_queue_app, defer_publish
 from tests.posts.conftest import add_due_targets
 from tests.posts.connected import X_USERS, Connected, square_jpeg
+from tests.posts.publish_process import settings_of
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = int(os.environ.get("ALLIN_TEST_KILL_ROUNDS", "5"))
@@ -114,6 +118,32 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
     tmp_path: Path,
     rng: random.Random,
 ) -> None:
+    """The embedded dispatcher (`allin serve`), on SQLite and PostgreSQL."""
+    await _kill_rounds("embedded", 1, sessions, platforms, tmp_path, rng)
+
+
+@pytest.mark.postgres
+@pytest.mark.timeout(600)
+async def test_kill_9_workers_at_random_points_publishes_every_target_exactly_once(
+    sessions: async_sessionmaker[AsyncSession],
+    platforms: Connected,
+    tmp_path: Path,
+    rng: random.Random,
+) -> None:
+    """Two `allin worker` processes (procrastinate on PostgreSQL): killed workers leave jobs
+    `doing` and rows leased or PUBLISHING; the stalled-job retry, the lease sweep and the
+    reconciler take them back."""
+    await _kill_rounds("worker", 2, sessions, platforms, tmp_path, rng)
+
+
+async def _kill_rounds(
+    mode: str,
+    processes: int,
+    sessions: async_sessionmaker[AsyncSession],
+    platforms: Connected,
+    tmp_path: Path,
+    rng: random.Random,
+) -> None:
     targets = await _targets(platforms, sessions, tmp_path)
     platforms.sim("meta").config.fetch_urls = True  # Instagram fetches the photo from us
     total = sum(len(ids) for _, _, ids in targets)
@@ -121,23 +151,39 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
     # The platforms answer a post in ~20 ms: 200 posts take seconds, so kills land mid-batch.
     for name, endpoint in _CREATE:
         platforms.sim(name).faults.inject(endpoint, "slow", delay=0.02, times=10_000)
+    if mode == "worker":  # as `allin serve` does right after the commit: a job per row
+        await _defer_jobs(platforms.values, [i for _, _, ids in targets for i in ids])
     log = tmp_path / "publisher.log"
-    server = ForkServer([json.dumps(platforms.values)], log)
+    server = ForkServer([json.dumps(platforms.values), mode], log)
+    mid_batch = 0  # kills that hit a process with posts left to send
     try:
         await server.ready()
         for _ in range(ROUNDS):
-            pid = await server.run()
-            await asyncio.sleep(rng.uniform(0.05, 0.6))
-            os.kill(pid, signal.SIGKILL)  # no clean-up of any kind
-            assert await server.wait(pid, 10) == -signal.SIGKILL
-        published_before_the_last_run = await _published(sessions)
-        pid = await server.run()
-        try:
-            code = await server.wait(pid, 90)
-        except TimeoutError:
-            os.kill(pid, signal.SIGKILL)
-            code = None
-        if code != 0:
+            before = await _published(sessions)
+            if before == total:  # every post went out: nothing left to interrupt
+                break
+            pids = [await server.run() for _ in range(processes)]
+            await _until_sending(sessions, before, total)  # not while it starts up
+            for pid in pids:  # each at its own random moment
+                await asyncio.sleep(rng.uniform(0.0, 0.5))
+                mid_batch += await _published(sessions) < total
+                os.kill(pid, signal.SIGKILL)  # no clean-up of any kind
+            for pid in pids:
+                code = await server.wait(pid, 10)
+                # A process that found nothing left to send before its kill ends cleanly.
+                assert code == -signal.SIGKILL or (
+                    code == 0 and await _published(sessions) == total
+                )
+        print(f"published before the last run: {await _published(sessions)}")
+        pids = [await server.run() for _ in range(processes)]
+        codes = []
+        for pid in pids:
+            try:
+                codes.append(await server.wait(pid, 90))
+            except TimeoutError:
+                os.kill(pid, signal.SIGKILL)
+                codes.append(None)
+        if codes != [0] * processes:
             async with sessions() as session:
                 left = (await session.scalars(select(PostTarget))).all()
             stuck = [
@@ -145,10 +191,11 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
                 for r in left if r.status != TargetStatus.PUBLISHED
             ]  # fmt: skip
             tail = log.read_text(errors="replace")[-3000:]
-            pytest.fail(f"the last run did not finish ({code}): {stuck[:3]}\n{tail}")
+            pytest.fail(f"the last run did not finish ({codes}): {stuck[:3]}\n{tail}")
     finally:
         server.close()
-    assert published_before_the_last_run < total  # the kills did interrupt the batch
+    print(f"kills that landed mid-batch: {mid_batch}")
+    assert mid_batch >= processes  # the kills did interrupt the batch
 
     async with sessions() as session:
         rows = {row.id: row for row in (await session.scalars(select(PostTarget))).all()}
@@ -164,6 +211,22 @@ async def test_kill_9_at_random_points_publishes_every_target_exactly_once(
             row = rows[target_id]
             assert row.platform_post_id in shown, (platform, row.platform_post_id)
             assert texts[shown[row.platform_post_id]] == 1
+
+
+async def _defer_jobs(values: dict[str, Any], ids: list[uuid.UUID]) -> None:
+    jobs = create_queue_app(settings_of(json.dumps(values), "worker"), pool_size=1)
+    async with jobs.open_async():
+        for target_id in ids:
+            await defer_publish(jobs, target_id, clock.now())
+
+
+async def _until_sending(
+    sessions: async_sessionmaker[AsyncSession], before: int, total: int, seconds: float = 30
+) -> None:
+    deadline = clock.monotonic() + seconds
+    while (done := await _published(sessions)) <= before and done < total:
+        assert clock.monotonic() < deadline, "nothing was published"
+        await asyncio.sleep(0.02)
 
 
 _CREATE = [
