@@ -158,3 +158,22 @@ export function diamond(count) {
   svg.append(path);
   return svg;
 }
+
+// A button that shows and hides its panel (aria-expanded follows). `onFirstOpen` fills the
+// panel the first time it opens, and again on the next opening if it failed; `onOpen` runs
+// on every opening.
+export function disclosure(button, panel, { onFirstOpen, onOpen } = {}) {
+  let loaded = false;
+  button.addEventListener("click", () => {
+    const open = button.getAttribute("aria-expanded") !== "true";
+    button.setAttribute("aria-expanded", String(open));
+    panel.hidden = !open;
+    if (open && !loaded && onFirstOpen) {
+      loaded = true;
+      Promise.resolve()
+        .then(onFirstOpen)
+        .catch(() => (loaded = false));
+    }
+    if (open && onOpen) onOpen();
+  });
+}

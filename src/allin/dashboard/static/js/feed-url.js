@@ -3,7 +3,7 @@
 // a new URL stops the old one.
 
 import { api } from "./api.js";
-import { busy, confirmDialog, h, nextId, toast } from "./dom.js";
+import { busy, confirmDialog, disclosure, h, nextId, toast } from "./dom.js";
 
 export function feedPanel() {
   const id = nextId("feed");
@@ -78,16 +78,6 @@ export function feedPanel() {
       state.textContent = "Copy the selected URL with Ctrl+C (⌘C on a Mac).";
     }
   });
-  let loaded = false;
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-expanded") !== "true";
-    button.setAttribute("aria-expanded", String(open));
-    panel.hidden = !open;
-    if (open && !loaded) {
-      loaded = true;
-      read();
-    }
-    if (open) make.focus();
-  });
+  disclosure(button, panel, { onFirstOpen: read, onOpen: () => make.focus() });
   return { button, panel };
 }

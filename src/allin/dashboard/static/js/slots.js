@@ -4,7 +4,7 @@
 
 import { api } from "./api.js";
 import { errorState } from "./components.js";
-import { clear, h, nextId, toast } from "./dom.js";
+import { clear, disclosure, h, nextId, toast } from "./dom.js";
 import { userZone } from "./publish.js";
 
 // The API's weekdays: Monday = 0.
@@ -16,16 +16,7 @@ export function slotsDisclosure(account, name, panels) {
   if (panels.has(key)) return panels.get(key);
   const panel = h("div", { class: "slots-panel", id: nextId("slots"), hidden: true, role: "region", "aria-label": `Posting times of ${name}` });
   const button = h("button", { class: "button button-small button-quiet", type: "button", "aria-expanded": "false", "aria-controls": panel.id, "aria-label": `Posting times of ${name}` }, "Posting times");
-  let loaded = false;
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-expanded") !== "true";
-    button.setAttribute("aria-expanded", String(open));
-    panel.hidden = !open;
-    if (open && !loaded) {
-      loaded = true;
-      load(account.id, panel).catch(() => (loaded = false));
-    }
-  });
+  disclosure(button, panel, { onFirstOpen: () => load(account.id, panel) });
   const parts = { button, panel };
   panels.set(key, parts);
   return parts;

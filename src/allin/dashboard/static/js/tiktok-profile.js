@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { avatar, emptyState, errorState, stat } from "./components.js";
 import { chartFigure, drawSeries } from "./charts.js";
-import { clear, h, nextId } from "./dom.js";
+import { clear, disclosure, h, nextId } from "./dom.js";
 import { num } from "./format.js";
 
 const BASE = "/api/integrations/tiktok";
@@ -19,16 +19,7 @@ export function tiktokDisclosure(account, name, panels) {
   const panel = h("div", { class: "tiktok-profile", id: nextId("tiktok-profile"), hidden: true, role: "region", "aria-label": `Profile and analytics of ${name}` });
   const button = h("button", { class: "button button-small button-quiet", type: "button", "aria-expanded": "false", "aria-controls": panel.id }, "Profile & analytics");
   button.setAttribute("aria-label", `Profile & analytics of ${name}`);
-  let loaded = false;
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-expanded") !== "true";
-    button.setAttribute("aria-expanded", String(open));
-    panel.hidden = !open;
-    if (open && !loaded) {
-      loaded = true;
-      load(account.id, panel).catch(() => (loaded = false));
-    }
-  });
+  disclosure(button, panel, { onFirstOpen: () => load(account.id, panel) });
   const parts = { button, panel };
   panels.set(account.id, parts);
   return parts;
