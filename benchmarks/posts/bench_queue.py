@@ -172,14 +172,19 @@ def _worker(database_url: str, platform_url: str, owner: str, data_dir: str) -> 
     asyncio.run(_work(database_url, platform_url, uuid.UUID(owner), Path(data_dir), True))
 
 
-async def _defer_jobs(database_url: str, data_dir: Path, due: float) -> None:
-    """One job per target, runnable at its due time: what `allin serve` defers after the
-    commit of each schedule."""
+async def _defer_jobs(database_url: str, data_dir: Path, owner: uuid.UUID, due: float) -> None:
+    """One job per target of this run, runnable at its due time: what `allin serve` defers
+    after the commit of each schedule."""
     app = create_queue_app(_settings(database_url, data_dir), pool_size=1)
     engine = create_engine(database_url)
     sessions = create_session_factory(engine)
     async with app.open_async(), sessions() as session:
-        ids = [str(i) for i in await session.scalars(select(PostTarget.id))]
+        ids = [
+            str(i)
+            for i in await session.scalars(
+                select(PostTarget.id).where(PostTarget.owner_id == owner)
+            )
+        ]
         task = app.tasks[PUBLISH_TASK].configure(schedule_at=datetime.fromtimestamp(due, UTC))
         for start in range(0, len(ids), 1000):
             await task.batch_defer_async(*({"target_id": i} for i in ids[start : start + 1000]))
@@ -247,7 +252,7 @@ def main() -> None:
         ahead = 2.0 + TARGETS / 5000 + (6.0 if WORKERS else 0.0)
         owner, due = asyncio.run(_seed(database_url, due_in=ahead))
         if WORKERS:
-            asyncio.run(_defer_jobs(database_url, workdir, due))
+            asyncio.run(_defer_jobs(database_url, workdir, owner, due))
         start = time.monotonic()
         if WORKERS:
             procs = [ctx.Process(target=_worker, args=(database_url, url, str(owner), str(workdir)))
