@@ -31,6 +31,7 @@ from pathlib import Path
 
 import uvicorn
 from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from allin.auth.models import User, UserStatus
 from allin.core.clock import clock
@@ -123,17 +124,21 @@ async def _dispatch(database_url: str, platform_url: str, owner: uuid.UUID, data
             await asyncio.Event().wait()  # idle until cancelled
         while True:
             await asyncio.sleep(0.2)
-            async with sessions() as session:
-                left = await session.scalar(
-                    select(func.count()).select_from(PostTarget)
-                    .where(PostTarget.status != TargetStatus.PUBLISHED)
-                )  # fmt: skip
-            if not left:
+            if not await _unpublished(sessions):
                 break
     finally:
         await dispatcher.stop()
         await provider.aclose()
         await engine.dispose()
+
+
+async def _unpublished(sessions: async_sessionmaker[AsyncSession]) -> int:
+    async with sessions() as session:
+        left = await session.scalar(
+            select(func.count()).select_from(PostTarget)
+            .where(PostTarget.status != TargetStatus.PUBLISHED)
+        )  # fmt: skip
+    return int(left or 0)
 
 
 async def _work(database_url: str, platform_url: str, owner: uuid.UUID, data_dir: Path,
@@ -150,12 +155,7 @@ async def _work(database_url: str, platform_url: str, owner: uuid.UUID, data_dir
     try:
         while until_done and not worker.done():
             await asyncio.sleep(0.2)
-            async with sessions() as session:
-                left = await session.scalar(
-                    select(func.count()).select_from(PostTarget)
-                    .where(PostTarget.status != TargetStatus.PUBLISHED)
-                )  # fmt: skip
-            if not left:
+            if not await _unpublished(sessions):
                 break
         if not until_done:
             await asyncio.Event().wait()  # idle until cancelled

@@ -163,24 +163,19 @@ class Connected:
 
     async def facebook_feed(self, account_id: str | uuid.UUID) -> list[dict[str, Any]]:
         """GET /{page-id}/feed, every page, with the Page's token."""
-        creds = await self.credentials(account_id)
-        url = f"{self.socials.urls['meta']}/v25.0/{creds.platform_user_id}/feed"
-        params = {"fields": "id,message", "limit": "100"}
-        headers = {"Authorization": f"Bearer {creds.access_token}"}
-        found: list[dict[str, Any]] = []
-        async with httpx.AsyncClient() as http:
-            while True:
-                body = (await http.get(url, params=params, headers=headers)).json()
-                found += body["data"]
-                if not body.get("paging", {}).get("next"):
-                    return found
-                params["after"] = body["paging"]["cursors"]["after"]
+        return await self._graph_edge(account_id, "feed", "id,message")
 
     async def instagram_media(self, account_id: str | uuid.UUID) -> list[dict[str, Any]]:
         """GET /{ig-user-id}/media, every page, as the account."""
+        return await self._graph_edge(account_id, "media", "id,caption")
+
+    async def _graph_edge(
+        self, account_id: str | uuid.UUID, edge: str, fields: str
+    ) -> list[dict[str, Any]]:
+        """Every item of a Graph API edge of the account's node, following the cursors."""
         creds = await self.credentials(account_id)
-        url = f"{self.socials.urls['meta']}/v25.0/{creds.platform_user_id}/media"
-        params = {"fields": "id,caption", "limit": "100"}
+        url = f"{self.socials.urls['meta']}/v25.0/{creds.platform_user_id}/{edge}"
+        params = {"fields": fields, "limit": "100"}
         headers = {"Authorization": f"Bearer {creds.access_token}"}
         found: list[dict[str, Any]] = []
         async with httpx.AsyncClient() as http:
