@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from allin.core.retry import parse_retry_after
 from allin.tiktok.errors import (
     API_ERRORS,
     ERROR_SPECS,
@@ -20,7 +21,6 @@ from allin.tiktok.errors import (
     error_from_envelope,
     error_from_oauth_body,
     error_from_status,
-    parse_retry_after,
 )
 
 T = TikTokErrorType

@@ -12,9 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 import stamina
+
+from allin.core.clock import utcnow
+from allin.core.text import is_ascii_digits
 
 R = TypeVar("R")
 
@@ -66,3 +71,20 @@ class RetryPolicy:
             with attempt:
                 return await fn()
         raise AssertionError("unreachable: stamina re-raises the last error")  # pragma: no cover
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110
+    section 10.2.3). None when absent or unreadable; a date already past is 0."""
+    if not value:
+        return None
+    value = value.strip()
+    if is_ascii_digits(value):
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, (when - (now or utcnow())).total_seconds())

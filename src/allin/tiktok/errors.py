@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
 from allin.core.clock import utcnow
 from allin.core.errors import AppError
 from allin.core.logging import current_correlation_id, new_correlation_id
-from allin.core.text import is_ascii_digits
 
 
 class TikTokErrorType(StrEnum):
@@ -313,22 +311,6 @@ class CircuitOpenError(TikTokError):
             "TikTok circuit breaker is OPEN; call not attempted",
             retry_after=retry_after,
         )
-
-
-def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or an HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if is_ascii_digits(value):
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - (now or utcnow())).total_seconds())
 
 
 def error_from_oauth_body(body: Any, status_code: int) -> TikTokError:

@@ -17,13 +17,13 @@ from structlog.contextvars import bound_contextvars
 
 from allin.core.clock import clock
 from allin.core.logging import Category, current_correlation_id, get_logger
+from allin.core.retry import parse_retry_after
 from allin.tiktok.errors import (
     TikTokError,
     envelope_error,
     error_from_envelope,
     error_from_oauth_body,
     error_from_status,
-    parse_retry_after,
 )
 from allin.tiktok.resilience import Resilience
 

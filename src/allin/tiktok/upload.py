@@ -16,8 +16,9 @@ import anyio
 import httpx
 
 from allin.core.logging import Category, get_logger
+from allin.core.retry import parse_retry_after
 from allin.tiktok.chunks import Chunk, ChunkPlan, ChunkPlanError
-from allin.tiktok.errors import TikTokError, error_from_status, parse_retry_after
+from allin.tiktok.errors import TikTokError, error_from_status
 from allin.tiktok.transport import Transport, correlated, read_json
 
 log = get_logger(Category.TIKTOK)

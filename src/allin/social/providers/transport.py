@@ -13,16 +13,14 @@ expects there can leak into logs.
 from __future__ import annotations
 
 from collections.abc import Callable
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from allin.core.breaker import BreakerConfig, CircuitBreaker
-from allin.core.clock import clock
 from allin.core.http import create_http_client
 from allin.core.logging import Category, get_logger
-from allin.core.retry import Retry, RetryPolicy
+from allin.core.retry import Retry, RetryPolicy, parse_retry_after
 from allin.social.providers.base import ErrorKind, Platform, SocialProviderError
 
 log = get_logger(Category.SOCIAL)
@@ -186,15 +184,5 @@ def json_body(response: httpx.Response) -> Any:
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP-date (RFC 9110
-    §10.2.3). None when the header is absent or unreadable."""
-    raw = response.headers.get("retry-after", "").strip()
-    if raw.isascii() and raw.isdigit():
-        return float(raw)
-    try:
-        moment = parsedate_to_datetime(raw)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:  # "-0000": the date is in UTC but says nothing more
-        return None
-    return max(0.0, (moment - clock.now()).total_seconds())
+    """Seconds to wait from the response's Retry-After header (RFC 9110 section 10.2.3)."""
+    return parse_retry_after(response.headers.get("retry-after"))
